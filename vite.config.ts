@@ -1,10 +1,63 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
+import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const modelsDir = resolve(root, 'models');
+
+const modelMime: Record<string, string> = {
+  '.json': 'application/json',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+  '.data': 'application/octet-stream',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * The model folder lives at the top level (export script, manifests, tiny test models), not in
+ * public/, because full-size weights must never be copied into a build. This serves /models/ from
+ * it in `vite` and `vite preview`, and copies only models/tiny into dist/ at build time.
+ */
+function modelsPlugin(): Plugin {
+  const middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = req.url ?? '';
+    // Vite strips the mount prefix when we mount on '/models'; the rest is the path inside models/.
+    const path = decodeURIComponent(url.split('?')[0] ?? '');
+    const file = resolve(modelsDir, '.' + path);
+    if (!file.startsWith(modelsDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      next();
+      return;
+    }
+    res.setHeader('Content-Type', modelMime[extname(file)] ?? 'application/octet-stream');
+    res.setHeader('Content-Length', String(statSync(file).size));
+    createReadStream(file).pipe(res);
+  };
+  let outDir = resolve(root, 'dist');
+  return {
+    name: 'ldm3d-models',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    configureServer(server) {
+      server.middlewares.use('/models', middleware);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use('/models', middleware);
+    },
+    closeBundle() {
+      const tiny = join(modelsDir, 'tiny');
+      if (existsSync(tiny)) cpSync(tiny, join(outDir, 'models/tiny'), { recursive: true });
+    },
+  };
+}
 
 // One config for the app, the unit tests (Node) and the end-to-end tests (real Chromium).
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), modelsPlugin()],
   // The app is served as static files; a relative base lets it run from any sub-path.
   base: './',
   worker: { format: 'es' },

@@ -1,0 +1,836 @@
+#!/usr/bin/env python3
+"""Export an LDM3D-pano diffusers checkpoint to ONNX graphs + manifest.json for the LDM3D-XR app.
+
+    python models/export.py --model Intel/ldm3d-pano --out models/full/ldm3d-pano [--fp16]
+    python models/export.py --tiny --out models/tiny/ldm3d-pano --goldens test/fixtures/goldens/ldm3d-pano
+    python models/export.py --random-full --out /tmp/random-full   # architecture-only random weights, benchmarks
+
+Output folder (optimum's layout and I/O names):
+    text_encoder/model.onnx   input_ids int64 [batch,77] -> last_hidden_state f32 [batch,77,hidden]
+    unet/model.onnx           sample f32 [batch,C,h,w], timestep f32 [] (rank 0), encoder_hidden_states
+                              f32 [batch,77,hidden] -> out_sample f32 [batch,4,h,w]
+    vae_decoder/model.onnx    latent_sample f32 [batch,4,h,w] -> sample f32 [batch,4,8h,8w]
+                              (= vae.decode(z).sample; the caller divides by vae_scaling_factor first)
+    vae_encoder/model.onnx    sample f32 [batch,4,H,W] -> latent_parameters f32 [batch,8,H/8,W/8]
+                              (= vae.encode(x).latent_dist.parameters: mean ‖ logvar)
+    tokenizer/                tokenizer.json (+ config, vocab.json, merges.txt) for transformers.js
+    manifest.json             src/pipeline/manifest.ts, format "ldm3d-xr-manifest@1"
+    export-report.json        what was measured during the export (not needed by the app)
+
+Every config value comes from the checkpoint's own config files; nothing is hard-coded except the
+pipeline presets (image size and defaults from the model card) and the architecture configs of
+the --tiny / --random-full random-weight models, which are clearly marked as test weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+MANIFEST_FORMAT = "ldm3d-xr-manifest@1"
+
+# Model-card usage of Intel/ldm3d-pano: width=1024, height=512, guidance_scale=7.0,
+# num_inference_steps=50, with the checkpoint's DDIM scheduler.
+PIPELINE_PRESETS: dict[str, dict[str, Any]] = {
+    "ldm3d-pano": {
+        "image": {"height": 512, "width": 1024},
+        "defaults": {"num_inference_steps": 50, "guidance_scale": 7.0, "scheduler": "ddim"},
+    },
+}
+
+# Score tensors at most this big per attention slice (see sliced_attention.py).
+DEFAULT_SLICE_LIMIT_BYTES = 256 * 2**20
+# Graphs whose weights exceed this go to external data files (protobuf's hard limit is 2 GiB).
+EXTERNAL_DATA_THRESHOLD_BYTES = 1 * 2**30
+# Split external data into files of at most this size: Node's fs.readFileSync stops at 2 GiB, and
+# smaller files cache and resume better in the browser.
+DEFAULT_MAX_DATA_FILE_BYTES = 1 * 2**30
+# Tensors smaller than this stay inside the .onnx file.
+MIN_EXTERNAL_TENSOR_BYTES = 1024
+
+ONNX_DTYPES = {1: "float32", 10: "float16", 7: "int64", 6: "int32"}
+
+
+def log(*a: Any) -> None:
+    print(*a, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a checkpoint
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Components:
+    text_encoder: Any
+    unet: Any
+    vae: Any
+    tokenizer_dir: Path  # folder with the checkpoint's tokenizer files
+    scheduler_config: dict[str, Any]  # scheduler/scheduler_config.json, verbatim
+    model_index: dict[str, Any]
+    license: str
+    source: str
+
+
+def resolve_checkpoint(model: str) -> Path:
+    """A local folder as is; otherwise a Hub id fetched with huggingface_hub (weights only, no safety checker)."""
+    p = Path(model)
+    if p.is_dir():
+        return p
+    from huggingface_hub import snapshot_download
+
+    subs = ["text_encoder", "unet", "vae"]
+    allow = ["model_index.json", "README.md", "scheduler/*", "tokenizer/*"]
+    allow += [f"{s}/*.json" for s in subs] + [f"{s}/*.safetensors" for s in subs]
+    ignore = ["*.fp16.*", "*non_ema*"]
+    log(f"downloading {model} (safetensors) ...")
+    local = Path(snapshot_download(model, allow_patterns=allow, ignore_patterns=ignore))
+    for s in subs:
+        if not any((local / s).glob("*.safetensors")):
+            log(f"{s}: no safetensors weights, downloading .bin")
+            local = Path(snapshot_download(model, allow_patterns=allow + [f"{s}/*.bin"], ignore_patterns=ignore))
+    return local
+
+
+def read_license(ckpt: Path) -> str | None:
+    readme = ckpt / "README.md"
+    if not readme.is_file():
+        return None
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    m = re.match(r"---\s*\n(.*?)\n---", text, re.S)
+    if not m:
+        return None
+    lm = re.search(r"^license:\s*(\S+)\s*$", m.group(1), re.M)
+    return lm.group(1).strip("'\"") if lm else None
+
+
+def load_components(ckpt: Path, source: str, license_override: str | None) -> Components:
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    model_index = json.loads((ckpt / "model_index.json").read_text()) if (ckpt / "model_index.json").is_file() else {}
+    cls = model_index.get("_class_name")
+    if cls and cls != "StableDiffusionLDM3DPipeline":
+        raise SystemExit(
+            f"{source}: model_index.json names {cls}; only StableDiffusionLDM3DPipeline (LDM3D-pano) is exported so far"
+        )
+    log("loading text encoder, UNet and VAE in float32 ...")
+    # Eager attention: a plain MatMul/Softmax graph, the same on every onnxruntime back end.
+    text_encoder = CLIPTextModel.from_pretrained(ckpt / "text_encoder", dtype=torch.float32, attn_implementation="eager")
+    unet = UNet2DConditionModel.from_pretrained(ckpt, subfolder="unet", torch_dtype=torch.float32)
+    vae = AutoencoderKL.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32)
+    sched = json.loads((ckpt / "scheduler" / "scheduler_config.json").read_text())
+    lic = license_override or read_license(ckpt) or "unknown"
+    return Components(text_encoder.eval(), unet.eval(), vae.eval(), ckpt / "tokenizer", sched, model_index, lic, source)
+
+
+def check_architecture(c: Components) -> None:
+    u, v, t = c.unet.config, c.vae.config, c.text_encoder.config
+    problems = []
+    if u.in_channels != v.latent_channels:
+        problems.append(
+            f"unet.in_channels={u.in_channels} != vae.latent_channels={v.latent_channels} (LDM3D-SR? not exported yet)"
+        )
+    if v.out_channels != 4:
+        problems.append(f"vae.out_channels={v.out_channels}; LDM3D-pano decodes RGB+depth = 4 channels")
+    if u.cross_attention_dim != t.hidden_size:
+        problems.append(f"unet.cross_attention_dim={u.cross_attention_dim} != text hidden_size={t.hidden_size}")
+    if getattr(u, "time_cond_proj_dim", None) is not None:
+        problems.append("unet.time_cond_proj_dim is set (timestep_cond input) - not supported")
+    if getattr(u, "class_embed_type", None) is not None or getattr(u, "num_class_embeds", None) is not None:
+        problems.append("unet has a class embedding (class_labels input) - not supported for pano")
+    if problems:
+        raise SystemExit("unsupported checkpoint:\n  " + "\n  ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+# --------------------------------------------------------------------------------------------
+
+
+def load_tokenizer(tokenizer_dir: Path):
+    """CLIPTokenizerFast (tokenizers-backed); in transformers 5 CLIPTokenizer is that class."""
+    try:
+        from transformers import CLIPTokenizerFast as Tok
+    except ImportError:  # transformers >= 5 may only export CLIPTokenizer
+        from transformers import CLIPTokenizer as Tok
+    tokenizer_dir = Path(tokenizer_dir)
+    try:
+        tok = Tok.from_pretrained(tokenizer_dir)
+    except Exception as e:  # noqa: BLE001 - reported, then the BPE files are read directly
+        if (tokenizer_dir / "tokenizer.json").exists():
+            raise
+        log(f"tokenizer: from_pretrained failed ({type(e).__name__}: {e}); building from vocab.json + merges.txt")
+        vocab = json.loads((tokenizer_dir / "vocab.json").read_text(encoding="utf-8"))
+        lines = (tokenizer_dir / "merges.txt").read_text(encoding="utf-8").splitlines()
+        merges = [tuple(m.split()) for m in lines if m and not m.startswith("#version")]
+        cfg = json.loads((tokenizer_dir / "tokenizer_config.json").read_text())
+        tok = Tok(vocab=vocab, merges=merges, model_max_length=cfg.get("model_max_length", 77))
+    if tok.model_max_length > 10**6:
+        # no tokenizer_config.json: CLIP's context length
+        tok.model_max_length = 77
+    vocab = json.loads((tokenizer_dir / "vocab.json").read_text(encoding="utf-8")) \
+        if (tokenizer_dir / "vocab.json").exists() else None
+    if vocab is not None and tok.convert_tokens_to_ids(tok.bos_token) != vocab.get(tok.bos_token):
+        raise RuntimeError("tokenizer: BOS id does not match vocab.json")
+    return tok
+
+
+def export_tokenizer(tokenizer_dir: Path, out_dir: Path) -> tuple[Any, list[str]]:
+    tok = load_tokenizer(tokenizer_dir)
+    dst = out_dir / "tokenizer"
+    if dst.exists():
+        shutil.rmtree(dst)
+    tok.save_pretrained(dst)
+    # transformers 5 writes only tokenizer.json + tokenizer_config.json; keep the BPE source files
+    # and the special-token map too, so the folder also loads with older libraries.
+    for name in ("vocab.json", "merges.txt", "special_tokens_map.json"):
+        if not (dst / name).exists() and (tokenizer_dir / name).exists():
+            shutil.copy2(tokenizer_dir / name, dst / name)
+    if not (dst / "special_tokens_map.json").exists():
+        (dst / "special_tokens_map.json").write_text(json.dumps(tok.special_tokens_map, indent=2) + "\n")
+    if not (dst / "tokenizer.json").exists():
+        raise SystemExit("tokenizer.json was not written: transformers.js cannot load this tokenizer")
+    # chat templates and the like are not ours to ship
+    for extra in sorted(dst.iterdir()):
+        if extra.suffix not in (".json", ".txt"):
+            extra.unlink()
+    files = sorted(p.name for p in dst.iterdir())
+    return tok, [f"tokenizer/{f}" for f in files]
+
+
+# --------------------------------------------------------------------------------------------
+# ONNX export helpers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionExport:
+    name: str  # text_encoder | unet | vae_decoder | vae_encoder
+    module: Any  # torch.nn.Module wrapper whose forward takes the ONNX inputs in order
+    example: tuple  # example inputs for tracing (batch 2: torch.export specialises sizes 0 and 1)
+    input_names: list[str]
+    output_names: list[str]
+    dynamic_axes: dict[str, dict[int, str]]
+    validate_inputs: list[tuple]  # input tuples for the ONNX-vs-torch check
+    reference_module: Any  # the same maths with diffusers' own attention (what the pipeline runs)
+    attention_plan: list[dict] = field(default_factory=list)
+
+
+def _wrappers():
+    import torch
+
+    class TextEncoder(torch.nn.Module):
+        def __init__(self, te):
+            super().__init__()
+            self.te = te
+
+        def forward(self, input_ids):
+            return self.te(input_ids=input_ids, return_dict=True).last_hidden_state
+
+    class UNet(torch.nn.Module):
+        def __init__(self, unet):
+            super().__init__()
+            self.unet = unet
+
+        def forward(self, sample, timestep, encoder_hidden_states):
+            return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+
+    class VaeDecoder(torch.nn.Module):
+        def __init__(self, vae):
+            super().__init__()
+            self.vae = vae
+
+        def forward(self, latent_sample):
+            return self.vae.decode(latent_sample, return_dict=False)[0]
+
+    class VaeEncoder(torch.nn.Module):
+        def __init__(self, vae):
+            super().__init__()
+            self.vae = vae
+
+        def forward(self, sample):
+            return self.vae.encode(sample, return_dict=False)[0].parameters
+
+    return TextEncoder, UNet, VaeDecoder, VaeEncoder
+
+
+def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
+    """Dynamo exporter first (handles > 2 GB); falls back only where that fails.
+
+    Returns (onnx ModelProto with its weights loaded and dims renamed, the method used). An attempt
+    whose graph came out with a dynamic axis frozen to a constant counts as failed.
+    """
+    import onnx
+    import torch
+
+    path = tmp / "model.onnx"
+
+    def dynamo_axes():
+        torch.onnx.export(
+            s.module, s.example, str(path), dynamo=True, input_names=s.input_names, output_names=s.output_names,
+            dynamic_axes=s.dynamic_axes, opset_version=opset, external_data=True, optimize=True,
+        )
+
+    def dynamo_auto():
+        shapes = {p: ({ax: torch.export.Dim.AUTO for ax in s.dynamic_axes.get(p, {})} or None) for p in s.input_names}
+        torch.onnx.export(
+            s.module, s.example, str(path), dynamo=True, input_names=s.input_names, output_names=s.output_names,
+            dynamic_shapes=shapes, opset_version=opset, external_data=True, optimize=True,
+        )
+
+    def legacy():
+        torch.onnx.export(
+            s.module, s.example, str(path), dynamo=False, input_names=s.input_names, output_names=s.output_names,
+            dynamic_axes=s.dynamic_axes, opset_version=opset, do_constant_folding=True,
+        )
+
+    attempts = [("dynamo+dynamic_axes", dynamo_axes), ("dynamo+Dim.AUTO", dynamo_auto), ("legacy", legacy)]
+    errors = []
+    for label, fn in attempts:
+        try:
+            with torch.no_grad():
+                fn()
+            model = onnx.load(str(path), load_external_data=True)
+            rename_dims(model, s)
+            if errors:
+                log(f"  {s.name}: exported with {label} after: " + " | ".join(errors))
+            return model, label
+        except Exception as e:  # noqa: BLE001 - we report every failure and try the next exporter
+            msg = f"{label}: {type(e).__name__}: {str(e)[:3000]}"
+            log(f"  {s.name}: export attempt failed: {msg}")
+            errors.append(msg[:300])
+            for p in tmp.iterdir():
+                if p.is_file():
+                    p.unlink()
+                else:
+                    shutil.rmtree(p)
+    raise RuntimeError(f"{s.name}: every export attempt failed")
+
+
+_SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def rename_dims(model, s: SessionExport) -> None:
+    """Give the graph's symbolic dims the names declared in dynamic_axes (the exporter may call them s0, s1...)."""
+    g = model.graph
+    mapping: dict[str, str] = {}
+    for vi in list(g.input) + list(g.output):
+        axes = s.dynamic_axes.get(vi.name, {})
+        dims = vi.type.tensor_type.shape.dim
+        for ax, want in axes.items():
+            d = dims[ax]
+            if d.HasField("dim_value"):
+                raise RuntimeError(
+                    f"{s.name}: axis {ax} of {vi.name} was exported as the constant {d.dim_value}, not dynamic"
+                )
+            if d.dim_param and _SYMBOL.fullmatch(d.dim_param) and d.dim_param not in mapping:
+                mapping[d.dim_param] = want
+
+    def fix(dim_param: str) -> str:
+        return _SYMBOL.sub(lambda m: mapping.get(m.group(0), m.group(0)), dim_param)
+
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        for d in vi.type.tensor_type.shape.dim:
+            if d.dim_param:
+                d.dim_param = fix(d.dim_param)
+
+
+def weights_to_fp16(model) -> tuple[int, int]:
+    """Stores float32 initializers as float16 + a Cast back to float32 at the graph's start.
+
+    Computation stays float32 (WebGPU without shader-f16 can run it; inputs and outputs stay float32);
+    only the stored weights are rounded to fp16, halving download and disk. onnxruntime folds the
+    Casts when it creates the session, so memory at run time is that of the fp32 model.
+    Tensors with values outside fp16's range keep float32.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    taken = {i.name for i in g.initializer} | {o for n in g.node for o in n.output}
+    new_inits, casts, converted, kept = [], [], 0, 0
+    for init in g.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT:
+            new_inits.append(init)
+            continue
+        arr = numpy_helper.to_array(init)
+        if arr.size < 2 or not np.all(np.isfinite(arr)) or (arr.size and float(np.abs(arr).max()) > 65504.0):
+            new_inits.append(init)
+            kept += 1
+            continue
+        name16 = init.name + "__fp16"
+        while name16 in taken:
+            name16 += "_"
+        taken.add(name16)
+        new_inits.append(numpy_helper.from_array(arr.astype(np.float16), name16))
+        casts.append(helper.make_node("Cast", [name16], [init.name], to=onnx.TensorProto.FLOAT, name=f"{name16}_cast"))
+        converted += 1
+    del g.initializer[:]
+    g.initializer.extend(new_inits)
+    nodes = list(g.node)
+    del g.node[:]
+    g.node.extend(casts + nodes)
+    return converted, kept
+
+
+def save_onnx(model, path: Path, external: bool, max_file_bytes: int) -> list[str]:
+    """Writes the graph; with `external`, every tensor >= 1 KiB goes to model.onnx_data[_N] files."""
+    import onnx
+    from onnx import numpy_helper
+
+    if not external:
+        size = model.ByteSize()
+        if size >= 2**31:
+            raise RuntimeError(f"{path}: {size} bytes does not fit one protobuf; use external data")
+        onnx.save_model(model, str(path))
+        return []
+    locations: list[str] = []
+    fh = None
+    offset = 0
+    try:
+        for t in model.graph.initializer:
+            if not t.HasField("raw_data"):
+                t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t), t.name))
+            raw = t.raw_data
+            if len(raw) < MIN_EXTERNAL_TENSOR_BYTES:
+                continue
+            if fh is None or (offset > 0 and offset + len(raw) > max_file_bytes):
+                if fh is not None:
+                    fh.close()
+                loc = f"{path.name}_data" if not locations else f"{path.name}_data_{len(locations)}"
+                locations.append(loc)
+                fh = open(path.parent / loc, "wb")
+                offset = 0
+            pad = (-offset) % 64
+            if pad:
+                fh.write(b"\0" * pad)
+                offset += pad
+            fh.write(raw)
+            del t.external_data[:]
+            for k, v in (("location", locations[-1]), ("offset", str(offset)), ("length", str(len(raw)))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            t.data_location = onnx.TensorProto.EXTERNAL
+            t.ClearField("raw_data")
+            offset += len(raw)
+    finally:
+        if fh is not None:
+            fh.close()
+    onnx.save_model(model, str(path))
+    return locations
+
+
+def initializer_bytes(model) -> int:
+    import numpy as np
+    from onnx import helper
+
+    total = 0
+    for t in model.graph.initializer:
+        n = int(np.prod(t.dims)) if len(t.dims) else 1
+        total += n * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+    return total
+
+
+def tensor_specs(model) -> tuple[list[dict], list[dict]]:
+    def spec(vi) -> dict:
+        tt = vi.type.tensor_type
+        dtype = ONNX_DTYPES.get(tt.elem_type)
+        if dtype is None:
+            raise RuntimeError(f"{vi.name}: unsupported ONNX element type {tt.elem_type}")
+        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim]
+        return {"name": vi.name, "dtype": dtype, "shape": shape}
+
+    init_names = {i.name for i in model.graph.initializer}
+    return [spec(v) for v in model.graph.input if v.name not in init_names], [spec(v) for v in model.graph.output]
+
+
+def validate_session(s: SessionExport, path: Path, fp16: bool) -> list[dict]:
+    """onnxruntime (CPU) vs the torch module with diffusers' own attention, on random inputs."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    results = []
+    for inputs in s.validate_inputs:
+        with torch.no_grad():
+            ref = s.reference_module(*inputs).float().numpy()
+        feeds = {n: x.numpy() for n, x in zip(s.input_names, inputs)}
+        t0 = time.perf_counter()
+        got = sess.run(None, feeds)[0]
+        dt = time.perf_counter() - t0
+        err = float(np.abs(got.astype(np.float64) - ref).max())
+        scale = float(np.abs(ref).max())
+        tol = (2e-2 if fp16 else 1e-3) * max(1.0, scale)
+        r = {
+            "shapes": {n: list(x.shape) for n, x in zip(s.input_names, inputs)},
+            "max_abs_err": err,
+            "max_abs_ref": scale,
+            "ok": err <= tol and got.shape == ref.shape,
+            "ort_cpu_seconds": round(dt, 4),
+        }
+        log(f"  {s.name} {r['shapes']}: max|onnx-torch| = {err:.3g} (max|torch| = {scale:.3g}) "
+            f"{'OK' if r['ok'] else 'TOO LARGE'}; ort cpu {dt:.3f}s")
+        results.append(r)
+    return results
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# The export
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportOptions:
+    out: Path
+    pipeline: str
+    model_id: str
+    test_weights: bool
+    height: int
+    width: int
+    fp16: bool = False
+    opset: int = 18
+    attention: str = "sliced"  # sliced | default
+    slice_limit_bytes: int = DEFAULT_SLICE_LIMIT_BYTES
+    external_data: str = "auto"  # auto | always | never
+    max_data_file_bytes: int = DEFAULT_MAX_DATA_FILE_BYTES
+    # For the tiny models: split the UNet's external data into this many files, so the loader's
+    # multi-file path is tested with small weights.
+    unet_data_files: int | None = None
+    sessions: tuple[str, ...] = ("text_encoder", "unet", "vae_decoder", "vae_encoder")
+    validate: bool = True
+    seed: int = 0
+
+
+def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
+    import copy
+
+    import torch
+
+    from sliced_attention import describe_plan, install_sliced_attention, plan_slices
+
+    TextEncoder, UNet, VaeDecoder, VaeEncoder = _wrappers()
+    g = torch.Generator().manual_seed(o.seed)
+    te_cfg, u_cfg, v_cfg = c.text_encoder.config, c.unet.config, c.vae.config
+    vsf = 2 ** (len(v_cfg.block_out_channels) - 1)
+    if o.height % vsf or o.width % vsf:
+        raise SystemExit(f"height/width must be multiples of {vsf}")
+    lh, lw = o.height // vsf, o.width // vsf
+    seq = 77 if te_cfg.max_position_embeddings >= 77 else te_cfg.max_position_embeddings
+    hidden = te_cfg.hidden_size
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float32)
+
+    sessions: list[SessionExport] = []
+    if "text_encoder" in o.sessions:
+        ids = lambda b: torch.randint(0, te_cfg.vocab_size, (b, seq), generator=g, dtype=torch.int64)  # noqa: E731
+        m = TextEncoder(c.text_encoder).eval()
+        sessions.append(SessionExport(
+            "text_encoder", m, (ids(2),), ["input_ids"], ["last_hidden_state"],
+            {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}},
+            [(ids(1),), (ids(3),)], m))
+
+    def with_attention(model, run_reference):
+        """(export copy with sliced attention, plan) — the reference keeps diffusers' processors."""
+        if o.attention != "sliced":
+            return model, []
+        exp = copy.deepcopy(model)
+        plan = plan_slices(exp, run_reference(exp), o.slice_limit_bytes)
+        install_sliced_attention(exp, plan)
+        return exp, describe_plan(plan)
+
+    if "unet" in o.sessions:
+        cin = u_cfg.in_channels
+        ref = UNet(c.unet).eval()
+        ex_unet, plan = with_attention(
+            c.unet,
+            lambda mod: (lambda: mod(randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden))),
+        )
+        exp = UNet(ex_unet).eval()
+        val = [(randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden))]
+        if o.test_weights and lh * lw <= 4096:
+            # a second size and batch: the dynamic axes really are dynamic; a non-integer timestep
+            # as Euler uses
+            val.append((randn(1, cin, lh, lh), torch.tensor(500.5), randn(1, seq, hidden)))
+        sessions.append(SessionExport(
+            "unet", exp, (randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden)),
+            ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+            {"sample": {0: "batch", 2: "latent_height", 3: "latent_width"},
+             "encoder_hidden_states": {0: "batch"},
+             "out_sample": {0: "batch", 2: "latent_height", 3: "latent_width"}},
+            val, ref, plan))
+
+    if "vae_decoder" in o.sessions or "vae_encoder" in o.sessions:
+        lc, ic = v_cfg.latent_channels, v_cfg.in_channels
+        # The app decodes and encodes one image at a time: plan the slices for batch 1.
+        ex_vae, plan = with_attention(
+            c.vae,
+            lambda mod: (lambda: (mod.decode(randn(1, lc, lh, lw)), mod.encode(randn(1, ic, o.height, o.width)))),
+        )
+        if "vae_decoder" in o.sessions:
+            val = [(randn(1, lc, lh, lw),)]
+            if o.test_weights and lh * lw <= 4096:
+                val.append((randn(2, lc, lh, lh),))
+            sessions.append(SessionExport(
+                "vae_decoder", VaeDecoder(ex_vae).eval(), (randn(2, lc, lh, lw),), ["latent_sample"], ["sample"],
+                {"latent_sample": {0: "batch", 2: "latent_height", 3: "latent_width"},
+                 "sample": {0: "batch", 2: "height", 3: "width"}},
+                val, VaeDecoder(c.vae).eval(), plan))
+        if "vae_encoder" in o.sessions:
+            val = [(randn(1, ic, o.height, o.width),)]
+            if o.test_weights and lh * lw <= 4096:
+                val.append((randn(2, ic, o.height, o.height),))
+            sessions.append(SessionExport(
+                "vae_encoder", VaeEncoder(ex_vae).eval(), (randn(2, ic, o.height, o.width),), ["sample"],
+                ["latent_parameters"],
+                {"sample": {0: "batch", 2: "height", 3: "width"},
+                 "latent_parameters": {0: "batch", 2: "latent_height", 3: "latent_width"}},
+                val, VaeEncoder(c.vae).eval(), plan))
+    return sessions
+
+
+def export(c: Components, o: ExportOptions) -> dict:
+    import onnx
+    import torch
+
+    check_architecture(c)
+    torch.manual_seed(o.seed)
+    o.out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "model_id": o.model_id, "versions": versions(), "options": {
+            "fp16": o.fp16, "opset": o.opset, "attention": o.attention, "slice_limit_bytes": o.slice_limit_bytes,
+            "height": o.height, "width": o.width},
+        "sessions": {}}
+    t_all = time.perf_counter()
+
+    tok, tok_files = export_tokenizer(c.tokenizer_dir, o.out)
+    sessions_manifest: dict[str, Any] = {}
+    for s in build_sessions(c, o):
+        log(f"[{s.name}] exporting ...")
+        folder = o.out / s.name
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"onnx-{s.name}-") as tmp:
+            model, method = torch_export_to_onnx(s, Path(tmp), o.opset)
+            t_export = time.perf_counter() - t0
+        fp16_info = None
+        if o.fp16:
+            fp16_info = weights_to_fp16(model)
+            log(f"  fp16 storage: {fp16_info[0]} tensors converted, {fp16_info[1]} kept float32")
+        wbytes = initializer_bytes(model)
+        if o.external_data == "always" or (s.name == "unet" and o.unet_data_files):
+            external = True
+        elif o.external_data == "never":
+            external = False
+        else:
+            external = wbytes > EXTERNAL_DATA_THRESHOLD_BYTES
+        max_file = o.max_data_file_bytes
+        if s.name == "unet" and o.unet_data_files:
+            max_file = math.ceil(wbytes / o.unet_data_files) + 4096
+        path = folder / "model.onnx"
+        locations = save_onnx(model, path, external, max_file)
+        # check the written graph (with its external data) as onnxruntime will see it
+        onnx.checker.check_model(str(path))
+        inputs, outputs = tensor_specs(onnx.load(str(path), load_external_data=False))
+        del model
+        log(f"  {s.name}: {method}, {time.perf_counter() - t0:.1f}s, weights {wbytes / 2**20:.2f} MiB, "
+            f"external data: {locations or 'none'}")
+        if s.attention_plan:
+            sliced = [p for p in s.attention_plan if p["slices"] > 1]
+            log(f"  attention: {len(s.attention_plan)} layers, {len(sliced)} sliced: "
+                + ", ".join(f"{p['layer']}×{p['slices']}" for p in sliced))
+        val = validate_session(s, path, o.fp16) if o.validate else []
+        sessions_manifest[s.name] = {
+            "file": f"{s.name}/model.onnx",
+            "external_data": locations,
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+        report["sessions"][s.name] = {
+            "exporter": method, "export_seconds": round(t_export, 2), "weight_bytes": wbytes,
+            "fp16": {"converted": fp16_info[0], "kept_fp32": fp16_info[1]} if fp16_info else None,
+            "attention_plan": s.attention_plan, "validation": val}
+
+    files = []
+    for p in sorted(o.out.rglob("*")):
+        if not p.is_file() or p.name in ("manifest.json", "export-report.json"):
+            continue
+        rel = p.relative_to(o.out).as_posix()
+        top = rel.split("/")[0]
+        if top == "tokenizer":
+            kind = "tokenizer"
+        elif p.suffix == ".onnx":
+            kind = "onnx"
+        elif "onnx_data" in p.name:
+            kind = "onnx-data"
+        else:
+            continue  # not part of the export (left over from something else)
+        if top not in ("tokenizer", *sessions_manifest.keys()):
+            continue
+        files.append({"path": rel, "bytes": p.stat().st_size, "sha256": sha256_file(p), "kind": kind})
+
+    preset = PIPELINE_PRESETS[o.pipeline]
+    v_cfg = c.vae.config
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "pipeline": o.pipeline,
+        "model_id": o.model_id,
+        "license": c.license,
+        "test_weights": o.test_weights,
+        "dtype": "float16" if o.fp16 else "float32",
+        "image": {"height": o.height, "width": o.width},
+        "vae_scale_factor": 2 ** (len(v_cfg.block_out_channels) - 1),
+        "vae_scaling_factor": float(v_cfg.scaling_factor),
+        "latent_channels": int(v_cfg.latent_channels),
+        "unet_in_channels": int(c.unet.config.in_channels),
+        "vae_out_channels": int(v_cfg.out_channels),
+        "text": {
+            "max_length": int(tok.model_max_length),
+            "hidden_size": int(c.text_encoder.config.hidden_size),
+            "bos_token_id": int(tok.bos_token_id),
+            "eos_token_id": int(tok.eos_token_id),
+            "pad_token_id": int(tok.pad_token_id),
+        },
+        "defaults": dict(preset["defaults"]),
+        "scheduler": c.scheduler_config,
+        "files": files,
+        "sessions": sessions_manifest,
+        "tokenizer": {"files": tok_files},
+    }
+    if manifest["text"]["max_length"] != 77:
+        raise SystemExit(f"tokenizer model_max_length is {tok.model_max_length}, expected 77")
+    (o.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    report["total_seconds"] = round(time.perf_counter() - t_all, 2)
+    report["total_bytes"] = sum(f["bytes"] for f in files)
+    (o.out / "export-report.json").write_text(json.dumps(report, indent=2) + "\n")
+    bad = [(n, r) for n, s in report["sessions"].items() for r in s["validation"] if not r["ok"]]
+    log(f"wrote {o.out}/manifest.json: {len(files)} files, {report['total_bytes'] / 2**20:.2f} MiB, "
+        f"{report['total_seconds']:.1f}s")
+    if bad:
+        raise SystemExit(f"validation failed: {bad}")
+    return manifest
+
+
+def versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for mod in ("torch", "diffusers", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers", "numpy"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - optional, informational only
+            pass
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="Hub id (e.g. Intel/ldm3d-pano) or a local diffusers folder")
+    src.add_argument("--tiny", action="store_true", help="random-weight tiny models (tests), built here")
+    src.add_argument("--random-full", action="store_true",
+                     help="random weights with the inferred full-size architecture: for benchmarks only")
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--goldens", type=Path, help="(--tiny) write diffusers golden outputs to this folder")
+    ap.add_argument("--checkpoint-out", type=Path,
+                    help="(--tiny/--random-full) also keep the generated diffusers checkpoint here")
+    ap.add_argument("--fp16", action="store_true",
+                    help="store weights as float16 (compute, inputs and outputs stay float32); halves the download")
+    ap.add_argument("--height", type=int, help="default image height (pano: 512; tiny: 64)")
+    ap.add_argument("--width", type=int, help="default image width (pano: 1024; tiny: 128)")
+    ap.add_argument("--pipeline", default="ldm3d-pano", choices=sorted(PIPELINE_PRESETS))
+    ap.add_argument("--license", help="override the license read from the checkpoint's README")
+    ap.add_argument("--opset", type=int, default=18)
+    ap.add_argument("--attention", default="sliced", choices=["sliced", "default"],
+                    help="sliced: query-sliced attention (WebGPU-safe score sizes); default: diffusers' own")
+    ap.add_argument("--slice-limit-mib", type=float, help="max score tensor per attention slice (default 256)")
+    ap.add_argument("--external-data", default="auto", choices=["auto", "always", "never"])
+    ap.add_argument("--max-data-file-mib", type=int, default=DEFAULT_MAX_DATA_FILE_BYTES // 2**20)
+    ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder")
+    ap.add_argument("--no-validate", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_grad_enabled(False)
+    sessions = tuple(s for s in args.sessions.split(",") if s)
+    bad = set(sessions) - {"text_encoder", "unet", "vae_decoder", "vae_encoder"}
+    if bad:
+        ap.error(f"unknown sessions: {sorted(bad)}")
+    preset = PIPELINE_PRESETS[args.pipeline]["image"]
+    common = dict(
+        out=args.out, pipeline=args.pipeline, fp16=args.fp16, opset=args.opset, attention=args.attention,
+        external_data=args.external_data, max_data_file_bytes=args.max_data_file_mib * 2**20, sessions=sessions,
+        validate=not args.no_validate)
+
+    if args.tiny:
+        import tiny
+
+        with tempfile.TemporaryDirectory(prefix="ldm3d-tiny-ckpt-") as tmp:
+            ckpt = args.checkpoint_out or Path(tmp)
+            tiny.build_tiny_checkpoint(ckpt)
+            c = load_components(ckpt, "tiny-random/ldm3d-pano", None)
+            o = ExportOptions(
+                model_id="tiny-random/ldm3d-pano", test_weights=True,
+                height=args.height or tiny.HEIGHT, width=args.width or tiny.WIDTH,
+                slice_limit_bytes=int((args.slice_limit_mib or tiny.SLICE_LIMIT_BYTES / 2**20) * 2**20),
+                unet_data_files=2, **common)
+            export(c, o)
+            if args.goldens:
+                import goldens
+
+                goldens.make_all(ckpt, args.out, args.goldens)
+        return
+
+    if args.random_full:
+        import tiny
+
+        c = tiny.build_random_full_components()
+        o = ExportOptions(
+            model_id="random-full/ldm3d-pano (architecture only, random weights)", test_weights=True,
+            height=args.height or preset["height"], width=args.width or preset["width"],
+            slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
+        export(c, o)
+        return
+
+    ckpt = resolve_checkpoint(args.model)
+    c = load_components(ckpt, args.model, args.license)
+    o = ExportOptions(
+        model_id=args.model, test_weights=False, height=args.height or preset["height"],
+        width=args.width or preset["width"], slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
+    export(c, o)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+/**
+ * The one place where the pieces meet: stores, the canvas with XR, the desktop panel, the import
+ * flow and the synthetic scene shown at start.
+ */
+import { Canvas } from '@react-three/fiber';
+import { XR } from '@react-three/xr';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
+import { sceneStore } from '../state/scene-store';
+import { Overlay } from '../ui/Overlay';
+import { GeneratePanel } from '../ui/generate/GeneratePanel';
+import { generationStore } from '../ui/generate/app-generation';
+import { createAppXRStore } from '../xr/xr-store';
+import { ViewerRig } from '../xr/viewer-rig';
+import { debugHandle } from './debug-handle';
+import { importPanoramaFiles } from './import-panorama';
+import { SYNTHETIC_LABEL, syntheticPanorama } from './synthetic-scene';
+import { Viewer } from './Viewer';
+
+// Created once per page: creating it injects the emulator where WebXR is missing.
+const xrStore = createAppXRStore();
+
+/** Used until the renderer reports its limit; every WebGL2 device supports at least this. */
+const MIN_WEBGL2_TEXTURE_SIZE = 2048;
+
+function showSynthetic(): void {
+  const synthetic = syntheticPanorama();
+  // The room's true metric scale is known: show it at that scale.
+  sceneStore.getState().showPanorama(synthetic.panorama, SYNTHETIC_LABEL, synthetic.mapping);
+}
+
+export function App(): ReactNode {
+  const rig = useMemo(() => new ViewerRig(), []);
+  const inXR = useStore(xrStore, (s) => s.session != null);
+  const [busy, setBusy] = useState(false);
+  const maxTextureSize = useRef(MIN_WEBGL2_TEXTURE_SIZE);
+
+  useEffect(() => {
+    // After the first paint, so the page and panel appear before the ray caster runs.
+    const t = setTimeout(showSynthetic, 0);
+    return () => clearTimeout(t);
+  }, []);
+
+  useEffect(() => {
+    const debug = debugHandle();
+    const sync = (s: ReturnType<typeof xrStore.getState>): void => {
+      debug.xrSession = s.session != null;
+      debug.xrMode = s.session != null ? s.mode : null;
+      document.body.dataset.xrSession = s.session != null ? 'active' : 'none';
+    };
+    sync(xrStore.getState());
+    return xrStore.subscribe(sync);
+  }, []);
+
+  const onImport = useCallback(async (files: readonly File[]) => {
+    const say = sceneStore.getState().say;
+    sceneStore.getState().clearMessages();
+    setBusy(true);
+    try {
+      const result = await importPanoramaFiles(files, maxTextureSize.current);
+      for (const m of result.messages) say(m.severity, m.message);
+      if (result.panorama !== null) {
+        sceneStore.getState().showPanorama(result.panorama, result.label);
+      } else if (!result.messages.some((m) => m.severity === 'error')) {
+        say('error', `Nothing was imported from ${result.label || 'the selection'}.`);
+      } else {
+        say('notice', 'The current panorama is still shown.');
+      }
+    } catch (e) {
+      // Programming errors still get a message instead of a silent failure.
+      console.error(e);
+      say('error', `Import failed: ${(e as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+
+  const onEnterVR = useCallback(() => {
+    xrStore.enterVR().catch((e: unknown) => {
+      sceneStore.getState().say('error', `Could not start VR: ${(e as Error).message ?? String(e)}`);
+    });
+  }, []);
+
+  const onExitVR = useCallback(() => {
+    void xrStore.getState().session?.end();
+  }, []);
+
+  return (
+    <>
+      <Canvas
+        className="viewer"
+        // The panorama supplies its own colours: no tone mapping; output stays sRGB.
+        flat
+        dpr={[1, 2]}
+        camera={{ fov: 75, near: 0.05, far: 1000, position: [0, 0, 0] }}
+        gl={{ antialias: true, powerPreference: 'high-performance' }}
+        onCreated={({ gl }) => {
+          maxTextureSize.current = gl.capabilities.maxTextureSize;
+        }}
+      >
+        <XR store={xrStore}>
+          <Viewer sceneStore={sceneStore} rig={rig} baseMapping={DEFAULT_DEPTH_MAPPING} />
+        </XR>
+      </Canvas>
+      <Overlay
+        sceneStore={sceneStore}
+        baseMapping={DEFAULT_DEPTH_MAPPING}
+        inXR={inXR}
+        busy={busy}
+        onEnterVR={onEnterVR}
+        onExitVR={onExitVR}
+        onRecenter={() => rig.requestRecenter()}
+        onImport={(files) => void onImport(files)}
+        onShowSynthetic={showSynthetic}
+      />
+      <GeneratePanel store={generationStore} />
+    </>
+  );
+}

@@ -1,0 +1,26 @@
+// What the app exposes on `window` for the end-to-end tests and for debugging in the console.
+// Read-only observations; nothing here is needed by the app itself.
+interface Ldm3dDebugHandle {
+  /** Id of the newest panorama that has been drawn in at least one completed frame (0 = none). */
+  sceneReady: number;
+  /** Frames rendered since start (desktop and XR), counted after each render. */
+  frames: number;
+  /** True while an immersive XR session is running. */
+  xrSession: boolean;
+  /** Mode of the running session ("immersive-vr"), or null. */
+  xrMode: string | null;
+  /** The shown panorama's size and label. */
+  panorama: { width: number; height: number; label: string } | null;
+  /** Triangles in the panorama mesh and how many the current depth map hides as edges. */
+  triangles: number;
+  /** The GPU's MAX_TEXTURE_SIZE as three.js reports it. */
+  maxTextureSize: number;
+  /** Current depth mapping in metres. */
+  depthMapping: { near: number; far: number };
+  /** Current desktop view direction, radians. */
+  look: { yaw: number; pitch: number };
+}
+
+interface Window {
+  __ldm3d?: Ldm3dDebugHandle;
+}

@@ -1,0 +1,266 @@
+/**
+ * A scene as one .glb file: the depth-displaced sphere (edge triangles removed, so no rubber
+ * sheets) with the RGB panorama as its texture, written by three's GLTFExporter.
+ *
+ * Conventions of the file:
+ * - Units are metres; the viewer stands at the origin; +Y is up; the panorama's centre column is
+ *   straight ahead along −Z. That is the project's own frame (types.ts) and also glTF's camera
+ *   convention (a camera looks down its −Z), so the included camera node "viewer" (at the origin,
+ *   unrotated) opens the scene facing the panorama centre in viewers that offer the file's cameras
+ *   (Blender, three.js editor, Babylon sandbox). Orbit viewers frame the shell from outside.
+ * - Triangles are wound counter-clockwise seen from the origin; the material is double-sided
+ *   anyway, so viewers that start outside the shell show something instead of an empty screen.
+ * - The material is unlit (KHR_materials_unlit): the panorama already contains its lighting.
+ *   The texture is the RGB PNG itself (sRGB, as glTF requires for base colour), embedded without
+ *   re-encoding; texture v = 0 is the top row, which is glTF's convention too.
+ * - `scenes[0].extras["ldm3d-xr"]` holds the scene metadata and the indices of two images: the
+ *   RGB PNG and the lossless 16-bit depth PNG, so `readSceneGlb` recovers the exact panorama.
+ *
+ * GLTFExporter needs `FileReader` and `Blob` (every browser and worker has them); it never draws
+ * on a canvas here because the texture arrives already encoded through the plugin below.
+ *
+ * @example
+ *   const { glb } = await exportSceneGlb({ panorama, depthMapping, rgbPng, depthPng, metadata });
+ *   download(new Blob([glb], { type: 'model/gltf-binary' }), 'scene.glb');
+ */
+import { BufferAttribute, BufferGeometry, DoubleSide, Mesh, MeshBasicMaterial, PerspectiveCamera, Scene, type Material } from 'three';
+import { GLTFExporter, type GLTFExporterPlugin, type GLTFWriter } from 'three/examples/jsm/exporters/GLTFExporter.js';
+import {
+  buildSphereMesh,
+  detectEdgeTriangles,
+  displaceSphereMesh,
+  keptTriangleIndices,
+  segmentsForImage,
+  DEFAULT_EDGE_TOLERANCE,
+} from '../panorama/mesh';
+import type { DepthMapping, RGBDPanorama } from '../panorama/types';
+import { parseMetadata, toMetadataDocument, type SceneMetadata } from './metadata';
+
+/** Key of our block in `scenes[0].extras`. */
+export const GLB_EXTRAS_KEY = 'ldm3d-xr';
+
+export interface GlbExportInput {
+  readonly panorama: RGBDPanorama;
+  readonly depthMapping: DepthMapping;
+  /** The RGB PNG to embed as the texture (encodeRgbPng). */
+  readonly rgbPng: Uint8Array;
+  /** The 16-bit depth PNG to embed for lossless import (encodeDepth16Png). */
+  readonly depthPng: Uint8Array;
+  readonly metadata: SceneMetadata;
+  /** Grid cells; default `segmentsForImage(width, height)`, the density the viewer draws. */
+  readonly segmentsX?: number;
+  readonly segmentsY?: number;
+  /** Edge rule τ (mesh.ts); default DEFAULT_EDGE_TOLERANCE, as in the viewer. */
+  readonly edgeTolerance?: number;
+}
+
+export interface GlbExportResult {
+  readonly glb: ArrayBuffer;
+  readonly vertexCount: number;
+  /** Triangles written (the grid's triangles minus the edge triangles). */
+  readonly triangleCount: number;
+  /** Edge triangles left out. */
+  readonly removedTriangles: number;
+}
+
+/** What GLTFExporter's writer holds but its type declarations do not expose. */
+interface WriterInternals {
+  json: {
+    images?: object[];
+    samplers?: object[];
+    textures?: object[];
+    bufferViews?: object[];
+    scenes?: { extras?: Record<string, unknown> }[];
+  };
+  byteOffset: number;
+  processBuffer(buffer: ArrayBuffer): number;
+}
+
+/**
+ * Builds the displaced mesh and writes it as a GLB. The geometry is built here from the same
+ * mesh.ts functions the viewer uses (same grid, same depth sampling, same edge rule), so the file
+ * is the scene as seen in the headset.
+ */
+export async function exportSceneGlb(input: GlbExportInput): Promise<GlbExportResult> {
+  const { panorama, depthMapping } = input;
+  const size = segmentsForImage(panorama.width, panorama.height);
+  const sphere = buildSphereMesh(input.segmentsX ?? size.segmentsX, input.segmentsY ?? size.segmentsY);
+  const { positions, distances } = displaceSphereMesh(sphere, panorama, depthMapping);
+  const edgeMask = detectEdgeTriangles(sphere.indices, distances, input.edgeTolerance ?? DEFAULT_EDGE_TOLERANCE);
+  const kept32 = keptTriangleIndices(sphere.indices, edgeMask);
+  // 16-bit indices where they fit: half the index bytes, and every viewer supports them.
+  const indices = sphere.vertexCount <= 0xffff ? Uint16Array.from(kept32) : kept32;
+
+  const geometry = new BufferGeometry();
+  geometry.setAttribute('position', new BufferAttribute(positions, 3));
+  geometry.setAttribute('uv', new BufferAttribute(sphere.uvs, 2));
+  geometry.setIndex(new BufferAttribute(indices, 1));
+  const material = new MeshBasicMaterial({ side: DoubleSide, name: 'panorama' });
+  const mesh = new Mesh(geometry, material);
+  mesh.name = 'panorama';
+  const camera = new PerspectiveCamera(75, 16 / 9, 0.05, Math.max(100, depthMapping.far * 2));
+  camera.name = 'viewer';
+  const scene = new Scene();
+  scene.name = 'LDM3D-XR scene';
+  scene.add(mesh, camera);
+
+  const exporter = new GLTFExporter();
+  exporter.register((writer) => new EmbeddedPanoramaPlugin(writer, material, input));
+  try {
+    const glb = await exporter.parseAsync(scene, { binary: true, onlyVisible: false });
+    if (!(glb instanceof ArrayBuffer)) throw new Error('GLTFExporter returned JSON although binary output was requested.');
+    return {
+      glb,
+      vertexCount: sphere.vertexCount,
+      triangleCount: kept32.length / 3,
+      removedTriangles: sphere.triangleCount - kept32.length / 3,
+    };
+  } finally {
+    // The geometry and material were made for this export only; nothing else holds them.
+    geometry.dispose();
+    material.dispose();
+  }
+}
+
+/**
+ * Puts the already-encoded PNGs into the GLB's binary chunk: the RGB as the material's base colour
+ * texture, both as images referenced from the scene extras. GLTFExporter's own texture path would
+ * re-encode through a canvas, which is slower, lossy for nothing, and absent in Node.
+ */
+class EmbeddedPanoramaPlugin implements GLTFExporterPlugin {
+  private readonly writer: WriterInternals;
+  private rgbImage = -1;
+
+  constructor(
+    writer: GLTFWriter,
+    private readonly material: Material,
+    private readonly input: GlbExportInput,
+  ) {
+    this.writer = writer as unknown as WriterInternals;
+  }
+
+  async writeMaterialAsync(material: Material, materialDef: { [key: string]: unknown }): Promise<void> {
+    if (material !== this.material) return;
+    const json = this.writer.json;
+    this.rgbImage = this.addImage(this.input.rgbPng, 'rgb');
+    json.samplers ??= [];
+    // LINEAR / LINEAR_MIPMAP_LINEAR; u repeats around the 360° seam, v clamps at the poles.
+    const sampler = json.samplers.push({ magFilter: 9729, minFilter: 9987, wrapS: 10497, wrapT: 33071 }) - 1;
+    json.textures ??= [];
+    const texture = json.textures.push({ sampler, source: this.rgbImage, name: 'rgb' }) - 1;
+    const pbr = (materialDef.pbrMetallicRoughness ??= {}) as Record<string, unknown>;
+    pbr.baseColorTexture = { index: texture };
+  }
+
+  afterParse(): void {
+    const json = this.writer.json;
+    const depthImage = this.addImage(this.input.depthPng, 'depth16');
+    const sceneDef = json.scenes?.[0];
+    if (!sceneDef) throw new Error('GLB export: the exporter wrote no scene.');
+    sceneDef.extras = {
+      ...sceneDef.extras,
+      [GLB_EXTRAS_KEY]: {
+        metadata: toMetadataDocument(this.input.metadata),
+        rgbImage: this.rgbImage,
+        depthImage,
+      },
+    };
+  }
+
+  private addImage(png: Uint8Array, name: string): number {
+    const w = this.writer;
+    const padded = new Uint8Array((png.byteLength + 3) & ~3);
+    padded.set(png);
+    w.json.bufferViews ??= [];
+    const bufferView =
+      w.json.bufferViews.push({ buffer: w.processBuffer(padded.buffer), byteOffset: w.byteOffset, byteLength: png.byteLength }) - 1;
+    // Every bufferView must start on a 4-byte boundary; the padding keeps the next one aligned.
+    w.byteOffset += padded.byteLength;
+    w.json.images ??= [];
+    return w.json.images.push({ mimeType: 'image/png', bufferView, name }) - 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading our own GLB back.
+
+export class GlbFormatError extends Error {
+  override readonly name = 'GlbFormatError';
+}
+
+export interface GlbSceneContents {
+  readonly rgbPng: Uint8Array;
+  readonly depthPng: Uint8Array;
+  readonly metadata: SceneMetadata;
+}
+
+const GLB_MAGIC = 0x46546c67; // "glTF"
+const CHUNK_JSON = 0x4e4f534a;
+const CHUNK_BIN = 0x004e4942;
+
+interface GltfJson {
+  scenes?: { extras?: Record<string, unknown> }[];
+  images?: { bufferView?: number; mimeType?: string }[];
+  bufferViews?: { buffer: number; byteOffset?: number; byteLength: number }[];
+}
+
+/** True when the bytes start with the GLB magic. */
+export function isGlb(bytes: Uint8Array): boolean {
+  return bytes.length >= 12 && new DataView(bytes.buffer, bytes.byteOffset, 12).getUint32(0, true) === GLB_MAGIC;
+}
+
+/**
+ * Extracts the RGB PNG, the 16-bit depth PNG and the metadata from a GLB written by
+ * `exportSceneGlb`. Any other GLB gets a GlbFormatError saying why it cannot be a scene.
+ */
+export function readSceneGlb(bytes: Uint8Array, fileName = 'the GLB file'): GlbSceneContents {
+  if (!isGlb(bytes)) throw new GlbFormatError(`${fileName} is not a binary glTF (.glb) file.`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(4, true);
+  const length = view.getUint32(8, true);
+  if (version !== 2) throw new GlbFormatError(`${fileName} is glTF version ${version}; only glTF 2.0 is supported.`);
+  if (length > bytes.byteLength) throw new GlbFormatError(`${fileName} is cut off (${bytes.byteLength} of ${length} bytes).`);
+  let json: GltfJson | null = null;
+  let bin: Uint8Array | null = null;
+  for (let offset = 12; offset + 8 <= length; ) {
+    const chunkLength = view.getUint32(offset, true);
+    const chunkType = view.getUint32(offset + 4, true);
+    const start = offset + 8;
+    if (start + chunkLength > length) throw new GlbFormatError(`${fileName} is damaged (a chunk runs past the end).`);
+    const chunk = bytes.subarray(start, start + chunkLength);
+    if (chunkType === CHUNK_JSON && json === null) {
+      try {
+        json = JSON.parse(new TextDecoder().decode(chunk)) as GltfJson;
+      } catch (e) {
+        throw new GlbFormatError(`${fileName} has a damaged JSON chunk (${(e as Error).message}).`);
+      }
+    } else if (chunkType === CHUNK_BIN && bin === null) {
+      bin = chunk;
+    }
+    offset = start + chunkLength;
+  }
+  if (json === null) throw new GlbFormatError(`${fileName} has no JSON chunk.`);
+  const ours = json.scenes?.[0]?.extras?.[GLB_EXTRAS_KEY] as
+    | { metadata?: unknown; rgbImage?: unknown; depthImage?: unknown }
+    | undefined;
+  if (!ours || typeof ours !== 'object') {
+    throw new GlbFormatError(
+      `${fileName} was not exported by LDM3D-XR: it carries no panorama depth. Import the RGB and 16-bit depth PNGs instead.`,
+    );
+  }
+  const image = (index: unknown, what: string): Uint8Array => {
+    const img = typeof index === 'number' ? json!.images?.[index] : undefined;
+    const bv = img?.bufferView !== undefined ? json!.bufferViews?.[img.bufferView] : undefined;
+    if (!img || !bv || bv.buffer !== 0 || bin === null) {
+      throw new GlbFormatError(`${fileName} is damaged: its ${what} image is missing.`);
+    }
+    const start = bv.byteOffset ?? 0;
+    if (start + bv.byteLength > bin.byteLength) throw new GlbFormatError(`${fileName} is damaged: its ${what} image is cut off.`);
+    return bin.slice(start, start + bv.byteLength);
+  };
+  return {
+    rgbPng: image(ours.rgbImage, 'RGB'),
+    depthPng: image(ours.depthImage, 'depth'),
+    metadata: parseMetadata(ours.metadata),
+  };
+}

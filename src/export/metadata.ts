@@ -1,0 +1,194 @@
+/**
+ * The metadata of one scene as a versioned JSON document: what made it (prompt, settings, seed,
+ * model) and how to read its depth. The same shape is written next to exported files
+ * (`*.metadata.json`), inside the RGB PNG (a tEXt chunk) and inside the GLB (`asset.extras`), and
+ * is the index entry of the scene store, so a scene can travel out of the app and back in.
+ *
+ * Parsing is strict about types and ranges because imported files come from anywhere: a bad file
+ * gets a message that names the field, never a half-filled scene.
+ */
+import type { DepthMapping } from '../panorama/types';
+import { version as packageVersion } from '../../package.json';
+
+/** Bump when a field changes meaning or becomes required; readers accept every version ≤ this. */
+export const METADATA_SCHEMA_VERSION = 1;
+export const METADATA_FORMAT = 'ldm3d-xr.scene';
+export const APP_VERSION: string = packageVersion;
+
+/** How the 16-bit depth PNG encodes depth; written out so other tools can read the file. */
+export const DEPTH16_ENCODING =
+  'uint16 = floor(d * 65535), d = relative inverse depth in [0, 1], 65535 = nearest (as LDM3D writes it)';
+
+export interface GenerationSettings {
+  /** Denoising steps; 0 = unknown (a scene imported from pixels alone). */
+  readonly steps: number;
+  readonly guidance: number;
+  /** 'ddim' | 'pndm' | 'euler' | 'dpm' today; kept open so a newer scheduler still imports. */
+  readonly scheduler: string;
+  /** Integer seed the initial noise was drawn from (0 ≤ seed < 2^53). */
+  readonly seed: number;
+}
+
+/** Everything about a scene except its pixels. */
+export interface SceneMetadata {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly settings: GenerationSettings;
+  /** Hub id or folder of the weights, e.g. "Intel/ldm3d-pano". */
+  readonly modelId: string;
+  /** True when made by random-weight test models: the app must say so. */
+  readonly testWeights: boolean;
+  /** ISO 8601 date-time of generation. */
+  readonly createdAt: string;
+  readonly width: number;
+  readonly height: number;
+  readonly depthMapping: DepthMapping;
+}
+
+/** The JSON document on disk. */
+export interface SceneMetadataDocument extends SceneMetadata {
+  readonly format: typeof METADATA_FORMAT;
+  readonly schemaVersion: number;
+  readonly appVersion: string;
+  readonly depthEncoding: string;
+}
+
+export class MetadataError extends Error {
+  override readonly name = 'MetadataError';
+}
+
+export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
+  // Listed field by field so that extra properties of the caller's object (pixels, ids) never leak
+  // into a file.
+  return {
+    format: METADATA_FORMAT,
+    schemaVersion: METADATA_SCHEMA_VERSION,
+    appVersion: APP_VERSION,
+    createdAt: meta.createdAt,
+    prompt: meta.prompt,
+    negativePrompt: meta.negativePrompt,
+    settings: {
+      steps: meta.settings.steps,
+      guidance: meta.settings.guidance,
+      scheduler: meta.settings.scheduler,
+      seed: meta.settings.seed,
+    },
+    modelId: meta.modelId,
+    testWeights: meta.testWeights,
+    width: meta.width,
+    height: meta.height,
+    depthMapping: { near: meta.depthMapping.near, far: meta.depthMapping.far },
+    depthEncoding: DEPTH16_ENCODING,
+  };
+}
+
+export function stringifyMetadata(meta: SceneMetadata): string {
+  return JSON.stringify(toMetadataDocument(meta), null, 2) + '\n';
+}
+
+/** Parses and validates a metadata document (text or already-parsed JSON). Throws MetadataError. */
+export function parseMetadata(input: string | unknown): SceneMetadata {
+  let doc: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      doc = JSON.parse(input);
+    } catch (e) {
+      throw new MetadataError(`The metadata file is not valid JSON (${(e as Error).message}).`);
+    }
+  }
+  const o = record(doc, 'the metadata');
+  if (o.format !== METADATA_FORMAT) {
+    throw new MetadataError(
+      `This JSON is not LDM3D-XR scene metadata (its "format" is ${JSON.stringify(o.format)}, expected "${METADATA_FORMAT}").`,
+    );
+  }
+  const schemaVersion = integer(o, 'schemaVersion', 1);
+  if (schemaVersion > METADATA_SCHEMA_VERSION) {
+    throw new MetadataError(
+      `This metadata uses schema version ${schemaVersion}, written by a newer LDM3D-XR (${String(o.appVersion)}); this app reads up to version ${METADATA_SCHEMA_VERSION}.`,
+    );
+  }
+  const settings = record(o.settings, '"settings"');
+  const mapping = record(o.depthMapping, '"depthMapping"');
+  const createdAt = string(o, 'createdAt');
+  if (Number.isNaN(Date.parse(createdAt))) {
+    throw new MetadataError(`"createdAt" is not a date: ${JSON.stringify(createdAt)}.`);
+  }
+  const near = positive(mapping, 'near', 'depthMapping.near');
+  const far = positive(mapping, 'far', 'depthMapping.far');
+  if (!(far > near)) {
+    throw new MetadataError(`"depthMapping.far" (${far}) must be greater than "depthMapping.near" (${near}).`);
+  }
+  return {
+    prompt: string(o, 'prompt'),
+    negativePrompt: string(o, 'negativePrompt'),
+    settings: {
+      steps: integer(settings, 'steps', 0, 'settings.steps'),
+      guidance: finite(settings, 'guidance', 'settings.guidance'),
+      scheduler: string(settings, 'scheduler', 'settings.scheduler'),
+      seed: integer(settings, 'seed', 0, 'settings.seed'),
+    },
+    modelId: string(o, 'modelId'),
+    testWeights: boolean(o, 'testWeights'),
+    createdAt,
+    width: integer(o, 'width', 1),
+    height: integer(o, 'height', 1),
+    depthMapping: { near, far },
+  };
+}
+
+/** Checks a metadata object made in the app (not parsed), e.g. before saving. */
+export function validateMetadata(meta: SceneMetadata): SceneMetadata {
+  return parseMetadata(toMetadataDocument(meta));
+}
+
+function record(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new MetadataError(`${capitalise(what)} must be a JSON object.`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function string(o: Record<string, unknown>, key: string, label = key): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new MetadataError(`"${label}" must be a string (got ${describe(v)}).`);
+  return v;
+}
+
+function boolean(o: Record<string, unknown>, key: string, label = key): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw new MetadataError(`"${label}" must be true or false (got ${describe(v)}).`);
+  return v;
+}
+
+function finite(o: Record<string, unknown>, key: string, label = key): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new MetadataError(`"${label}" must be a finite number (got ${describe(v)}).`);
+  }
+  return v;
+}
+
+function positive(o: Record<string, unknown>, key: string, label = key): number {
+  const v = finite(o, key, label);
+  if (!(v > 0)) throw new MetadataError(`"${label}" must be greater than 0 (got ${v}).`);
+  return v;
+}
+
+function integer(o: Record<string, unknown>, key: string, min: number, label = key): number {
+  const v = finite(o, key, label);
+  if (!Number.isSafeInteger(v) || v < min) {
+    throw new MetadataError(`"${label}" must be an integer ≥ ${min} (got ${v}).`);
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'an array' : `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

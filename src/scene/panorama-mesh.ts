@@ -1,0 +1,283 @@
+/**
+ * The depth-displaced panorama: one Mesh, one draw call. This class owns every GPU resource it
+ * creates (geometry, colour and depth textures, material) and frees them in `dispose()`.
+ *
+ * Work is split so the render loop does nothing:
+ * - `setPanorama` (a new image): reuses the geometry when the grid size is unchanged and the
+ *   textures when the image size is unchanged (re-upload only); otherwise replaces them.
+ * - `setDepthMapping` (a slider): updates two uniforms. The edge test depends on far/near only,
+ *   so the triangle list is rebuilt only when that ratio changes.
+ * - Edge triangles ("rubber sheets") are removed on the CPU with the panorama module's own rule
+ *   (`detectEdgeTriangles`) and the kept triangles are drawn with a draw range, so GPU and CPU
+ *   agree by construction and the fragment shader never has to `discard`.
+ */
+import {
+  BufferAttribute,
+  BufferGeometry,
+  DataTexture,
+  DynamicDrawUsage,
+  FloatType,
+  FrontSide,
+  LinearFilter,
+  LinearMipmapLinearFilter,
+  Mesh,
+  NearestFilter,
+  RedFormat,
+  RepeatWrapping,
+  ClampToEdgeWrapping,
+  RGBAFormat,
+  ShaderMaterial,
+  SRGBColorSpace,
+  UnsignedByteType,
+  type IUniform,
+} from 'three';
+import { inverseDepthCoefficients } from '../panorama/depth-mapping';
+import {
+  buildSphereMesh,
+  DEFAULT_EDGE_TOLERANCE,
+  detectEdgeTriangles,
+  sampleVertexDistances,
+  segmentsForImage,
+  type SphereMesh,
+} from '../panorama/mesh';
+import type { DepthMapping, RGBDPanorama } from '../panorama/types';
+import vertexShader from '../../shaders/panorama.vert.glsl?raw';
+import fragmentShader from '../../shaders/panorama.frag.glsl?raw';
+
+export interface PanoramaUniforms {
+  [name: string]: IUniform;
+  uColor: IUniform<DataTexture | null>;
+  uDepth: IUniform<DataTexture | null>;
+  uInvFar: IUniform<number>;
+  uInvRange: IUniform<number>;
+}
+
+export interface PanoramaMeshStats {
+  /** Triangles in the grid. */
+  readonly triangles: number;
+  /** Triangles hidden as depth edges for the current panorama and far/near ratio. */
+  readonly edgeTriangles: number;
+  readonly segmentsX: number;
+  readonly segmentsY: number;
+}
+
+export interface PanoramaMeshOptions {
+  /** Edge rule τ (mesh.ts): a triangle whose distances differ by more than this is hidden. */
+  readonly edgeTolerance?: number;
+  /** Anisotropic filtering for the colour texture (renderer.capabilities.getMaxAnisotropy()). */
+  readonly anisotropy?: number;
+  /** Overrides the grid size chosen from the image size (tests, benchmarks). */
+  readonly segments?: (width: number, height: number) => { segmentsX: number; segmentsY: number };
+}
+
+/** Uint8ClampedArray → Uint8Array view over the same memory (three uploads Uint8Array bytes). */
+function bytesOf(a: Uint8ClampedArray | Uint8Array): Uint8Array {
+  return a instanceof Uint8Array ? a : new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+export class PanoramaMesh {
+  readonly mesh: Mesh<BufferGeometry, ShaderMaterial>;
+  readonly material: ShaderMaterial;
+  readonly uniforms: PanoramaUniforms;
+
+  private grid: SphereMesh | null = null;
+  private geometry: BufferGeometry;
+  private colour: DataTexture | null = null;
+  private depth: DataTexture | null = null;
+  private panorama: RGBDPanorama | null = null;
+  private mapping: DepthMapping;
+  /** far/near for which the draw list was last built (the edge rule depends on nothing else). */
+  private edgeRatio = NaN;
+  private edgeCount = 0;
+  // Scratch buffers sized to the grid, reused across updates.
+  private distances = new Float32Array(0);
+  private edgeFlags = new Uint8Array(0);
+  private drawIndex: BufferAttribute | null = null;
+  private readonly tolerance: number;
+  private readonly anisotropy: number;
+  private readonly chooseSegments: (w: number, h: number) => { segmentsX: number; segmentsY: number };
+
+  constructor(mapping: DepthMapping, options: PanoramaMeshOptions = {}) {
+    this.tolerance = options.edgeTolerance ?? DEFAULT_EDGE_TOLERANCE;
+    this.anisotropy = options.anisotropy ?? 1;
+    this.chooseSegments = options.segments ?? segmentsForImage;
+    this.mapping = mapping;
+    const { invFar, invRange } = inverseDepthCoefficients(mapping);
+    this.uniforms = {
+      uColor: { value: null },
+      uDepth: { value: null },
+      uInvFar: { value: invFar },
+      uInvRange: { value: invRange },
+    };
+    this.material = new ShaderMaterial({
+      name: 'PanoramaMaterial',
+      uniforms: this.uniforms,
+      vertexShader,
+      fragmentShader,
+      // mesh.ts winds triangles counter-clockwise seen from the centre: the front faces the
+      // viewer, and the image is not mirrored (a BackSide sphere with flipped u would be).
+      side: FrontSide,
+      // The shader does not include tonemapping_fragment; say so, so nobody expects it.
+      toneMapped: false,
+    });
+    this.geometry = new BufferGeometry();
+    this.mesh = new Mesh(this.geometry, this.material);
+    this.mesh.name = 'panorama';
+    // Vertices are moved in the vertex shader, so the unit-sphere bounds three would compute are
+    // wrong; the viewer is always inside the sphere anyway.
+    this.mesh.frustumCulled = false;
+    // Nothing to show until a panorama arrives.
+    this.mesh.visible = false;
+  }
+
+  /** Shows `panorama`. Its arrays are referenced, not copied: do not mutate them afterwards. */
+  setPanorama(panorama: RGBDPanorama): void {
+    const { width, height } = panorama;
+    if (panorama.rgba.length !== width * height * 4 || panorama.depth.length !== width * height) {
+      throw new RangeError(`Panorama arrays do not match its size ${width} × ${height}.`);
+    }
+    this.ensureGrid(width, height);
+    this.colour = this.updateTexture(this.colour, width, height, bytesOf(panorama.rgba), 'colour');
+    this.depth = this.updateTexture(this.depth, width, height, panorama.depth, 'depth');
+    this.uniforms.uColor.value = this.colour;
+    this.uniforms.uDepth.value = this.depth;
+    this.panorama = panorama;
+    this.edgeRatio = NaN;
+    this.rebuildDrawList();
+    this.mesh.visible = true;
+  }
+
+  /** Live near/far change: two uniforms; the triangle list only if far/near changed. */
+  setDepthMapping(mapping: DepthMapping): void {
+    const { invFar, invRange } = inverseDepthCoefficients(mapping);
+    this.mapping = mapping;
+    this.uniforms.uInvFar.value = invFar;
+    this.uniforms.uInvRange.value = invRange;
+    if (this.panorama !== null && mapping.far / mapping.near !== this.edgeRatio) this.rebuildDrawList();
+  }
+
+  get stats(): PanoramaMeshStats {
+    return {
+      triangles: this.grid?.triangleCount ?? 0,
+      edgeTriangles: this.edgeCount,
+      segmentsX: this.grid?.segmentsX ?? 0,
+      segmentsY: this.grid?.segmentsY ?? 0,
+    };
+  }
+
+  /** The grid currently drawn (for tests and measurements). */
+  get sphere(): SphereMesh | null {
+    return this.grid;
+  }
+
+  /** Per-triangle edge flags of the current draw list (1 = hidden); a view, do not keep it. */
+  get edges(): Uint8Array {
+    return this.edgeFlags.subarray(0, this.grid?.triangleCount ?? 0);
+  }
+
+  /**
+   * Frees the GPU copies of the geometry, textures and material. Like three's own dispose() it is
+   * not final: if the mesh is drawn again, three uploads everything anew (React StrictMode runs
+   * effect cleanups once before the real mount, so the owner must survive that).
+   */
+  dispose(): void {
+    this.geometry.dispose();
+    this.material.dispose();
+    this.colour?.dispose();
+    this.depth?.dispose();
+  }
+
+  /** Builds the grid for this image size, or keeps the current one when the size maps to it. */
+  private ensureGrid(width: number, height: number): void {
+    const { segmentsX, segmentsY } = this.chooseSegments(width, height);
+    if (this.grid !== null && this.grid.segmentsX === segmentsX && this.grid.segmentsY === segmentsY) return;
+    const grid = buildSphereMesh(segmentsX, segmentsY);
+    // A new geometry (not resized attributes): three cannot grow a GPU buffer in place.
+    this.geometry.dispose();
+    const geometry = new BufferGeometry();
+    geometry.setAttribute('position', new BufferAttribute(grid.positions, 3));
+    geometry.setAttribute('uv', new BufferAttribute(grid.uvs, 2));
+    // The draw list: kept triangles first, then a draw range. Capacity = every triangle.
+    const drawIndex = new BufferAttribute(new Uint32Array(grid.indices.length), 1);
+    drawIndex.setUsage(DynamicDrawUsage);
+    geometry.setIndex(drawIndex);
+    this.geometry = geometry;
+    this.mesh.geometry = geometry;
+    this.drawIndex = drawIndex;
+    this.grid = grid;
+    this.distances = new Float32Array(grid.vertexCount);
+    this.edgeFlags = new Uint8Array(grid.triangleCount);
+  }
+
+  /**
+   * Same-size images re-upload into the existing texture; a new size needs a new texture because
+   * WebGL2 texture storage is immutable in size.
+   */
+  private updateTexture(
+    current: DataTexture | null,
+    width: number,
+    height: number,
+    data: Uint8Array | Float32Array,
+    kind: 'colour' | 'depth',
+  ): DataTexture {
+    if (current !== null && current.image.width === width && current.image.height === height) {
+      current.image.data = data;
+      current.needsUpdate = true;
+      return current;
+    }
+    current?.dispose();
+    let tex: DataTexture;
+    if (kind === 'colour') {
+      tex = new DataTexture(data, width, height, RGBAFormat, UnsignedByteType);
+      tex.colorSpace = SRGBColorSpace;
+      // Filtering colour is right (depth is the one that must not blend). Mipmaps keep the
+      // stretched rows near the poles from aliasing; u repeats so the seam filters across.
+      tex.minFilter = LinearMipmapLinearFilter;
+      tex.magFilter = LinearFilter;
+      tex.generateMipmaps = true;
+      tex.wrapS = RepeatWrapping;
+      tex.wrapT = ClampToEdgeWrapping;
+      tex.anisotropy = this.anisotropy;
+    } else {
+      tex = new DataTexture(data, width, height, RedFormat, FloatType);
+      tex.minFilter = NearestFilter;
+      tex.magFilter = NearestFilter;
+      tex.generateMipmaps = false;
+      tex.wrapS = ClampToEdgeWrapping;
+      tex.wrapT = ClampToEdgeWrapping;
+    }
+    // Row 0 of the arrays is the top of the image and uv.v = 0 is the top: no flip.
+    tex.flipY = false;
+    tex.unpackAlignment = 1;
+    tex.name = kind === 'colour' ? 'panorama-colour' : 'panorama-depth';
+    tex.needsUpdate = true;
+    return tex;
+  }
+
+  /** Edge test with the panorama module's rule, then the kept triangles into the draw list. */
+  private rebuildDrawList(): void {
+    const grid = this.grid;
+    const pano = this.panorama;
+    const drawIndex = this.drawIndex;
+    if (grid === null || pano === null || drawIndex === null) return;
+    sampleVertexDistances(grid, pano, this.mapping, this.distances);
+    detectEdgeTriangles(grid.indices, this.distances, this.tolerance, this.edgeFlags);
+    // Compacted in place into the preallocated index buffer (keptTriangleIndices would allocate
+    // a new array, and three cannot swap a GPU buffer for one of another length).
+    const src = grid.indices;
+    const dst = drawIndex.array as Uint32Array;
+    let o = 0;
+    for (let t = 0; t < grid.triangleCount; t++) {
+      if (this.edgeFlags[t] !== 0) continue;
+      dst[o++] = src[t * 3];
+      dst[o++] = src[t * 3 + 1];
+      dst[o++] = src[t * 3 + 2];
+    }
+    this.edgeCount = grid.triangleCount - o / 3;
+    drawIndex.clearUpdateRanges();
+    drawIndex.addUpdateRange(0, o);
+    drawIndex.needsUpdate = true;
+    this.geometry.setDrawRange(0, o);
+    this.edgeRatio = this.mapping.far / this.mapping.near;
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * Text → panorama jobs: settings, status, notices and errors in a vanilla zustand store, with
+ * actions that drive the pipeline worker (through its client) and hand results to the viewer's
+ * scene store. No React here: the desktop panel and the VR panel are thin views over it.
+ *
+ * Progress is transient: `progress` changes at every download tick and diffusion step, so views
+ * must not select it with a React hook (that would re-render per step). They read it with
+ * `store.subscribe` and write to DOM nodes / textures directly. Everything else changes a few
+ * times per job and may be selected normally.
+ *
+ * Showing a result goes through `deps.publish`, which by default shows it in the scene store.
+ * The gallery can replace it with "save, then show" without touching this file's flow.
+ */
+import { createStore } from 'zustand/vanilla';
+import type { RGBDPanorama } from '../panorama/types';
+import type { SceneStore } from './scene-store';
+import { formatBytes } from '../runtime/model-store';
+import type { GenerateOptions, GenerationResult, PipelineError } from '../workers/client';
+import type {
+  BackendPreference,
+  GenerateParams,
+  LoadProgressMessage,
+  LoadedMessage,
+  PlanSummary,
+  Preview,
+  ProgressMessage,
+  SchedulerName,
+} from '../workers/protocol';
+
+/** The part of PipelineClient the store uses (tests pass the real client on a fake worker). */
+export interface GenerationClient {
+  readonly loaded: LoadedMessage | null;
+  plan(baseUrl: string): Promise<PlanSummary>;
+  load(baseUrl: string, backend: BackendPreference, onProgress?: (p: LoadProgressMessage) => void): Promise<LoadedMessage>;
+  generate(params: GenerateParams, options?: GenerateOptions): Promise<GenerationResult>;
+  cancel(): void;
+}
+
+export type GenerationStatus = 'idle' | 'planning' | 'loading' | 'generating' | 'cancelling' | 'error';
+
+export interface GenerationSettings {
+  readonly prompt: string;
+  readonly negative: string;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly scheduler: SchedulerName;
+  /** The seed of the next run, or of the last one when `randomSeed` is on. */
+  readonly seed: number;
+  /** Draw a new seed for every run (the drawn one is written to `seed`, so it can be reused). */
+  readonly randomSeed: boolean;
+  /** As the user typed it: a URL, a path relative to the page, or "hf:owner/repo/subdir". */
+  readonly modelUrl: string;
+  readonly backend: BackendPreference;
+}
+
+/** Transient; see the file comment. */
+export interface GenerationProgress {
+  readonly phase: 'download' | 'sessions' | 'denoise' | 'decode';
+  /** 0…1 of the current phase. */
+  readonly fraction: number;
+  /** One line for the progress bar's label. */
+  readonly text: string;
+  readonly preview: Preview | null;
+}
+
+export interface GenerationError {
+  readonly code: string;
+  readonly message: string;
+  readonly file?: string;
+}
+
+export interface GenerationState {
+  readonly status: GenerationStatus;
+  readonly settings: GenerationSettings;
+  /** Sizes of the model at settings.modelUrl, before any download; null until planned. */
+  readonly plan: PlanSummary | null;
+  /** A plan too large to download without asking; the UI asks, then calls generate({ confirmDownload: true }). */
+  readonly awaitingConfirmation: PlanSummary | null;
+  readonly model: LoadedMessage | null;
+  /** Things the user must know: test weights, WASM fallback, a truncated prompt. */
+  readonly notices: readonly string[];
+  readonly error: GenerationError | null;
+  /** Transient: never select it in React. */
+  readonly progress: GenerationProgress | null;
+  /** The last result (kept in memory only for now) and the scene id it was shown as. */
+  readonly last: { readonly result: GenerationResult; readonly panoramaId: number } | null;
+
+  updateSettings(patch: Partial<GenerationSettings>): void;
+  /** Sizes of the model at settings.modelUrl; shown before anything is downloaded. */
+  refreshPlan(): Promise<void>;
+  /** Loads the model if needed, then generates and shows the result. */
+  generate(options?: { confirmDownload?: boolean }): Promise<void>;
+  cancel(): void;
+  dismissError(): void;
+}
+
+export interface GenerationDeps {
+  readonly client: GenerationClient;
+  readonly scene: SceneStore;
+  /** Turns settings.modelUrl into the absolute base URL the worker needs. */
+  readonly resolveModelUrl: (input: string) => string;
+  /** Shows a finished panorama; returns its scene id. Default: the scene store's showPanorama. */
+  readonly publish?: (panorama: RGBDPanorama, result: GenerationResult, label: string) => Promise<number>;
+  /** Models bigger than this are downloaded only after the user confirms. */
+  readonly confirmAboveBytes?: number;
+  /** Previews go to the sphere at most this often (each one re-textures the mesh). */
+  readonly previewIntervalMs?: number;
+  readonly randomSeed?: () => number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_MODEL_URL = './models/tiny/ldm3d-pano/';
+
+export const DEFAULT_SETTINGS: GenerationSettings = {
+  prompt: '',
+  negative: '',
+  steps: 50,
+  guidance: 7,
+  scheduler: 'ddim',
+  seed: 0,
+  randomSeed: true,
+  modelUrl: DEFAULT_MODEL_URL,
+  backend: 'auto',
+};
+
+export const TEST_WEIGHTS_NOTICE =
+  'These are random test weights, so the picture is noise — see README ("Real weights") to get the real ones.';
+
+/** The prompt the user typed is shown as the panorama's label, shortened. */
+export function labelOf(prompt: string): string {
+  const p = prompt.trim().replace(/\s+/g, ' ');
+  return p.length > 60 ? `${p.slice(0, 57)}…` : p || '(empty prompt)';
+}
+
+export function truncationNotice(which: 'Prompt' | 'Negative prompt', count: number, max: number): string | null {
+  if (count <= max) return null;
+  return `${which} is ${count} tokens long; the text encoder reads the first ${max}, so ${count - max} are ignored.`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+export function createGenerationStore(deps: GenerationDeps, initial: Partial<GenerationSettings> = {}) {
+  const confirmAbove = deps.confirmAboveBytes ?? 200 * 1024 * 1024;
+  const previewInterval = deps.previewIntervalMs ?? 250;
+  const now = deps.now ?? (() => performance.now());
+  const drawSeed = deps.randomSeed ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]);
+  const publish =
+    deps.publish ?? (async (panorama: RGBDPanorama, _r: GenerationResult, label: string) => deps.scene.getState().showPanorama(panorama, label));
+  /** Base URL + backend of the model the client holds, to know when a reload is needed. */
+  let loadedFor: string | null = null;
+  /** Set by cancel() while the plan request is out (the worker has nothing to cancel yet). */
+  let planCancelled = false;
+
+  return createStore<GenerationState>()((set, get) => {
+    const setProgress = (progress: GenerationProgress | null): void => set({ progress });
+    const addNotice = (text: string | null): void => {
+      if (text && !get().notices.includes(text)) set({ notices: [...get().notices, text] });
+    };
+    const fail = (e: unknown): void => {
+      const pe = e as Partial<PipelineError>;
+      const error: GenerationError =
+        typeof pe?.code === 'string'
+          ? { code: pe.code, message: pe.message ?? String(e), ...(pe.file ? { file: pe.file } : {}) }
+          : { code: 'unexpected', message: e instanceof Error ? e.message : String(e) };
+      set({ status: 'error', error, progress: null });
+    };
+    const isCancel = (e: unknown): boolean => (e as Partial<PipelineError>)?.code === 'cancelled';
+
+    const onLoadProgress = (p: LoadProgressMessage): void => {
+      if (p.phase === 'creating-sessions') {
+        setProgress({ phase: 'sessions', fraction: 1, text: 'Preparing the model (compiling GPU kernels)…', preview: null });
+        return;
+      }
+      const fraction = p.overall.total > 0 ? p.overall.loaded / p.overall.total : 1;
+      const verb = p.phase === 'resuming' ? 'Checking the partial download of' : p.phase === 'cached' ? 'Cached:' : 'Downloading';
+      setProgress({
+        phase: 'download',
+        fraction,
+        text: `${verb} ${p.file} — ${formatBytes(p.overall.loaded)} of ${formatBytes(p.overall.total)}`,
+        preview: null,
+      });
+    };
+
+    /** Plans and loads the model of the current settings unless the client already holds it. */
+    const ensureModel = async (confirmDownload: boolean): Promise<LoadedMessage | null> => {
+      const { modelUrl, backend } = get().settings;
+      const baseUrl = deps.resolveModelUrl(modelUrl);
+      const key = `${baseUrl}|${backend}`;
+      if (deps.client.loaded && loadedFor === key) return deps.client.loaded;
+      set({ status: 'planning', error: null, model: null });
+      planCancelled = false;
+      const plan = await deps.client.plan(baseUrl);
+      set({ plan });
+      if (planCancelled) return null;
+      if (plan.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
+      if (plan.remainingBytes > confirmAbove && !confirmDownload) {
+        set({ status: 'idle', awaitingConfirmation: plan, progress: null });
+        return null;
+      }
+      set({ status: 'loading', awaitingConfirmation: null });
+      onLoadProgress({
+        type: 'load-progress',
+        id: 0,
+        file: plan.files[0]?.path ?? '',
+        loaded: 0,
+        total: plan.files[0]?.bytes ?? 0,
+        overall: { loaded: plan.cachedBytes, total: plan.totalBytes },
+        phase: 'downloading',
+      });
+      const model = await deps.client.load(baseUrl, backend, onLoadProgress);
+      loadedFor = key;
+      for (const n of model.notices) addNotice(n);
+      if (model.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
+      set({ model, plan: { ...plan, cachedBytes: plan.totalBytes, remainingBytes: 0, files: plan.files.map((f) => ({ ...f, cachedBytes: f.bytes })) } });
+      return model;
+    };
+
+    return {
+      status: 'idle',
+      settings: { ...DEFAULT_SETTINGS, ...initial },
+      plan: null,
+      awaitingConfirmation: null,
+      model: null,
+      notices: [],
+      error: null,
+      progress: null,
+      last: null,
+
+      updateSettings(patch) {
+        const settings = { ...get().settings, ...patch };
+        const modelChanged = patch.modelUrl !== undefined && patch.modelUrl !== get().settings.modelUrl;
+        set({ settings, ...(modelChanged ? { plan: null, awaitingConfirmation: null } : {}) });
+      },
+
+      async refreshPlan() {
+        const s = get();
+        if (s.status !== 'idle' && s.status !== 'error') return;
+        try {
+          const plan = await deps.client.plan(deps.resolveModelUrl(s.settings.modelUrl));
+          set({ plan });
+          if (plan.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
+        } catch (e) {
+          if (get().status === 'idle' || get().status === 'error') fail(e);
+        }
+      },
+
+      async generate(options = {}) {
+        const s = get();
+        if (s.status !== 'idle' && s.status !== 'error') return;
+        // Notices about the previous prompt go; load notices come back from the model below.
+        set({ error: null, notices: get().notices.filter((n) => !n.includes('tokens long')) });
+        let model: LoadedMessage | null;
+        try {
+          model = await ensureModel(options.confirmDownload ?? false);
+        } catch (e) {
+          if (isCancel(e)) set({ status: 'idle', progress: null });
+          else fail(e);
+          return;
+        }
+        if (!model) return; // waiting for the user to confirm the download
+
+        const settings = get().settings;
+        const seed = settings.randomSeed ? drawSeed() >>> 0 : settings.seed;
+        if (settings.randomSeed) set({ settings: { ...settings, seed } });
+        const params: GenerateParams = {
+          prompt: settings.prompt,
+          negative: settings.negative,
+          steps: settings.steps,
+          guidance: settings.guidance,
+          scheduler: settings.scheduler,
+          seed,
+        };
+        set({ status: 'generating' });
+        setProgress({ phase: 'denoise', fraction: 0, text: 'Encoding the prompt…', preview: null });
+
+        // Previews replace what the sphere shows; a cancelled or failed run puts this back.
+        const before = deps.scene.getState().current;
+        let previewShown = false;
+        let lastPreviewAt = -Infinity;
+        const onProgress = (p: ProgressMessage): void => {
+          if (p.tokens) {
+            addNotice(truncationNotice('Prompt', p.tokens.prompt.count, p.tokens.prompt.max));
+            addNotice(truncationNotice('Negative prompt', p.tokens.negative.count, p.tokens.negative.max));
+          }
+          const eta = p.etaMs === null ? '' : ` — about ${formatDuration(p.etaMs)} left`;
+          const text = p.step >= p.total ? 'Decoding the panorama…' : `Step ${p.step} of ${p.total}${eta}`;
+          setProgress({ phase: p.step >= p.total ? 'decode' : 'denoise', fraction: p.total > 0 ? p.step / p.total : 0, text, preview: p.preview });
+          const t = now();
+          if (p.preview && get().status === 'generating' && (t - lastPreviewAt >= previewInterval || p.step === p.total)) {
+            lastPreviewAt = t;
+            previewShown = true;
+            deps.scene.getState().showPanorama(previewPanorama(p.preview), `preview — step ${p.step} of ${p.total}`);
+          }
+        };
+        const restore = (): void => {
+          if (previewShown && before) deps.scene.getState().showPanorama(before.panorama, before.label);
+        };
+        try {
+          const result = await deps.client.generate(params, {
+            onProgress,
+            onLoadProgress: (p) => onLoadProgress(p),
+          });
+          const panorama: RGBDPanorama = { width: result.width, height: result.height, rgba: result.rgba, depth: result.depth };
+          const panoramaId = await publish(panorama, result, labelOf(params.prompt));
+          set({ status: 'idle', progress: null, last: { result, panoramaId } });
+        } catch (e) {
+          restore();
+          if (isCancel(e)) set({ status: 'idle', progress: null });
+          else fail(e);
+          if (!deps.client.loaded) loadedFor = null;
+        }
+      },
+
+      cancel() {
+        const st = get().status;
+        if (st === 'loading' || st === 'generating') {
+          set({ status: 'cancelling' });
+          setProgress({ ...(get().progress ?? { phase: 'denoise', fraction: 0, preview: null }), text: 'Cancelling…' });
+          deps.client.cancel();
+        } else if (st === 'planning' || get().awaitingConfirmation) {
+          planCancelled = st === 'planning';
+          set({ status: 'idle', awaitingConfirmation: null, progress: null });
+        }
+      },
+
+      dismissError() {
+        set({ error: null, status: get().status === 'error' ? 'idle' : get().status });
+      },
+    };
+  });
+}
+
+export type GenerationStore = ReturnType<typeof createGenerationStore>;
+
+/** A preview as a panorama for the sphere: its colours on a flat, far depth (the real depth comes with the result). */
+export function previewPanorama(p: Preview): RGBDPanorama {
+  return { width: p.width, height: p.height, rgba: p.rgba, depth: new Float32Array(p.width * p.height) };
+}

@@ -1,0 +1,210 @@
+/**
+ * The three ways a scene reaches the screen, each keeping the rule "saved before shown":
+ * - `saveThenShow`: a fresh generation result is encoded, committed to IndexedDB, then shown. If
+ *   storage fails (full, private mode) it is shown anyway, with a message, and stays exportable.
+ * - `showSavedScene`: a gallery entry is read back and shown.
+ * - `showImportedScene`: imported files are saved like a generation, then shown.
+ *
+ * The app connects these to the viewer once (`connectSceneServices`); the generate code then only
+ * calls `saveThenShow(result, metadata)` with the worker's result message.
+ *
+ * @example
+ *   // src/app, once:
+ *   connectSceneServices({ viewer: { show, say, depthMapping }, current, store: openSceneStoreOnce });
+ *   // on a worker 'result' message:
+ *   await saveThenShow(msg, msg.metadata);
+ */
+import { decodeDepthPng, decodeRgbPng, encodeThumbnailPng, uint16ToDepth } from '../export/png';
+import { encodeSceneFiles, toPanorama, THUMBNAIL_WIDTH, type SceneFiles } from '../export/scene-files';
+import type { ImportedScene } from '../export/import';
+import type { SceneMetadata } from '../export/metadata';
+import type { DepthMapping, RGBDPanorama } from '../panorama/types';
+import type { CurrentScene, CurrentSceneStore } from './current-scene';
+import { SceneStoreError, StorageWriteError } from './errors';
+import { SavedSceneStore } from './scene-store';
+
+/** What the viewer offers (src/state's scene store). */
+export interface SceneViewer {
+  /** Shows a panorama; returns its id (ShownPanorama.id). */
+  show(panorama: RGBDPanorama, label: string): number;
+  say(kind: 'error' | 'notice', text: string): void;
+  /** The depth mapping in effect, recorded with the scene. */
+  depthMapping(): DepthMapping;
+}
+
+export interface SceneServices {
+  readonly viewer: SceneViewer;
+  readonly current: CurrentSceneStore;
+  /** Opens the scene database (memoised by the caller); rejects with StorageUnavailableError. */
+  readonly store: () => Promise<SavedSceneStore>;
+}
+
+/** A generation result: the worker's result message has this shape (rgba + depth + depth16). */
+export interface GeneratedImages {
+  readonly width: number;
+  readonly height: number;
+  readonly rgba?: Uint8ClampedArray;
+  /** H·W·3 RGB, if the producer has no RGBA. */
+  readonly rgb?: Uint8Array;
+  readonly depth: Float32Array;
+  readonly depth16?: Uint16Array;
+}
+
+/**
+ * What made the scene. Field names follow the worker protocol's GenerationMetadata (`negative`,
+ * flat `steps`/`guidance`/`scheduler`/`seed`), so its object can be passed as it is.
+ */
+export interface GenerationInfo {
+  readonly prompt: string;
+  readonly negative: string;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly scheduler: string;
+  readonly seed: number;
+  readonly modelId: string;
+  readonly testWeights: boolean;
+  /** ISO date-time; now when absent. */
+  readonly createdAt?: string;
+}
+
+export interface ShowOutcome {
+  readonly panoramaId: number;
+  /** Id in the scene store, or null when saving failed. */
+  readonly savedId: string | null;
+  readonly error: SceneStoreError | null;
+}
+
+let services: SceneServices | null = null;
+
+/** Connects the viewer and stores; returns a function that disconnects them. */
+export function connectSceneServices(s: SceneServices): () => void {
+  services = s;
+  return () => {
+    if (services === s) services = null;
+  };
+}
+
+function required(): SceneServices {
+  if (!services) throw new Error('saveThenShow: connectSceneServices() has not been called by the app.');
+  return services;
+}
+
+let storePromise: Promise<SavedSceneStore> | null = null;
+
+/** The app's scene database, opened on first use. A failed open is retried on the next call. */
+export function openSceneStoreOnce(factory?: IDBFactory): Promise<SavedSceneStore> {
+  storePromise ??= SavedSceneStore.open(factory ?? globalThis.indexedDB).catch((e: unknown) => {
+    storePromise = null;
+    throw e;
+  });
+  return storePromise;
+}
+
+export function sceneMetadataOf(images: { width: number; height: number }, info: GenerationInfo, mapping: DepthMapping): SceneMetadata {
+  return {
+    prompt: info.prompt,
+    negativePrompt: info.negative,
+    settings: { steps: info.steps, guidance: info.guidance, scheduler: info.scheduler, seed: info.seed },
+    modelId: info.modelId,
+    testWeights: info.testWeights,
+    createdAt: info.createdAt ?? new Date().toISOString(),
+    width: images.width,
+    height: images.height,
+    depthMapping: { near: mapping.near, far: mapping.far },
+  };
+}
+
+/**
+ * Encodes the result's files, commits them to the scene store and only then shows the panorama.
+ * Storage failures are reported to the user and in the outcome, never thrown: the scene is shown
+ * regardless and remains exportable. Bad input (sizes that do not match) throws before anything
+ * is saved or shown.
+ */
+export async function saveThenShow(
+  result: GeneratedImages,
+  info: GenerationInfo,
+  s: SceneServices = required(),
+): Promise<ShowOutcome> {
+  const rgb = result.rgba ?? result.rgb;
+  if (!rgb) throw new RangeError('saveThenShow: the result has neither rgba nor rgb pixels.');
+  const images = { width: result.width, height: result.height, rgb, depth: result.depth, depth16: result.depth16 };
+  const metadata = sceneMetadataOf(result, info, s.viewer.depthMapping());
+  const files = encodeSceneFiles(images, metadata);
+  return persistThenShow(toPanorama(images), metadata, files, s);
+}
+
+/** Saves an imported scene (as a new gallery entry) and shows it. */
+export async function showImportedScene(
+  imported: ImportedScene,
+  fallback: { label: string; createdAt?: string },
+  s: SceneServices = required(),
+): Promise<ShowOutcome> {
+  const { panorama } = imported;
+  const metadata: SceneMetadata = imported.metadata ?? {
+    // Pixels without metadata: say so in the fields rather than inventing a prompt or seed.
+    prompt: fallback.label,
+    negativePrompt: '',
+    settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 },
+    modelId: 'imported',
+    testWeights: false,
+    createdAt: fallback.createdAt ?? new Date().toISOString(),
+    width: panorama.width,
+    height: panorama.height,
+    depthMapping: s.viewer.depthMapping(),
+  };
+  // Keep the imported PNGs as they are (lossless, maybe ours byte for byte); only the thumbnail is new.
+  const thumbnail = encodeThumbnailPng(panorama.width, panorama.height, panorama.rgba, THUMBNAIL_WIDTH);
+  const files: SceneFiles = {
+    rgbPng: imported.rgbPng,
+    depthPng: imported.depthPng,
+    thumbnail: { mimeType: 'image/png', ...thumbnail },
+  };
+  return persistThenShow(panorama, metadata, files, s);
+}
+
+/** Reads a saved scene and shows it. Throws a SceneStoreError (or an image error) if it cannot. */
+export async function showSavedScene(id: string, s: SceneServices = required()): Promise<number> {
+  const store = await s.store();
+  const saved = await store.get(id);
+  if (!saved) throw new StorageWriteError(`That scene is no longer in storage (deleted in another tab?).`);
+  const rgb = decodeRgbPng(saved.rgbPng, 'the saved RGB image');
+  const depth = decodeDepthPng(saved.depthPng, 'the saved depth image');
+  const panorama: RGBDPanorama = { width: rgb.width, height: rgb.height, rgba: rgb.rgba, depth: uint16ToDepth(depth.depth16) };
+  const { rgbPng, depthPng, thumbnail, detailLayers: _layers, id: _id, detailLayerCount: _n, byteSize: _b, ...metadata } = saved;
+  const panoramaId = s.viewer.show(panorama, saved.prompt);
+  s.current.getState().set({ panoramaId, panorama, metadata, files: { rgbPng, depthPng, thumbnail }, savedId: id, storageError: null });
+  return panoramaId;
+}
+
+async function persistThenShow(
+  panorama: RGBDPanorama,
+  metadata: SceneMetadata,
+  files: SceneFiles,
+  s: SceneServices,
+): Promise<ShowOutcome> {
+  let savedId: string | null = null;
+  let error: SceneStoreError | null = null;
+  try {
+    const store = await s.store();
+    savedId = (await store.save({ ...metadata, ...files })).id;
+  } catch (e) {
+    if (!(e instanceof SceneStoreError)) throw e;
+    error = e;
+  }
+  const panoramaId = s.viewer.show(panorama, metadata.prompt);
+  const current: CurrentScene = { panoramaId, panorama, metadata, files, savedId, storageError: error };
+  s.current.getState().set(current);
+  if (error) s.viewer.say('error', error.message);
+  return { panoramaId, savedId, error };
+}
+
+/**
+ * `saveThenShow` in the shape of src/state/generation.ts's `publish` hook, so the generation flow
+ * saves every result before showing it: `createGenerationStore({ ..., publish: saveThenShowPublisher() })`.
+ * The panorama the flow built is not used: saveThenShow builds its own from the same (reused) pixels.
+ */
+export function saveThenShowPublisher(
+  s?: SceneServices,
+): (panorama: RGBDPanorama, result: GeneratedImages & { readonly metadata: GenerationInfo }, label: string) => Promise<number> {
+  return async (_panorama, result) => (await saveThenShow(result, result.metadata, s ?? required())).panoramaId;
+}

@@ -1,0 +1,390 @@
+/**
+ * Every generated scene, kept in IndexedDB so it survives reloads.
+ *
+ * Layout (database "ldm3d-xr-scenes", version 1):
+ * - "scenes": one small index entry per scene (metadata + thumbnail + the keys of its parts), with
+ *   an index on createdAt, so the gallery lists scenes without touching full-size pixels.
+ * - "parts": the large bytes (RGB PNG, 16-bit depth PNG, future detail layers) under
+ *   "<id>/<part>" keys.
+ *
+ * A save writes all parts and then the index entry in ONE readwrite transaction and resolves only
+ * on `complete`: IndexedDB rolls the whole transaction back on any failed request, quota included,
+ * so a crash or a full disk leaves either the whole scene or nothing. Callers show a scene only
+ * after `save` resolves ("save before show"), so what is on screen is what a reload brings back.
+ *
+ * The IDBFactory is injected (tests pass fake-indexeddb); in the app it is `globalThis.indexedDB`.
+ *
+ * @example
+ *   const store = await SavedSceneStore.open();
+ *   const entry = await store.save(record);
+ *   for (const s of await store.list()) console.log(s.prompt, s.thumbnail);
+ *   const full = await store.get(entry.id); // with rgbPng, depthPng
+ *   await store.delete(entry.id);
+ *   store.close();
+ */
+import type { SceneMetadata } from '../export/metadata';
+import { validateMetadata } from '../export/metadata';
+import {
+  QuotaExceededError,
+  SceneStoreError,
+  StorageUnavailableError,
+  StorageWriteError,
+  isQuotaError,
+  quotaMessage,
+  unavailableMessage,
+  writeFailedMessage,
+} from './errors';
+
+export const SCENE_DB_NAME = 'ldm3d-xr-scenes';
+export const SCENE_DB_VERSION = 1;
+const SCENES = 'scenes';
+const PARTS = 'parts';
+const BY_DATE = 'createdAt';
+
+export interface Thumbnail {
+  readonly mimeType: 'image/png' | 'image/jpeg';
+  readonly width: number;
+  readonly height: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A higher-resolution patch of the panorama (LDM3D-SR), stored with its scene. None are made yet;
+ * the field exists so that scenes saved now keep their shape when they are.
+ */
+export interface DetailLayer {
+  readonly kind: 'ldm3d-sr';
+  /** Region of the base panorama it refines, in base-image pixels. */
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  readonly rgbPng: Uint8Array;
+  readonly depthPng: Uint8Array;
+}
+
+/** What a caller hands to `save`: metadata plus encoded images. */
+export interface NewScene extends SceneMetadata {
+  readonly rgbPng: Uint8Array;
+  /** 16-bit greyscale PNG of floor(d·65535). */
+  readonly depthPng: Uint8Array;
+  readonly thumbnail: Thumbnail;
+  readonly detailLayers?: readonly DetailLayer[];
+}
+
+/** The gallery's view of a scene: everything but the full-size images. */
+export interface SceneSummary extends SceneMetadata {
+  readonly id: string;
+  readonly thumbnail: Thumbnail;
+  readonly detailLayerCount: number;
+  /** Stored bytes of all parts and the thumbnail. */
+  readonly byteSize: number;
+}
+
+/** A whole saved scene. */
+export interface SavedScene extends SceneSummary {
+  readonly rgbPng: Uint8Array;
+  readonly depthPng: Uint8Array;
+  readonly detailLayers: readonly DetailLayer[];
+}
+
+interface IndexEntry extends SceneSummary {
+  readonly parts: readonly string[];
+}
+
+interface StoredDetailLayer extends Omit<DetailLayer, 'rgbPng' | 'depthPng'> {
+  readonly rgbPart: string;
+  readonly depthPart: string;
+}
+
+interface StoredEntry extends IndexEntry {
+  readonly detailLayers: readonly StoredDetailLayer[];
+}
+
+type Listener = () => void;
+
+export class SavedSceneStore {
+  private readonly listeners = new Set<Listener>();
+  private closed = false;
+
+  private constructor(private readonly db: IDBDatabase) {
+    // Another tab upgrading the schema needs us to let go; later calls then fail with a clear error.
+    db.onversionchange = () => this.close();
+  }
+
+  /**
+   * Opens (and on first use creates) the database. Throws StorageUnavailableError when there is no
+   * IndexedDB or it refuses to open, which is how private modes without storage show up.
+   */
+  static async open(factory: IDBFactory | undefined = globalThis.indexedDB, name = SCENE_DB_NAME): Promise<SavedSceneStore> {
+    if (!factory) throw new StorageUnavailableError(unavailableMessage('IndexedDB is not available'));
+    let request: IDBOpenDBRequest;
+    try {
+      request = factory.open(name, SCENE_DB_VERSION);
+    } catch (e) {
+      throw new StorageUnavailableError(unavailableMessage(`IndexedDB refused to open (${describe(e)})`), { cause: e });
+    }
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(SCENES)) {
+          const scenes = db.createObjectStore(SCENES, { keyPath: 'id' });
+          scenes.createIndex(BY_DATE, 'createdAt');
+        }
+        if (!db.objectStoreNames.contains(PARTS)) db.createObjectStore(PARTS);
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = (ev) => {
+        ev.preventDefault();
+        const e = request.error;
+        reject(
+          isQuotaError(e)
+            ? new QuotaExceededError(quotaMessage(0), 0, { cause: e })
+            : new StorageUnavailableError(unavailableMessage(`IndexedDB could not be opened (${describe(e)})`), { cause: e }),
+        );
+      };
+      request.onblocked = () => {
+        // An old tab still holds version < ours; it gets `versionchange` and should close. Wait.
+      };
+    });
+    return new SavedSceneStore(db);
+  }
+
+  /**
+   * Writes a scene atomically and resolves once it is committed (durability "strict": flushed to
+   * disk where the browser supports it). Rejects with QuotaExceededError, StorageWriteError or
+   * StorageUnavailableError; in every case nothing of the scene is stored.
+   */
+  async save(scene: NewScene, id: string = newSceneId()): Promise<SceneSummary> {
+    const metadata = validateMetadata(scene);
+    const layers = scene.detailLayers ?? [];
+    const parts: [string, Uint8Array][] = [
+      [`${id}/rgb`, scene.rgbPng],
+      [`${id}/depth16`, scene.depthPng],
+    ];
+    const storedLayers: StoredDetailLayer[] = layers.map((layer, i) => {
+      const rgbPart = `${id}/detail/${i}/rgb`;
+      const depthPart = `${id}/detail/${i}/depth16`;
+      parts.push([rgbPart, layer.rgbPng], [depthPart, layer.depthPng]);
+      const { rgbPng: _rgb, depthPng: _depth, ...rest } = layer;
+      return { ...rest, rgbPart, depthPart };
+    });
+    const byteSize = parts.reduce((sum, [, bytes]) => sum + bytes.byteLength, 0) + scene.thumbnail.bytes.byteLength;
+    const entry: StoredEntry = {
+      ...metadata,
+      id,
+      thumbnail: { ...scene.thumbnail, bytes: scene.thumbnail.bytes.slice() },
+      detailLayerCount: layers.length,
+      byteSize,
+      parts: parts.map(([key]) => key),
+      detailLayers: storedLayers,
+    };
+
+    const tx = this.transaction([SCENES, PARTS], 'readwrite');
+    const done = settle(tx, byteSize);
+    try {
+      const partStore = tx.objectStore(PARTS);
+      for (const [key, bytes] of parts) partStore.put(exactCopy(bytes), key);
+      // Index entry last, and `add` so an id clash fails (and rolls back) instead of overwriting.
+      tx.objectStore(SCENES).add(entry);
+      tx.commit?.();
+    } catch (e) {
+      // A synchronous throw (DataCloneError, quota in some engines) leaves earlier puts pending:
+      // abort so they are rolled back too.
+      abortQuietly(tx);
+      await done.catch(() => undefined);
+      throw mapError(e, byteSize);
+    }
+    await done;
+    this.emit();
+    return summary(entry);
+  }
+
+  /** All scenes, newest first, without their full-size images. */
+  async list(): Promise<SceneSummary[]> {
+    const tx = this.transaction([SCENES], 'readonly');
+    const done = settle(tx, 0);
+    const out: SceneSummary[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const cursor = tx.objectStore(SCENES).index(BY_DATE).openCursor(null, 'prev');
+      cursor.onsuccess = () => {
+        const c = cursor.result;
+        if (!c) return resolve();
+        out.push(summary(c.value as IndexEntry));
+        c.continue();
+      };
+      cursor.onerror = () => reject(mapError(cursor.error, 0));
+    });
+    await done;
+    return out;
+  }
+
+  /** One scene with its images, or undefined if there is none with this id. */
+  async get(id: string): Promise<SavedScene | undefined> {
+    const tx = this.transaction([SCENES, PARTS], 'readonly');
+    const done = settle(tx, 0);
+    let entry: StoredEntry | undefined;
+    const bytes = new Map<string, unknown>();
+    // Callbacks, not awaits, between requests: a transaction stays usable only while its events run.
+    const entryRequest = tx.objectStore(SCENES).get(id);
+    entryRequest.onsuccess = () => {
+      entry = entryRequest.result as StoredEntry | undefined;
+      if (!entry) return;
+      const partStore = tx.objectStore(PARTS);
+      for (const key of entry.parts) {
+        const r = partStore.get(key);
+        r.onsuccess = () => bytes.set(key, r.result);
+      }
+    };
+    await done;
+    if (!entry) return undefined;
+    const part = (key: string): Uint8Array => {
+      const value = bytes.get(key);
+      if (value instanceof ArrayBuffer) return new Uint8Array(value);
+      if (value instanceof Uint8Array) return value;
+      throw new StorageWriteError(`Scene ${id} is damaged: its part "${key}" is missing from storage.`);
+    };
+    return {
+      ...summary(entry),
+      rgbPng: part(`${id}/rgb`),
+      depthPng: part(`${id}/depth16`),
+      detailLayers: entry.detailLayers.map(({ rgbPart, depthPart, ...layer }) => ({
+        ...layer,
+        rgbPng: part(rgbPart),
+        depthPng: part(depthPart),
+      })),
+    };
+  }
+
+  /** Deletes a scene and all its parts in one transaction. Deleting a missing id is not an error. */
+  async delete(id: string): Promise<void> {
+    const tx = this.transaction([SCENES, PARTS], 'readwrite');
+    const done = settle(tx, 0);
+    const entryRequest = tx.objectStore(SCENES).get(id);
+    entryRequest.onsuccess = () => {
+      const entry = entryRequest.result as StoredEntry | undefined;
+      if (!entry) return;
+      const parts = tx.objectStore(PARTS);
+      for (const key of entry.parts) parts.delete(key);
+      tx.objectStore(SCENES).delete(id);
+    };
+    await done;
+    this.emit();
+  }
+
+  /** Called after every committed save or delete (e.g. to refresh a gallery). Returns unsubscribe. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private transaction(stores: string[], mode: IDBTransactionMode): IDBTransaction {
+    if (this.closed) {
+      throw new StorageUnavailableError(unavailableMessage('the scene database was closed (updated in another tab?)'));
+    }
+    try {
+      return this.db.transaction(stores, mode, { durability: mode === 'readwrite' ? 'strict' : 'default' });
+    } catch (e) {
+      throw new StorageUnavailableError(unavailableMessage(`the scene database cannot be used (${describe(e)})`), { cause: e });
+    }
+  }
+
+  private emit(): void {
+    for (const l of this.listeners) l();
+  }
+}
+
+/**
+ * Asks the browser not to evict our storage under pressure (best effort; some browsers grant it
+ * only after user engagement). Returns whether storage is persistent.
+ */
+export async function requestPersistentStorage(): Promise<boolean> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (!storage?.persist) return false;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
+  }
+}
+
+export function newSceneId(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  // randomUUID needs a secure context; getRandomValues does not.
+  const b = c.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function summary(entry: IndexEntry): SceneSummary {
+  return {
+    id: entry.id,
+    createdAt: entry.createdAt,
+    prompt: entry.prompt,
+    negativePrompt: entry.negativePrompt,
+    settings: entry.settings,
+    modelId: entry.modelId,
+    testWeights: entry.testWeights,
+    width: entry.width,
+    height: entry.height,
+    depthMapping: entry.depthMapping,
+    thumbnail: { ...entry.thumbnail, bytes: asBytes(entry.thumbnail.bytes) },
+    detailLayerCount: entry.detailLayerCount,
+    byteSize: entry.byteSize,
+  };
+}
+
+/** Resolves on `complete`, rejects with a typed error on `abort` (carrying the request's error). */
+function settle(tx: IDBTransaction, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(mapError(tx.error ?? new DOMException('Transaction aborted', 'AbortError'), bytes));
+    // A failed request aborts the transaction unless prevented; `abort` then reports it.
+    tx.onerror = () => undefined;
+  });
+}
+
+function abortQuietly(tx: IDBTransaction): void {
+  try {
+    tx.abort();
+  } catch {
+    // Already finished or aborted: nothing left to roll back.
+  }
+}
+
+function mapError(e: unknown, bytes: number): SceneStoreError {
+  if (e instanceof SceneStoreError) return e;
+  if (isQuotaError(e)) return new QuotaExceededError(quotaMessage(bytes), bytes, { cause: e });
+  const name = (e as { name?: unknown } | null)?.name;
+  if (name === 'InvalidStateError' || name === 'UnknownError') {
+    // What Firefox/Safari raise when storage is switched off mid-session or the database is gone.
+    return new StorageUnavailableError(unavailableMessage(`storage stopped working (${describe(e)})`), { cause: e });
+  }
+  return new StorageWriteError(writeFailedMessage(describe(e)), { cause: e });
+}
+
+function describe(e: unknown): string {
+  if (e && typeof e === 'object' && 'message' in e) {
+    const { name, message } = e as { name?: string; message?: string };
+    return [name, message].filter(Boolean).join(': ') || 'unknown error';
+  }
+  return String(e);
+}
+
+/**
+ * A plain ArrayBuffer holding exactly these bytes: a view into a bigger (or shared) buffer would
+ * otherwise store the whole buffer.
+ */
+function exactCopy(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+function asBytes(v: Uint8Array | ArrayBuffer): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(v);
+}

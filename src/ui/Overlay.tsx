@@ -1,0 +1,202 @@
+/**
+ * The desktop panel over the canvas: Enter VR, import, depth controls and the message area.
+ * It reads the scene store with selectors (re-rendering only when those values change) and
+ * never touches pixels: decoding and validation happen in app/, which it calls back.
+ */
+import { useCallback, useId, useRef, useState, type ChangeEvent, type DragEvent, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import type { DepthMapping } from '../panorama/types';
+import type { SceneStore } from '../state/scene-store';
+import { Messages } from './Messages';
+import { depthScaleOf, mappingForScale, FAR_RANGE, NEAR_RANGE, SCALE_RANGE } from './depth-controls';
+
+export interface OverlayProps {
+  readonly sceneStore: SceneStore;
+  /** The mapping that scale 1 means (the app's default). */
+  readonly baseMapping: DepthMapping;
+  readonly inXR: boolean;
+  readonly busy: boolean;
+  onEnterVR(): void;
+  onExitVR(): void;
+  onRecenter(): void;
+  /** Files picked or dropped: one over-under image, or an RGB + depth pair. */
+  onImport(files: readonly File[]): void;
+  onShowSynthetic(): void;
+}
+
+export function Overlay(props: OverlayProps): ReactNode {
+  const { sceneStore, baseMapping } = props;
+  const mapping = useStore(sceneStore, (s) => s.depthMapping);
+  const label = useStore(sceneStore, (s) => s.current?.label ?? '—');
+  const setMapping = useStore(sceneStore, (s) => s.setDepthMapping);
+  const [dragOver, setDragOver] = useState(false);
+  const [collapsed, setCollapsed] = useState(false);
+  const pairInput = useRef<HTMLInputElement>(null);
+  const ouInput = useRef<HTMLInputElement>(null);
+  const ids = useId();
+  const { onImport } = props;
+
+  const onFiles = useCallback(
+    (e: ChangeEvent<HTMLInputElement>) => {
+      const files = e.currentTarget.files ? Array.from(e.currentTarget.files) : [];
+      // Reset so picking the same file again fires "change" again.
+      e.currentTarget.value = '';
+      if (files.length > 0) onImport(files);
+    },
+    [onImport],
+  );
+
+  const scale = depthScaleOf(mapping, baseMapping);
+
+  return (
+    <>
+      <div
+        className={'drop-zone' + (dragOver ? ' active' : '')}
+        data-testid="drop-zone"
+        onDragOver={(e: DragEvent) => {
+          e.preventDefault();
+          setDragOver(true);
+        }}
+        onDragLeave={() => setDragOver(false)}
+        onDrop={(e: DragEvent) => {
+          e.preventDefault();
+          setDragOver(false);
+          const files = Array.from(e.dataTransfer.files);
+          if (files.length > 0) onImport(files);
+        }}
+      >
+        {dragOver ? <p>Drop an RGB + depth pair, or one over-under image</p> : null}
+      </div>
+      <aside className={'panel' + (collapsed ? ' collapsed' : '')} aria-label="Controls">
+        <header>
+          <h1>LDM3D-XR</h1>
+          <button type="button" className="link" onClick={() => setCollapsed(!collapsed)} aria-expanded={!collapsed}>
+            {collapsed ? 'show' : 'hide'}
+          </button>
+        </header>
+        {collapsed ? null : (
+          <>
+            <p className="shown">
+              Showing: <span data-testid="panorama-label">{label}</span>
+            </p>
+            <div className="row">
+              {props.inXR ? (
+                <button type="button" onClick={props.onExitVR}>
+                  Exit VR
+                </button>
+              ) : (
+                <button type="button" className="primary" onClick={props.onEnterVR}>
+                  Enter VR
+                </button>
+              )}
+              <button type="button" onClick={props.onRecenter}>
+                Recenter
+              </button>
+            </div>
+            <fieldset disabled={props.busy}>
+              <legend>Import a panorama</legend>
+              <div className="row">
+                <button type="button" onClick={() => pairInput.current?.click()}>
+                  RGB + depth…
+                </button>
+                <button type="button" onClick={() => ouInput.current?.click()}>
+                  Over-under…
+                </button>
+                <button type="button" className="link" onClick={props.onShowSynthetic}>
+                  Test room
+                </button>
+              </div>
+              <input
+                ref={pairInput}
+                data-testid="import-pair"
+                type="file"
+                accept="image/png,image/jpeg,image/webp"
+                multiple
+                hidden
+                onChange={onFiles}
+              />
+              <input
+                ref={ouInput}
+                data-testid="import-over-under"
+                type="file"
+                accept="image/png,image/jpeg,image/webp"
+                hidden
+                onChange={onFiles}
+              />
+              <p className="hint">or drop files anywhere</p>
+            </fieldset>
+            <fieldset>
+              <legend>Depth</legend>
+              <Slider
+                id={ids + 'scale'}
+                label="Scale"
+                value={Math.log(scale)}
+                min={Math.log(SCALE_RANGE[0])}
+                max={Math.log(SCALE_RANGE[1])}
+                step={0.01}
+                display={`${scale.toFixed(2)}×`}
+                testId="depth-scale"
+                onChange={(v) => setMapping(mappingForScale(mapping, baseMapping, Math.exp(v)))}
+              />
+              <Slider
+                id={ids + 'near'}
+                label="Near"
+                value={mapping.near}
+                min={NEAR_RANGE[0]}
+                max={NEAR_RANGE[1]}
+                step={0.05}
+                display={`${mapping.near.toFixed(2)} m`}
+                testId="depth-near"
+                onChange={(v) => setMapping({ near: v, far: Math.max(mapping.far, v * 1.5) })}
+              />
+              <Slider
+                id={ids + 'far'}
+                label="Far"
+                value={mapping.far}
+                min={FAR_RANGE[0]}
+                max={FAR_RANGE[1]}
+                step={0.5}
+                display={`${mapping.far.toFixed(1)} m`}
+                testId="depth-far"
+                onChange={(v) => setMapping({ near: Math.min(mapping.near, v / 1.5), far: v })}
+              />
+            </fieldset>
+            <p className="hint">Drag or use arrow keys / WASD to look around.</p>
+          </>
+        )}
+        <Messages sceneStore={sceneStore} />
+      </aside>
+    </>
+  );
+}
+
+interface SliderProps {
+  readonly id: string;
+  readonly label: string;
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly step: number;
+  readonly display: string;
+  readonly testId: string;
+  onChange(v: number): void;
+}
+
+function Slider(p: SliderProps): ReactNode {
+  return (
+    <div className="slider">
+      <label htmlFor={p.id}>{p.label}</label>
+      <input
+        id={p.id}
+        data-testid={p.testId}
+        type="range"
+        min={p.min}
+        max={p.max}
+        step={p.step}
+        value={p.value}
+        onChange={(e) => p.onChange(Number(e.currentTarget.value))}
+      />
+      <output htmlFor={p.id}>{p.display}</output>
+    </div>
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * The small panel shown inside VR: what is on show, recenter, and depth scale. Later issues add
+ * the prompt and generation controls here. Built with uikit (instanced panels + MSDF text: a few
+ * draw calls), pointed at with the controller rays.
+ */
+import { Container, Text } from '@react-three/uikit';
+import type { ReactNode } from 'react';
+import { useStore } from 'zustand';
+import type { DepthMapping } from '../panorama/types';
+import type { SceneStore } from '../state/scene-store';
+import { depthScaleOf, stepDepthScale } from './depth-controls';
+
+export interface VRPanelProps {
+  readonly sceneStore: SceneStore;
+  readonly baseMapping: DepthMapping;
+  onRecenter(): void;
+}
+
+/** Each press scales the scene by this factor (or its inverse). */
+const DEPTH_STEP = 1.25;
+
+function PanelButton({ label, onClick }: { label: string; onClick(): void }): ReactNode {
+  return (
+    <Container
+      backgroundColor="#3a4450"
+      hover={{ backgroundColor: '#56657a' }}
+      active={{ backgroundColor: '#7a8ea8' }}
+      borderRadius={10}
+      paddingX={16}
+      paddingY={10}
+      cursor="pointer"
+      onClick={onClick}
+    >
+      <Text fontSize={22} color="#ffffff">
+        {label}
+      </Text>
+    </Container>
+  );
+}
+
+export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): ReactNode {
+  const mapping = useStore(sceneStore, (s) => s.depthMapping);
+  const label = useStore(sceneStore, (s) => s.current?.label ?? '');
+  const lastError = useStore(sceneStore, (s) => s.messages.findLast((m) => m.kind === 'error')?.text ?? null);
+  const scale = depthScaleOf(mapping, baseMapping);
+  const step = (factor: number): void => {
+    const s = sceneStore.getState();
+    s.setDepthMapping(stepDepthScale(s.depthMapping, baseMapping, factor));
+  };
+  return (
+    // 1 px = 1.5 mm: a ~45 cm wide panel at arm's length below eye level.
+    <Container
+      pixelSize={0.0015}
+      flexDirection="column"
+      gap={12}
+      padding={18}
+      backgroundColor="#1b1f24"
+      borderRadius={16}
+      width={300}
+    >
+      <Text fontSize={18} color="#b8c2cc">
+        {label}
+      </Text>
+      <Container flexDirection="row" gap={10} alignItems="center">
+        <PanelButton label="Recenter" onClick={onRecenter} />
+      </Container>
+      <Container flexDirection="row" gap={10} alignItems="center">
+        <PanelButton label="Depth −" onClick={() => step(1 / DEPTH_STEP)} />
+        <Text fontSize={20} color="#ffffff">
+          {`${scale.toFixed(2)}×`}
+        </Text>
+        <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
+      </Container>
+      {lastError !== null ? (
+        <Text fontSize={16} color="#ff8a80">
+          {lastError}
+        </Text>
+      ) : null}
+    </Container>
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * Slider ranges and the "depth scale" control: one number that multiplies both near and far, so
+ * the scene grows or shrinks around the viewer without changing its shape (far/near is kept).
+ */
+import type { DepthMapping } from '../panorama/types';
+
+export const SCALE_RANGE: readonly [number, number] = [0.25, 4];
+export const NEAR_RANGE: readonly [number, number] = [0.2, 5];
+export const FAR_RANGE: readonly [number, number] = [3, 100];
+
+/** The scale of `m` relative to `base`, measured on near. */
+export function depthScaleOf(m: DepthMapping, base: DepthMapping): number {
+  return m.near / base.near;
+}
+
+/** `m` scaled so that its near is `scale` × base.near, keeping m's own far/near ratio. */
+export function mappingForScale(m: DepthMapping, base: DepthMapping, scale: number): DepthMapping {
+  const s = Math.min(SCALE_RANGE[1], Math.max(SCALE_RANGE[0], scale));
+  const ratio = m.far / m.near;
+  const near = base.near * s;
+  return { near, far: near * ratio };
+}
+
+/** One VR button press: scale by `factor` (> 1 farther, < 1 nearer), clamped to SCALE_RANGE. */
+export function stepDepthScale(m: DepthMapping, base: DepthMapping, factor: number): DepthMapping {
+  return mappingForScale(m, base, depthScaleOf(m, base) * factor);
+}

@@ -1,0 +1,194 @@
+/**
+ * The desktop gallery: export the scene on screen (RGB PNG, 16-bit depth PNG, GLB, metadata JSON),
+ * import one back, and list saved scenes with thumbnails to open or delete. A thin view: storage,
+ * encoding and import live in src/storage and src/export; this file only calls them and reports
+ * failures through the viewer's messages.
+ */
+import { useCallback, useEffect, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import { EXPORT_KINDS, makeExportFile, type ExportKind } from '../../export/downloads';
+import { importSceneFiles, readImportFile } from '../../export/import';
+import { showImportedScene, showSavedScene, type SceneServices } from '../../storage/save-then-show';
+import type { SceneSummary } from '../../storage/scene-store';
+import { downloadBytes } from './download';
+import { useObjectUrl } from './use-object-url';
+import { useSceneList } from './use-scene-list';
+import './gallery.css';
+
+export interface GalleryPanelProps {
+  readonly services: SceneServices;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
+  const current = useStore(services.current, (s) => s.scene);
+  const { scenes, error, loading } = useSceneList(services.store);
+  const [busy, setBusy] = useState<string | null>(null);
+  const importInput = useRef<HTMLInputElement>(null);
+  const { viewer } = services;
+
+  const run = useCallback(
+    async (label: string, job: () => Promise<void>) => {
+      setBusy(label);
+      try {
+        await job();
+      } catch (e) {
+        viewer.say('error', messageOf(e));
+      } finally {
+        setBusy(null);
+      }
+    },
+    [viewer],
+  );
+
+  const onExport = (kind: ExportKind): void => {
+    if (!current) return;
+    void run(`export-${kind}`, async () => {
+      const file = await makeExportFile(kind, { ...current, depthMapping: viewer.depthMapping() });
+      downloadBytes(file.bytes, file.name, file.mimeType);
+    });
+  };
+
+  const onImport = (e: ChangeEvent<HTMLInputElement>): void => {
+    const files = e.currentTarget.files ? Array.from(e.currentTarget.files) : [];
+    // Reset so picking the same files again fires "change" again.
+    e.currentTarget.value = '';
+    if (files.length === 0) return;
+    void run('import', async () => {
+      const imported = await importSceneFiles(await Promise.all(files.map(readImportFile)));
+      const label = files.map((f) => f.name).join(' + ');
+      await showImportedScene(imported, { label }, services);
+      for (const note of imported.notes) viewer.say('notice', note);
+    });
+  };
+
+  return (
+    <section className="gallery" aria-label="Scenes" data-testid="gallery">
+      <h2>Scene</h2>
+      <p className="gallery-status" data-testid="scene-saved-status">
+        {current === null
+          ? 'No generated or saved scene on screen.'
+          : current.savedId !== null
+            ? 'Saved in this browser.'
+            : 'Not saved (see the message); export it to keep it.'}
+      </p>
+      <div className="gallery-exports" role="group" aria-label="Export">
+        {EXPORT_KINDS.map(({ kind, label }) => (
+          <button
+            key={kind}
+            type="button"
+            data-testid={`export-${kind}`}
+            disabled={current === null || busy !== null}
+            onClick={() => onExport(kind)}
+          >
+            {busy === `export-${kind}` ? 'Exporting…' : label}
+          </button>
+        ))}
+      </div>
+      <div className="row">
+        <button type="button" disabled={busy !== null} onClick={() => importInput.current?.click()}>
+          Import scene…
+        </button>
+        <input
+          ref={importInput}
+          data-testid="import-scene"
+          type="file"
+          accept=".glb,model/gltf-binary,image/png,image/jpeg,image/webp,.json,application/json"
+          multiple
+          hidden
+          onChange={onImport}
+        />
+      </div>
+
+      <h2>
+        Gallery <span className="gallery-count">{loading ? '' : `(${scenes.length})`}</span>
+      </h2>
+      {error !== null ? (
+        <p className="gallery-empty" data-testid="gallery-error">
+          {error}
+        </p>
+      ) : !loading && scenes.length === 0 ? (
+        <p className="gallery-empty">No saved scenes yet. Generated scenes are saved here automatically.</p>
+      ) : null}
+      <ul className="gallery-list" data-testid="gallery-list">
+        {scenes.map((s) => (
+          <GalleryItem
+            key={s.id}
+            scene={s}
+            isCurrent={current?.savedId === s.id}
+            disabled={busy !== null}
+            onOpen={() => void run('open', async () => void (await showSavedScene(s.id, services)))}
+            onDelete={() =>
+              void run('delete', async () => {
+                const store = await services.store();
+                await store.delete(s.id);
+              })
+            }
+          />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+interface GalleryItemProps {
+  readonly scene: SceneSummary;
+  readonly isCurrent: boolean;
+  readonly disabled: boolean;
+  onOpen(): void;
+  onDelete(): void;
+}
+
+/** Delete asks once more (a second click within a few seconds) instead of a blocking confirm(). */
+const CONFIRM_MS = 4000;
+
+function GalleryItem({ scene, isCurrent, disabled, onOpen, onDelete }: GalleryItemProps): ReactNode {
+  const thumb = useObjectUrl(scene.thumbnail.bytes, scene.thumbnail.mimeType);
+  const [confirming, setConfirming] = useState(false);
+  useEffect(() => {
+    if (!confirming) return;
+    const t = setTimeout(() => setConfirming(false), CONFIRM_MS);
+    return () => clearTimeout(t);
+  }, [confirming]);
+  const date = new Date(scene.createdAt);
+  return (
+    <li className={'gallery-item' + (isCurrent ? ' current' : '')} data-testid="gallery-item" data-scene-id={scene.id}>
+      <button type="button" className="gallery-thumb" disabled={disabled} onClick={onOpen} title="Open this scene">
+        {thumb ? <img src={thumb} alt="" width={scene.thumbnail.width} height={scene.thumbnail.height} /> : null}
+      </button>
+      <div className="gallery-info">
+        <span className="gallery-prompt" title={scene.prompt}>
+          {scene.prompt || '(no prompt)'}
+        </span>
+        <span className="gallery-meta">
+          {date.toLocaleString()} · seed {scene.settings.seed}
+          {scene.testWeights ? ' · test weights' : ''}
+        </span>
+        <span className="row">
+          <button type="button" data-testid="gallery-open" disabled={disabled} onClick={onOpen}>
+            Open
+          </button>
+          <button
+            type="button"
+            className={confirming ? 'danger' : 'link'}
+            data-testid="gallery-delete"
+            disabled={disabled}
+            onClick={() => {
+              if (confirming) {
+                setConfirming(false);
+                onDelete();
+              } else {
+                setConfirming(true);
+              }
+            }}
+          >
+            {confirming ? 'Delete for good?' : 'Delete'}
+          </button>
+        </span>
+      </div>
+    </li>
+  );
+}

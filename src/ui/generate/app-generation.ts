@@ -1,0 +1,35 @@
+/**
+ * The app's one generation store, bound to the app's scene store and a pipeline worker client.
+ * The worker itself starts on the first plan/load/generate, not at import.
+ */
+import { resolveModelBaseUrl } from '../../runtime/model-store';
+import { createGenerationStore, type GenerationStore } from '../../state/generation';
+import { sceneStore } from '../../state/scene-store';
+import { PipelineClient } from '../../workers/client';
+
+export const pipelineClient = new PipelineClient();
+
+export const generationStore: GenerationStore = createGenerationStore(
+  {
+    client: pipelineClient,
+    scene: sceneStore,
+    // The worker resolves relative URLs against its own script, so resolve against the page here.
+    resolveModelUrl: (input) => resolveModelBaseUrl(input, document.baseURI),
+  },
+  initialSettingsFromUrl(),
+);
+
+/**
+ * `?model=<url or hf:owner/repo/subdir>` and `?backend=wasm|webgpu` preset the model settings, so
+ * a link can point the app at a published export (and tests can pick the back end).
+ */
+function initialSettingsFromUrl(): Parameters<typeof createGenerationStore>[1] {
+  if (typeof location === 'undefined') return {};
+  const q = new URLSearchParams(location.search);
+  const model = q.get('model');
+  const backend = q.get('backend');
+  return {
+    ...(model ? { modelUrl: model } : {}),
+    ...(backend === 'wasm' || backend === 'webgpu' || backend === 'auto' ? { backend } : {}),
+  };
+}

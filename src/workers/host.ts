@@ -1,0 +1,329 @@
+/**
+ * The pipeline worker's logic, apart from the Worker global so it runs in Node tests:
+ * requests in (`handle`), responses out (`post`). pipeline.worker.ts only wires it to `self`.
+ *
+ * One thing at a time: a load or a generation. The client queues nothing either: a second
+ * request while one runs gets a `busy` error, which the UI prevents by disabling its buttons.
+ *
+ * After a lost GPU device the pipeline is dropped; the next `generate` reloads it from the model
+ * store (already downloaded and verified, so only the sessions are created again) and runs.
+ */
+import { ModelFileError, ModelStore, filesForSessions, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
+import type { Manifest } from '../pipeline/manifest';
+import { isAbort, isDeviceLost, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
+import {
+  PANO_SESSIONS,
+  SCHEDULERS,
+  transferablesOf,
+  validateGenerate,
+  type BackendPreference,
+  type ErrorCode,
+  type GenerateRequest,
+  type LoadRequest,
+  type ManifestSummary,
+  type PlanRequest,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './protocol';
+
+export type Post = (message: WorkerResponse, transfer: Transferable[]) => void;
+
+export interface HostDeps {
+  readonly loadPipeline: PipelineLoader;
+  readonly store?: ModelStoreDeps;
+  /** Milliseconds between load-progress messages (a 3.4 GB download yields ~50k stream reads). */
+  readonly progressIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+interface Loaded {
+  readonly baseUrl: string;
+  readonly backend: BackendPreference;
+  readonly store: ModelStore;
+  pipeline: HostedPipeline | null;
+}
+
+export class PipelineWorkerHost {
+  private loaded: Loaded | null = null;
+  /** The running load or generation and how to stop it. */
+  private job: { readonly id: number; readonly kind: 'load' | 'generate'; readonly abort: AbortController } | null = null;
+  private disposed = false;
+  /** What the last successful load asked for, so a lost device can be recovered from. */
+  private lastLoad: { baseUrl: string; backend: BackendPreference } | null = null;
+  private readonly now: () => number;
+  private readonly progressIntervalMs: number;
+
+  constructor(
+    private readonly post: Post,
+    private readonly deps: HostDeps,
+  ) {
+    this.now = deps.now ?? (() => performance.now());
+    this.progressIntervalMs = deps.progressIntervalMs ?? 100;
+  }
+
+  /** Resolves when the request has been answered (tests await it; the worker need not). */
+  async handle(req: WorkerRequest): Promise<void> {
+    if (this.disposed) {
+      if (req.type !== 'dispose') this.fail(req, 'bad-request', 'the worker was disposed');
+      return;
+    }
+    switch (req.type) {
+      case 'plan':
+        return this.plan(req);
+      case 'load':
+        return this.runJob(req.id, 'load', (signal) => this.load(req, signal));
+      case 'generate':
+        return this.runJob(req.id, 'generate', (signal) => this.generate(req, signal));
+      case 'cancel':
+        if (this.job?.id === req.id) this.job.abort.abort();
+        return;
+      case 'dispose':
+        return this.dispose();
+      default: {
+        const never: never = req;
+        this.send({ type: 'error', request: 'dispose', code: 'bad-request', message: `unknown request ${JSON.stringify(never)}` });
+      }
+    }
+  }
+
+  private async plan(req: PlanRequest): Promise<void> {
+    try {
+      const store = await ModelStore.open(req.baseUrl, this.deps.store);
+      const plan = await store.plan(filesForSessions(store.manifest, PANO_SESSIONS));
+      this.send({
+        type: 'planned',
+        id: req.id,
+        plan: {
+          baseUrl: plan.baseUrl,
+          modelId: store.manifest.model_id,
+          testWeights: store.manifest.test_weights,
+          files: plan.files.map((f) => ({ path: f.path, bytes: f.bytes, cachedBytes: f.cachedBytes })),
+          totalBytes: plan.totalBytes,
+          cachedBytes: plan.cachedBytes,
+          remainingBytes: plan.remainingBytes,
+        },
+      });
+    } catch (e) {
+      this.failWith(req, e, 'load-failed');
+    }
+  }
+
+  private async runJob(id: number, kind: 'load' | 'generate', run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    if (this.job) {
+      this.fail({ type: kind, id }, 'busy', `cannot ${kind} while ${this.job.kind === 'load' ? 'loading the model' : 'generating'}; cancel it or wait`);
+      return;
+    }
+    const abort = new AbortController();
+    this.job = { id, kind, abort };
+    try {
+      await run(abort.signal);
+    } finally {
+      this.job = null;
+    }
+  }
+
+  private async load(req: LoadRequest, signal: AbortSignal): Promise<void> {
+    const started = this.now();
+    try {
+      const loaded = await this.ensureLoaded(req.baseUrl, req.backend, signal, req.id);
+      const pipeline = loaded.pipeline!;
+      const m = loaded.store.manifest;
+      const notices = [...pipeline.notices];
+      if (loaded.store.offline) notices.push('Offline: using the model files stored in this browser.');
+      this.send({
+        type: 'loaded',
+        id: req.id,
+        summary: summarize(m),
+        backend: pipeline.backend,
+        notices,
+        testWeights: m.test_weights,
+        loadMs: Math.round(this.now() - started),
+      });
+    } catch (e) {
+      if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
+      else this.failWith(req, e, 'load-failed');
+    }
+  }
+
+  /** Loads (or reuses) the pipeline for baseUrl/backend. */
+  private async ensureLoaded(baseUrl: string, backend: BackendPreference, signal: AbortSignal, progressId: number): Promise<Loaded> {
+    const cur = this.loaded;
+    if (cur && cur.pipeline && cur.baseUrl === baseUrl && cur.backend === backend) return cur;
+    if (cur?.pipeline) {
+      const old = cur.pipeline;
+      cur.pipeline = null;
+      await old.dispose().catch(() => undefined);
+    }
+    this.loaded = null;
+    const store = await ModelStore.open(baseUrl, this.deps.store);
+    const paths = filesForSessions(store.manifest, PANO_SESSIONS);
+    let lastPost = -Infinity;
+    let lastFile = '';
+    const onProgress = (p: DownloadProgress): void => {
+      const t = this.now();
+      // Throttled, but the first and last event of every file always go out.
+      if (p.file === lastFile && p.phase === 'downloading' && t - lastPost < this.progressIntervalMs) return;
+      lastPost = t;
+      lastFile = p.file;
+      this.send({
+        type: 'load-progress',
+        id: progressId,
+        file: p.file,
+        loaded: p.loaded,
+        total: p.total,
+        overall: { loaded: p.overallLoaded, total: p.overallTotal },
+        phase: p.phase,
+      });
+    };
+    await store.download({ paths, onProgress, signal });
+    const plan = await store.plan(paths);
+    this.send({
+      type: 'load-progress',
+      id: progressId,
+      file: '',
+      loaded: plan.totalBytes,
+      total: plan.totalBytes,
+      overall: { loaded: plan.totalBytes, total: plan.totalBytes },
+      phase: 'creating-sessions',
+    });
+    const pipeline = await this.deps.loadPipeline(store, backend, { signal });
+    if (signal.aborted) {
+      await pipeline.dispose().catch(() => undefined);
+      throw new DOMException('load cancelled', 'AbortError');
+    }
+    const loaded: Loaded = { baseUrl, backend, store, pipeline };
+    this.loaded = loaded;
+    this.lastLoad = { baseUrl, backend };
+    return loaded;
+  }
+
+  private async generate(req: GenerateRequest, signal: AbortSignal): Promise<void> {
+    const invalid = validateGenerate(req);
+    if (invalid) {
+      this.fail(req, 'bad-request', invalid);
+      return;
+    }
+    let loaded = this.loaded;
+    if (!loaded?.pipeline) {
+      if (!this.lastLoad) {
+        this.fail(req, 'not-loaded', 'load a model before generating');
+        return;
+      }
+      try {
+        // Recovering from a lost device: the files are stored, so this only recreates sessions.
+        loaded = await this.ensureLoaded(this.lastLoad.baseUrl, this.lastLoad.backend, signal, req.id);
+      } catch (e) {
+        if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
+        else this.failWith(req, e, 'load-failed');
+        return;
+      }
+    }
+    const pipeline = loaded.pipeline!;
+    const manifest = loaded.store.manifest;
+    const t0 = this.now();
+    let tFirst: number | null = null;
+    let tokens: { prompt: { count: number; max: number }; negative: { count: number; max: number } } | null = null;
+    try {
+      const out = await pipeline.generate(
+        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed },
+        {
+          signal,
+          onTokens: (prompt, negative) => {
+            tokens = { prompt, negative };
+            tFirst = this.now();
+            this.send({ type: 'progress', id: req.id, step: 0, total: req.steps, elapsedMs: Math.round(tFirst - t0), etaMs: null, preview: null, tokens });
+          },
+          onStep: (step, total, preview) => {
+            const t = this.now();
+            tFirst ??= t0;
+            // Steps cost the same; decoding is left out of the estimate (it is one UNet step or so).
+            const eta = step > 0 ? ((t - tFirst) / step) * (total - step) : null;
+            this.send({ type: 'progress', id: req.id, step, total, elapsedMs: Math.round(t - t0), etaMs: eta === null ? null : Math.round(eta), preview });
+          },
+        },
+      );
+      if (signal.aborted) {
+        this.send({ type: 'cancelled', id: req.id });
+        return;
+      }
+      this.send({
+        type: 'result',
+        id: req.id,
+        width: out.width,
+        height: out.height,
+        rgba: out.rgba,
+        depth: out.depth,
+        depth16: out.depth16,
+        metadata: {
+          prompt: req.prompt,
+          negative: req.negative,
+          steps: req.steps,
+          guidance: req.guidance,
+          scheduler: req.scheduler,
+          seed: req.seed,
+          modelId: manifest.model_id,
+          testWeights: manifest.test_weights,
+          backend: pipeline.backend,
+          width: out.width,
+          height: out.height,
+          tokens: out.tokens ?? tokens,
+          timings: { ...out.timings, totalMs: Math.round(this.now() - t0) },
+          createdAt: new Date().toISOString(),
+        },
+      });
+    } catch (e) {
+      if (signal.aborted || isAbort(e)) {
+        this.send({ type: 'cancelled', id: req.id });
+      } else if (isDeviceLost(e)) {
+        if (this.loaded === loaded) loaded.pipeline = null;
+        await pipeline.dispose().catch(() => undefined);
+        this.fail(req, 'device-lost', `The GPU device was lost while generating (${message(e)}). Generate again to reload the model and retry.`);
+      } else {
+        this.failWith(req, e, 'generation-failed');
+      }
+    }
+  }
+
+  private async dispose(): Promise<void> {
+    this.disposed = true;
+    this.job?.abort.abort();
+    const p = this.loaded?.pipeline;
+    this.loaded = null;
+    if (p) await p.dispose().catch(() => undefined);
+    this.send({ type: 'disposed' });
+  }
+
+  private send(m: WorkerResponse): void {
+    this.post(m, transferablesOf(m));
+  }
+
+  private fail(req: { type: WorkerRequest['type']; id?: number }, code: ErrorCode, text: string, file?: string): void {
+    this.send({ type: 'error', id: req.id, request: req.type, code, message: text, ...(file ? { file } : {}) });
+  }
+
+  private failWith(req: { type: WorkerRequest['type']; id?: number }, e: unknown, fallback: ErrorCode): void {
+    if (e instanceof ModelFileError) {
+      this.fail(req, `model-${e.reason}`, e.message, e.file);
+      return;
+    }
+    this.fail(req, fallback, message(e));
+  }
+}
+
+function summarize(m: Manifest): ManifestSummary {
+  const scheduler = SCHEDULERS.includes(m.defaults.scheduler) ? m.defaults.scheduler : 'ddim';
+  return {
+    modelId: m.model_id,
+    license: m.license,
+    pipeline: m.pipeline,
+    width: m.image.width,
+    height: m.image.height,
+    dtype: m.dtype,
+    defaults: { steps: m.defaults.num_inference_steps, guidance: m.defaults.guidance_scale, scheduler },
+  };
+}
+
+function message(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,62 @@
+/**
+ * What the worker host needs from a loaded pipeline. The host (host.ts) is written against this
+ * small interface, not against src/pipeline directly, so it can be unit-tested with a fake and the
+ * real pipeline is adapted in one place (pipeline-adapter.ts).
+ */
+import type { ModelSource } from '../pipeline/manifest';
+import type { Backend, BackendPreference, GenerateParams, Preview, TokenInfo } from './protocol';
+
+export interface StepHooks {
+  readonly signal: AbortSignal;
+  /** Once, after tokenizing: untruncated token counts, for the truncation notice. */
+  onTokens(prompt: TokenInfo, negative: TokenInfo): void;
+  /** After every denoising step (1-based); `preview` is a cheap low-resolution picture or null. */
+  onStep(step: number, total: number, preview: Preview | null): void;
+}
+
+export interface PipelineOutput {
+  readonly width: number;
+  readonly height: number;
+  readonly rgba: Uint8ClampedArray;
+  readonly depth: Float32Array;
+  readonly depth16: Uint16Array;
+  readonly tokens: { readonly prompt: TokenInfo; readonly negative: TokenInfo };
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface HostedPipeline {
+  readonly backend: Backend;
+  /** What the user must be told about this load (back-end fallback, missing features). */
+  readonly notices: readonly string[];
+  /** Rejects with an AbortError once `hooks.signal` aborts; the sessions stay usable. */
+  generate(params: GenerateParams, hooks: StepHooks): Promise<PipelineOutput>;
+  dispose(): Promise<void>;
+}
+
+export interface LoadHooks {
+  readonly signal: AbortSignal;
+}
+
+export type PipelineLoader = (source: ModelSource, backend: BackendPreference, hooks: LoadHooks) => Promise<HostedPipeline>;
+
+/** True for the error a run ends with when the GPU device was lost (driver reset, tab in the background on mobile). */
+export function isDeviceLost(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
+  if (name === 'GPUDeviceLostError' || code === 'device-lost') return true;
+  return typeof message === 'string' && /\bdevice (?:was |is |has been )?lost\b/i.test(message);
+}
+
+export function isAbort(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
+}
+
+/** Diffusers' 16-bit depth: (d · 65535).astype(uint16), which truncates. */
+export function depthTo16(depth: Float32Array): Uint16Array {
+  const out = new Uint16Array(depth.length);
+  for (let i = 0; i < depth.length; i++) {
+    const d = depth[i];
+    out[i] = d >= 1 ? 65535 : d > 0 ? Math.trunc(d * 65535) : 0;
+  }
+  return out;
+}

@@ -1,0 +1,258 @@
+/**
+ * The typed message protocol between the main thread (src/workers/client.ts) and the pipeline
+ * worker (src/workers/pipeline.worker.ts). Plain data only: everything here survives
+ * structuredClone, and the big arrays (result images, previews) travel as transferables so a
+ * 512×1024 result crosses threads without a copy.
+ *
+ * Flow: plan → planned; load → load-progress* → loaded; generate → progress* → result;
+ * cancel → cancelled (for that id); dispose → disposed. Any request may instead get an error.
+ */
+import type { SessionName } from '../pipeline/manifest';
+import type { ModelErrorReason } from '../runtime/model-store';
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendPreference = 'auto' | Backend;
+export type SchedulerName = 'ddim' | 'pndm' | 'euler' | 'dpm';
+export const SCHEDULERS: readonly SchedulerName[] = ['ddim', 'pndm', 'euler', 'dpm'];
+
+/** The sessions a text → panorama run needs (the VAE encoder is for LDM3D-SR). */
+export const PANO_SESSIONS: readonly SessionName[] = ['text_encoder', 'unet', 'vae_decoder'];
+
+// ---------------------------------------------------------------- main thread → worker
+
+/**
+ * Every request but dispose carries an id chosen by the client (one counter for all kinds), so
+ * answers are matched to requests and `cancel` can stop a download as well as a generation.
+ */
+export interface PlanRequest {
+  readonly type: 'plan';
+  readonly id: number;
+  /** Absolute URL of the model folder (a worker resolves relative URLs against its own script). */
+  readonly baseUrl: string;
+}
+
+export interface LoadRequest {
+  readonly type: 'load';
+  readonly id: number;
+  readonly baseUrl: string;
+  readonly backend: BackendPreference;
+}
+
+export interface GenerateParams {
+  readonly prompt: string;
+  readonly negative: string;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly scheduler: SchedulerName;
+  /** Unsigned 32-bit seed of the pipeline's PRNG. */
+  readonly seed: number;
+}
+
+export interface GenerateRequest extends GenerateParams {
+  readonly type: 'generate';
+  readonly id: number;
+}
+
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly id: number;
+}
+
+export interface DisposeRequest {
+  readonly type: 'dispose';
+}
+
+export type WorkerRequest = PlanRequest | LoadRequest | GenerateRequest | CancelRequest | DisposeRequest;
+
+// ---------------------------------------------------------------- worker → main thread
+
+export interface PlannedFile {
+  readonly path: string;
+  readonly bytes: number;
+  readonly cachedBytes: number;
+}
+
+export interface PlanSummary {
+  readonly baseUrl: string;
+  readonly modelId: string;
+  readonly testWeights: boolean;
+  readonly files: readonly PlannedFile[];
+  readonly totalBytes: number;
+  readonly cachedBytes: number;
+  readonly remainingBytes: number;
+}
+
+export interface PlannedMessage {
+  readonly type: 'planned';
+  readonly id: number;
+  readonly plan: PlanSummary;
+}
+
+export interface LoadProgressMessage {
+  readonly type: 'load-progress';
+  readonly id: number;
+  /** File being fetched, relative to the manifest. */
+  readonly file: string;
+  readonly loaded: number;
+  readonly total: number;
+  readonly overall: { readonly loaded: number; readonly total: number };
+  /** 'cached': already stored; 'creating-sessions': download done, graphs being compiled. */
+  readonly phase: 'cached' | 'resuming' | 'downloading' | 'done' | 'creating-sessions';
+}
+
+export interface ManifestSummary {
+  readonly modelId: string;
+  readonly license: string;
+  readonly pipeline: string;
+  readonly width: number;
+  readonly height: number;
+  readonly dtype: string;
+  readonly defaults: {
+    readonly steps: number;
+    readonly guidance: number;
+    readonly scheduler: SchedulerName;
+  };
+}
+
+export interface LoadedMessage {
+  readonly type: 'loaded';
+  readonly id: number;
+  readonly summary: ManifestSummary;
+  /** The back end the sessions run on, which may differ from the preference. */
+  readonly backend: Backend;
+  /** Things the user must be told, e.g. "WebGPU unavailable — running on WASM (slower)". */
+  readonly notices: readonly string[];
+  /** manifest.test_weights: random weights; the app must say so. */
+  readonly testWeights: boolean;
+  readonly loadMs: number;
+}
+
+export interface Preview {
+  readonly width: number;
+  readonly height: number;
+  /** RGBA8, row-major from the top-left; its buffer is transferred. */
+  readonly rgba: Uint8ClampedArray;
+}
+
+export interface TokenInfo {
+  /** Tokens of the prompt before truncation, BOS/EOS included. */
+  readonly count: number;
+  /** The text encoder's length (77 for CLIP). */
+  readonly max: number;
+}
+
+export interface ProgressMessage {
+  readonly type: 'progress';
+  readonly id: number;
+  /** Denoising steps done (0 = text encoded, total = all UNet steps done; decoding follows). */
+  readonly step: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+  /** Estimated time to the result; null until a step has been timed. */
+  readonly etaMs: number | null;
+  readonly preview: Preview | null;
+  /** Sent with step 0 once the prompt is tokenized, so an over-long prompt is reported early. */
+  readonly tokens?: { readonly prompt: TokenInfo; readonly negative: TokenInfo };
+}
+
+export interface GenerationMetadata extends GenerateParams {
+  readonly modelId: string;
+  readonly testWeights: boolean;
+  readonly backend: Backend;
+  readonly width: number;
+  readonly height: number;
+  readonly tokens: { readonly prompt: TokenInfo; readonly negative: TokenInfo };
+  /** Wall time of the parts, ms. */
+  readonly timings: Readonly<Record<string, number>>;
+  readonly createdAt: string;
+}
+
+export interface ResultMessage {
+  readonly type: 'result';
+  readonly id: number;
+  readonly width: number;
+  readonly height: number;
+  /** RGBA8 (alpha 255), row-major from the top-left: RGBDPanorama.rgba as it is. Transferred. */
+  readonly rgba: Uint8ClampedArray;
+  /** Relative inverse depth in [0, 1] (1 = nearest). Transferred. */
+  readonly depth: Float32Array;
+  /** Depth as diffusers writes the 16-bit PNG: trunc(d · 65535). Transferred. */
+  readonly depth16: Uint16Array;
+  readonly metadata: GenerationMetadata;
+}
+
+/** Answers `cancel` for a generation or a load that was stopped before it finished. */
+export interface CancelledMessage {
+  readonly type: 'cancelled';
+  readonly id: number;
+}
+
+export type ErrorCode =
+  | `model-${ModelErrorReason}`
+  | 'no-backend' // neither WebGPU nor WASM could create the sessions
+  | 'load-failed'
+  | 'not-loaded'
+  | 'busy'
+  | 'bad-request'
+  | 'device-lost'
+  | 'generation-failed'
+  | 'worker-crashed';
+
+export interface ErrorMessage {
+  readonly type: 'error';
+  /** The request the error answers; absent only for a crash of the worker itself. */
+  readonly id?: number;
+  /** Which request failed. */
+  readonly request: WorkerRequest['type'];
+  readonly code: ErrorCode;
+  /** Shown to the user as is: names the file and the reason for model errors. */
+  readonly message: string;
+  /** For model-* errors: the file, relative to the manifest. */
+  readonly file?: string;
+}
+
+export interface DisposedMessage {
+  readonly type: 'disposed';
+}
+
+export type WorkerResponse =
+  | PlannedMessage
+  | LoadProgressMessage
+  | LoadedMessage
+  | ProgressMessage
+  | ResultMessage
+  | CancelledMessage
+  | ErrorMessage
+  | DisposedMessage;
+
+/** Buffers of a message to hand to postMessage's transfer list. */
+export function transferablesOf(m: WorkerResponse): Transferable[] {
+  switch (m.type) {
+    case 'result':
+      return uniqueBuffers([m.rgba, m.depth, m.depth16]);
+    case 'progress':
+      return m.preview ? uniqueBuffers([m.preview.rgba]) : [];
+    default:
+      return [];
+  }
+}
+
+function uniqueBuffers(views: ArrayBufferView[]): Transferable[] {
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) {
+    // A SharedArrayBuffer cannot be transferred (and need not be).
+    if (v.buffer instanceof ArrayBuffer) out.add(v.buffer);
+  }
+  return [...out];
+}
+
+/** Checks a generate request's numbers; returns what is wrong, or null. */
+export function validateGenerate(p: GenerateParams): string | null {
+  if (typeof p.prompt !== 'string') return 'prompt must be text';
+  if (typeof p.negative !== 'string') return 'negative prompt must be text';
+  if (!Number.isInteger(p.steps) || p.steps < 1 || p.steps > 1000) return `steps must be a whole number from 1 to 1000 (got ${p.steps})`;
+  if (!Number.isFinite(p.guidance) || p.guidance < 0 || p.guidance > 50) return `guidance must be a number from 0 to 50 (got ${p.guidance})`;
+  if (!SCHEDULERS.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULERS.join(', ')} (got ${String(p.scheduler)})`;
+  if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffff_ffff) return `seed must be a whole number from 0 to 4294967295 (got ${p.seed})`;
+  return null;
+}

@@ -1,0 +1,74 @@
+/**
+ * Where the viewer stands relative to the panorama, on the desktop and in XR. Owns the rig group
+ * (parent of the panorama mesh and the VR panel) and the desktop look controls. All per-frame
+ * work is in `update`, which allocates nothing.
+ */
+import { Group, type Camera, type WebGLRenderer } from 'three';
+import { DesktopLook } from './desktop-look';
+import { recenterRig, resetRig } from './recenter';
+
+export class ViewerRig {
+  /** Parent of everything placed relative to the panorama's centre and front. */
+  readonly group = new Group();
+  private look: DesktopLook | null = null;
+  private recenterPending = false;
+  private wasPresenting = false;
+
+  constructor() {
+    this.group.name = 'panorama-rig';
+  }
+
+  /** Starts mouse/keyboard look on the canvas; returns the cleanup. */
+  attachDesktopLook(surface: HTMLElement): () => void {
+    const look = new DesktopLook(surface);
+    this.look = look;
+    return () => {
+      look.dispose();
+      if (this.look === look) this.look = null;
+    };
+  }
+
+  get lookAngles(): { readonly yaw: number; readonly pitch: number } {
+    return this.look?.angles ?? { yaw: 0, pitch: 0 };
+  }
+
+  /** Recenter at the next frame (it needs the head pose of a frame in XR). */
+  requestRecenter(): void {
+    this.recenterPending = true;
+  }
+
+  /**
+   * Per frame. In XR, a session start or a request places the rig at the head (position and
+   * heading) using this frame's viewer pose; on the desktop the camera sits at the centre and
+   * the look controls turn it.
+   */
+  update(gl: WebGLRenderer, camera: Camera, dt: number, frame: XRFrame | undefined): void {
+    const presenting = gl.xr.isPresenting;
+    if (presenting !== this.wasPresenting) {
+      this.wasPresenting = presenting;
+      if (presenting) {
+        this.recenterPending = true;
+      } else {
+        // Leaving XR: back to the desktop view from the centre.
+        camera.position.set(0, 0, 0);
+        resetRig(this.group);
+        this.recenterPending = false;
+      }
+    }
+    if (presenting) {
+      if (!this.recenterPending || frame === undefined) return;
+      const space = gl.xr.getReferenceSpace();
+      const pose = space ? frame.getViewerPose(space) : undefined;
+      if (!pose) return; // tracking not ready yet: try again next frame
+      recenterRig(this.group, pose.transform.position, pose.transform.orientation);
+      this.recenterPending = false;
+      return;
+    }
+    if (this.recenterPending) {
+      this.look?.recenter();
+      resetRig(this.group);
+      this.recenterPending = false;
+    }
+    this.look?.update(camera, dt);
+  }
+}

@@ -1,0 +1,132 @@
+// Shared helpers for the end-to-end tests: real Debian Chromium through playwright-core, with the
+// flags that give WebGPU through SwiftShader on a machine without a GPU (ENVIRONMENT.md).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { decode } from 'fast-png';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-vulkan-surface',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const RESULTS = join(ROOT, 'test-results');
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface AppPage {
+  readonly page: Page;
+  /** Console errors and uncaught exceptions seen so far (the tests require none). */
+  readonly errors: string[];
+}
+
+export async function openApp(browser: Browser, url: string, viewport = { width: 960, height: 600 }): Promise<AppPage> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  await page.goto(url);
+  return { page, errors };
+}
+
+/**
+ * Waits until the app reports that a frame showing panorama `id` or a later one has been rendered
+ * (`document.body.dataset.sceneReady`). Returns that id. Never a fixed sleep.
+ */
+export async function waitForSceneReady(page: Page, atLeast = 1, timeout = 120_000): Promise<number> {
+  await page.waitForFunction(
+    (min) => Number(document.body.dataset.sceneReady ?? '0') >= min,
+    atLeast,
+    { timeout, polling: 100 },
+  );
+  return page.evaluate(() => Number(document.body.dataset.sceneReady));
+}
+
+/** Waits until the app has rendered `count` more frames than now (the render loop is alive). */
+export async function waitForFrames(page: Page, count: number, timeout = 60_000): Promise<void> {
+  const start = await page.evaluate(() => window.__ldm3d?.frames ?? 0);
+  await page.waitForFunction(
+    ([s, c]) => (window.__ldm3d?.frames ?? 0) >= s + c,
+    [start, count] as const,
+    { timeout, polling: 50 },
+  );
+}
+
+export interface Rgb {
+  r: number;
+  g: number;
+  b: number;
+}
+
+export interface Screenshot {
+  readonly png: Buffer;
+  readonly width: number;
+  readonly height: number;
+  pixel(x: number, y: number): Rgb;
+  /** Mean colour of the (2·radius+1)² square around (x, y). */
+  mean(x: number, y: number, radius: number): Rgb;
+}
+
+/** A screenshot of the WebGL canvas, decoded so tests can read pixels. */
+export async function screenshotCanvas(page: Page): Promise<Screenshot> {
+  const png = await page.locator('canvas').first().screenshot();
+  const img = decode(png);
+  const ch = img.channels;
+  const data = img.data;
+  const pixel = (x: number, y: number): Rgb => {
+    const i = (Math.round(y) * img.width + Math.round(x)) * ch;
+    return { r: data[i], g: data[i + 1], b: data[i + 2] };
+  };
+  return {
+    png,
+    width: img.width,
+    height: img.height,
+    pixel,
+    mean(x, y, radius) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let n = 0;
+      for (let dy = -radius; dy <= radius; dy++) {
+        for (let dx = -radius; dx <= radius; dx++) {
+          const p = pixel(x + dx, y + dy);
+          r += p.r;
+          g += p.g;
+          b += p.b;
+          n++;
+        }
+      }
+      return { r: r / n, g: g / n, b: b / n };
+    },
+  };
+}
+
+/** Largest per-channel difference. */
+export function colourDistance(a: Rgb, b: Rgb): number {
+  return Math.max(Math.abs(a.r - b.r), Math.abs(a.g - b.g), Math.abs(a.b - b.b));
+}
+
+export function saveArtefact(name: string, data: Uint8Array | string): string {
+  const path = join(RESULTS, name);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, data);
+  return path;
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import {
+  APP_VERSION,
+  METADATA_SCHEMA_VERSION,
+  MetadataError,
+  parseMetadata,
+  stringifyMetadata,
+  toMetadataDocument,
+} from '../../src/export/metadata';
+import { makeMetadata } from './fixtures';
+import pkg from '../../package.json';
+
+describe('scene metadata JSON', () => {
+  it('round-trips every field, including non-ASCII prompts', () => {
+    const meta = makeMetadata();
+    expect(parseMetadata(stringifyMetadata(meta))).toEqual(meta);
+  });
+
+  it('carries format, schema version, app version and the depth encoding', () => {
+    const doc = JSON.parse(stringifyMetadata(makeMetadata()));
+    expect(doc.format).toBe('ldm3d-xr.scene');
+    expect(doc.schemaVersion).toBe(METADATA_SCHEMA_VERSION);
+    expect(doc.appVersion).toBe(pkg.version);
+    expect(APP_VERSION).toBe(pkg.version);
+    expect(doc.depthEncoding).toMatch(/floor\(d \* 65535\)/);
+    expect(doc.settings).toEqual({ steps: 50, guidance: 7, scheduler: 'ddim', seed: 1234567 });
+  });
+
+  it('never copies extra properties of the caller’s object into the file', () => {
+    const withPixels = { ...makeMetadata(), rgbPng: new Uint8Array(3), id: 'x' };
+    expect(Object.keys(toMetadataDocument(withPixels))).not.toContain('rgbPng');
+    expect(Object.keys(toMetadataDocument(withPixels))).not.toContain('id');
+  });
+
+  it('rejects bad documents with a message naming the field', () => {
+    const good = toMetadataDocument(makeMetadata());
+    const bad = (patch: Record<string, unknown>) => JSON.stringify({ ...good, ...patch });
+    expect(() => parseMetadata('{oops')).toThrow(/not valid JSON/);
+    expect(() => parseMetadata('[]')).toThrow(/must be a JSON object/);
+    expect(() => parseMetadata(bad({ format: 'something-else' }))).toThrow(/not LDM3D-XR scene metadata/);
+    expect(() => parseMetadata(bad({ schemaVersion: 99 }))).toThrow(/schema version 99.*newer/);
+    expect(() => parseMetadata(bad({ prompt: 5 }))).toThrow(/"prompt" must be a string/);
+    expect(() => parseMetadata(bad({ settings: { ...good.settings, seed: 1.5 } }))).toThrow(/"settings\.seed" must be an integer/);
+    expect(() => parseMetadata(bad({ settings: { ...good.settings, steps: -1 } }))).toThrow(/"settings\.steps"/);
+    expect(() => parseMetadata(bad({ createdAt: 'yesterday' }))).toThrow(/"createdAt" is not a date/);
+    expect(() => parseMetadata(bad({ depthMapping: { near: 5, far: 2 } }))).toThrow(/far.*greater than.*near/);
+    expect(() => parseMetadata(bad({ testWeights: 'no' }))).toThrow(/"testWeights" must be true or false/);
+    expect(() => parseMetadata(bad({ width: undefined }))).toThrow(MetadataError);
+  });
+});

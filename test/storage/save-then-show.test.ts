@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
+import { SavedSceneStore } from '../../src/storage/scene-store';
+import { createCurrentSceneStore } from '../../src/storage/current-scene';
+import {
+  saveThenShow,
+  showImportedScene,
+  showSavedScene,
+  type GenerationInfo,
+  type SceneServices,
+} from '../../src/storage/save-then-show';
+import { QuotaExceededError, StorageUnavailableError } from '../../src/storage/errors';
+import { importSceneFiles } from '../../src/export/import';
+import { depthToUint16 } from '../../src/export/png';
+import type { RGBDPanorama } from '../../src/panorama/types';
+import { makePanorama } from '../export/fixtures';
+
+const info: GenerationInfo = {
+  prompt: 'a lighthouse on a cliff',
+  negative: '',
+  steps: 4,
+  guidance: 7,
+  scheduler: 'ddim',
+  seed: 42,
+  modelId: 'test/tiny',
+  testWeights: true,
+  createdAt: '2026-06-01T00:00:00.000Z',
+};
+
+function result() {
+  const p = makePanorama(64, 32);
+  return { width: 64, height: 32, rgba: p.rgba, depth: p.depth, depth16: depthToUint16(p.depth) };
+}
+
+function harness(store: () => Promise<SavedSceneStore>, log: string[] = []) {
+  const shown: RGBDPanorama[] = [];
+  const said: string[] = [];
+  let nextId = 1;
+  const services: SceneServices = {
+    viewer: {
+      show(panorama) {
+        log.push('show');
+        shown.push(panorama);
+        return nextId++;
+      },
+      say(kind, text) {
+        said.push(`${kind}: ${text}`);
+      },
+      depthMapping: () => ({ near: 1.5, far: 30 }),
+    },
+    current: createCurrentSceneStore(),
+    store,
+  };
+  return { services, log, shown, said };
+}
+
+/** A store whose save logs when the transaction has committed. */
+async function loggingStore(log: string[], factory = new IDBFactory()) {
+  const store = await SavedSceneStore.open(factory);
+  const save = store.save.bind(store);
+  store.save = async (...args) => {
+    const r = await save(...args);
+    log.push('committed');
+    return r;
+  };
+  return store;
+}
+
+describe('saveThenShow', () => {
+  it('commits the scene before showing it, and records it as the current scene', async () => {
+    const log: string[] = [];
+    const store = await loggingStore(log);
+    const h = harness(async () => store, log);
+    const outcome = await saveThenShow(result(), info, h.services);
+    expect(log).toEqual(['committed', 'show']);
+    expect(outcome.error).toBeNull();
+    expect(outcome.savedId).toEqual(expect.any(String));
+
+    const listed = await store.list();
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({
+      id: outcome.savedId,
+      prompt: 'a lighthouse on a cliff',
+      settings: { steps: 4, guidance: 7, scheduler: 'ddim', seed: 42 },
+      modelId: 'test/tiny',
+      testWeights: true,
+      createdAt: '2026-06-01T00:00:00.000Z',
+      depthMapping: { near: 1.5, far: 30 },
+      width: 64,
+      height: 32,
+    });
+    const current = h.services.current.getState().scene!;
+    expect(current.savedId).toBe(outcome.savedId);
+    expect(current.panoramaId).toBe(outcome.panoramaId);
+    expect(current.files.rgbPng.length).toBeGreaterThan(0);
+    expect(h.said).toEqual([]);
+    store.close();
+  });
+
+  it('storage full: still shows the scene, says why, keeps it exportable, writes nothing', async () => {
+    const factory = new IDBFactory();
+    const store = await SavedSceneStore.open(factory);
+    const original = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+    const h = harness(async () => store);
+    try {
+      const outcome = await saveThenShow(result(), info, h.services);
+      expect(outcome.error).toBeInstanceOf(QuotaExceededError);
+      expect(outcome.savedId).toBeNull();
+    } finally {
+      IDBObjectStore.prototype.put = original;
+    }
+    expect(h.shown).toHaveLength(1);
+    expect(Array.from(h.shown[0].rgba.subarray(0, 8))).toEqual(Array.from(result().rgba.subarray(0, 8)));
+    expect(h.said).toHaveLength(1);
+    expect(h.said[0]).toMatch(/^error: Browser storage is full.*still shown and can be exported/);
+    const current = h.services.current.getState().scene!;
+    expect(current.savedId).toBeNull();
+    expect(current.storageError).toBeInstanceOf(QuotaExceededError);
+    expect(current.files.depthPng.length).toBeGreaterThan(0);
+    expect(await store.list()).toEqual([]);
+    store.close();
+  });
+
+  it('no IndexedDB (private browsing): still shows the scene with a clear message', async () => {
+    const h = harness(() => SavedSceneStore.open(undefined));
+    const outcome = await saveThenShow(result(), info, h.services);
+    expect(outcome.error).toBeInstanceOf(StorageUnavailableError);
+    expect(h.shown).toHaveLength(1);
+    expect(h.said[0]).toMatch(/IndexedDB is not available/);
+    expect(h.services.current.getState().scene?.files.rgbPng.length).toBeGreaterThan(0);
+  });
+
+  it('bad input throws before anything is saved or shown', async () => {
+    const store = await SavedSceneStore.open(new IDBFactory());
+    const h = harness(async () => store);
+    const bad = { ...result(), depth: new Float32Array(10) };
+    await expect(saveThenShow(bad, info, h.services)).rejects.toThrow(/depth has 10 values/);
+    expect(h.shown).toHaveLength(0);
+    expect(await store.list()).toEqual([]);
+    store.close();
+  });
+});
+
+describe('showSavedScene / showImportedScene', () => {
+  it('a saved scene comes back with the same pixels and depth codes (a reload)', async () => {
+    const factory = new IDBFactory();
+    const first = harness(() => SavedSceneStore.open(factory));
+    const { savedId } = await saveThenShow(result(), info, first.services);
+
+    const second = harness(() => SavedSceneStore.open(factory));
+    await showSavedScene(savedId!, second.services);
+    const p = second.shown[0];
+    expect(Array.from(p.rgba)).toEqual(Array.from(result().rgba));
+    expect(Array.from(depthToUint16(p.depth))).toEqual(Array.from(result().depth16));
+    const current = second.services.current.getState().scene!;
+    expect(current.savedId).toBe(savedId);
+    expect(current.metadata.settings.seed).toBe(42);
+    await expect(showSavedScene('gone', second.services)).rejects.toThrow(/no longer in storage/);
+  });
+
+  it('an import is saved as a new scene, keeping its metadata and PNGs', async () => {
+    const factory = new IDBFactory();
+    const a = harness(() => SavedSceneStore.open(factory));
+    await saveThenShow(result(), info, a.services);
+    const files = a.services.current.getState().scene!.files;
+    const imported = await importSceneFiles([
+      { name: 'x-rgb.png', bytes: files.rgbPng },
+      { name: 'x-depth16.png', bytes: files.depthPng },
+    ]);
+    const other = new IDBFactory();
+    const b = harness(() => SavedSceneStore.open(other));
+    const outcome = await showImportedScene(imported, { label: 'x-rgb.png' }, b.services);
+    const store = await b.services.store();
+    const saved = await store.get(outcome.savedId!);
+    expect(saved!.prompt).toBe(info.prompt);
+    expect(saved!.settings.seed).toBe(42);
+    expect(Array.from(saved!.rgbPng)).toEqual(Array.from(files.rgbPng));
+  });
+});

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { PipelineClient, PipelineError } from '../../src/workers/client';
+import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import type { GenerateParams, ProgressMessage } from '../../src/workers/protocol';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { fakeControls } from './fake-pipeline';
+import { InProcessWorker } from './in-process-worker';
+
+function setup(options: { cancelGraceMs?: number } = {}) {
+  const files = standardFiles();
+  const server = new FakeServer(files, makeManifest(files));
+  const storage = new MemoryModelStorage();
+  const controls = fakeControls();
+  const workers: InProcessWorker[] = [];
+  const client = new PipelineClient({
+    createWorker: () => {
+      const w = new InProcessWorker(server, controls, storage);
+      workers.push(w);
+      return w;
+    },
+    cancelGraceMs: options.cancelGraceMs ?? 1000,
+  });
+  return { client, workers, controls, server };
+}
+
+const params: GenerateParams = { prompt: 'a beach at dusk', negative: 'blurry', steps: 4, guidance: 7, scheduler: 'euler', seed: 7 };
+
+async function rejection(p: Promise<unknown>): Promise<PipelineError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof PipelineError) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('PipelineClient', () => {
+  it('plans, loads and generates through promises with progress callbacks', async () => {
+    const { client } = setup();
+    const plan = await client.plan(BASE);
+    expect(plan.remainingBytes).toBe(plan.totalBytes);
+    const loadEvents: number[] = [];
+    const loaded = await client.load(BASE, 'auto', (p) => loadEvents.push(p.overall.loaded));
+    expect(loaded.backend).toBe('webgpu');
+    expect(client.loaded).toBe(loaded);
+    expect(loadEvents.at(-1)).toBe(plan.totalBytes);
+    const progress: ProgressMessage[] = [];
+    const result = await client.generate(params, { onProgress: (p) => progress.push(p) });
+    expect(progress.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
+    expect(progress[2]!.preview!.rgba).toBeInstanceOf(Uint8ClampedArray);
+    expect(result).toMatchObject({ width: 128, height: 64 });
+    expect(result.rgba).toBeInstanceOf(Uint8ClampedArray);
+    expect(result.metadata).toMatchObject({ prompt: 'a beach at dusk', negative: 'blurry', scheduler: 'euler', seed: 7 });
+    expect(client.busy).toBe(false);
+  });
+
+  it('cancel() rejects the running generation with code cancelled; the next one works', async () => {
+    const { client, controls } = setup();
+    await client.load(BASE);
+    controls.onStep = (s) => {
+      if (s === 2) client.cancel();
+    };
+    const e = await rejection(client.generate({ ...params, steps: 20 }));
+    expect(e.code).toBe('cancelled');
+    controls.onStep = undefined;
+    expect((await client.generate(params)).metadata.seed).toBe(7);
+  });
+
+  it('cancels through an AbortSignal', async () => {
+    const { client, controls } = setup();
+    await client.load(BASE);
+    const ac = new AbortController();
+    controls.onStep = (s) => {
+      if (s === 1) ac.abort();
+    };
+    expect((await rejection(client.generate({ ...params, steps: 20 }, { signal: ac.signal }))).code).toBe('cancelled');
+  });
+
+  it('survives a worker crash: pending calls reject clearly, the next call starts a new worker', async () => {
+    const { client, workers, controls } = setup();
+    await client.load(BASE);
+    controls.onStep = (s) => {
+      if (s === 2) workers[0]!.crash('RangeError: Array buffer allocation failed');
+    };
+    const e = await rejection(client.generate({ ...params, steps: 20 }));
+    expect(e.code).toBe('worker-crashed');
+    expect(e.message).toMatch(/worker stopped unexpectedly: RangeError: Array buffer allocation failed/);
+    expect(workers[0]!.terminated).toBe(true);
+    expect(client.loaded).toBeNull();
+    controls.onStep = undefined;
+    // A fresh worker has no pipeline: it says so, and a load makes it work again.
+    expect((await rejection(client.generate(params))).code).toBe('not-loaded');
+    expect(workers).toHaveLength(2);
+    await client.load(BASE);
+    expect((await client.generate(params)).width).toBe(128);
+  });
+
+  it('replaces a worker that does not stop after cancel', async () => {
+    const { client, workers, controls } = setup({ cancelGraceMs: 50 });
+    await client.load(BASE);
+    controls.onStep = (s) => {
+      if (s === 1) {
+        workers[0]!.hung = true;
+        client.cancel();
+      }
+    };
+    const e = await rejection(client.generate({ ...params, steps: 200 }));
+    expect(e.code).toBe('cancelled');
+    expect(e.message).toMatch(/did not stop within/);
+    expect(workers[0]!.terminated).toBe(true);
+  });
+
+  it('rejects with the model error naming the file', async () => {
+    const { client, server } = setup();
+    server.missing.add('vae_decoder/model.onnx');
+    const e = await rejection(client.load(BASE));
+    expect(e).toMatchObject({ code: 'model-missing', file: 'vae_decoder/model.onnx' });
+    expect(e.message).toMatch(/^vae_decoder\/model\.onnx: missing on the server/);
+  });
+
+  it('dispose() frees the pipeline, ends the worker and refuses further calls', async () => {
+    const { client, workers, controls } = setup();
+    await client.load(BASE);
+    await client.dispose();
+    expect(controls.disposals).toBe(1);
+    expect(workers[0]!.terminated).toBe(true);
+    await expect(client.plan(BASE)).rejects.toMatchObject({ code: 'disposed' });
+  });
+});
