@@ -206,6 +206,12 @@ def export_tokenizer(tokenizer_dir: Path, out_dir: Path) -> tuple[Any, list[str]
         (dst / "special_tokens_map.json").write_text(json.dumps(tok.special_tokens_map, indent=2) + "\n")
     if not (dst / "tokenizer.json").exists():
         raise SystemExit("tokenizer.json was not written: transformers.js cannot load this tokenizer")
+    # transformers 5 leaks its loading arguments into the saved config
+    cfg_path = dst / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for k in ("is_local", "local_files_only", "name_or_path", "cache_dir", "token", "revision"):
+        cfg.pop(k, None)
+    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
     # chat templates and the like are not ours to ship
     for extra in sorted(dst.iterdir()):
         if extra.suffix not in (".json", ".txt"):
@@ -230,6 +236,8 @@ class SessionExport:
     validate_inputs: list[tuple]  # input tuples for the ONNX-vs-torch check
     reference_module: Any  # the same maths with diffusers' own attention (what the pipeline runs)
     attention_plan: list[dict] = field(default_factory=list)
+    # output name -> input name whose shape it has by contract (the UNet's out_sample is sample's shape)
+    same_shape_as: dict[str, str] = field(default_factory=dict)
 
 
 def _wrappers():
@@ -300,7 +308,9 @@ def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
             dynamic_axes=s.dynamic_axes, opset_version=opset, do_constant_folding=True,
         )
 
-    attempts = [("dynamo+dynamic_axes", dynamo_axes), ("dynamo+Dim.AUTO", dynamo_auto), ("legacy", legacy)]
+    # Dim.AUTO first: with dynamic_axes (Dim.DYNAMIC) torch.export rejected the UNet's batch axis
+    # ("inferred a static shape of 2") although the Dim.AUTO graph runs at any batch size.
+    attempts = [("dynamo+Dim.AUTO", dynamo_auto), ("dynamo+dynamic_axes", dynamo_axes), ("legacy", legacy)]
     errors = []
     for label, fn in attempts:
         try:
@@ -308,6 +318,7 @@ def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
                 fn()
             model = onnx.load(str(path), load_external_data=True)
             rename_dims(model, s)
+            strip_metadata(model)
             if errors:
                 log(f"  {s.name}: exported with {label} after: " + " | ".join(errors))
             return model, label
@@ -343,12 +354,28 @@ def rename_dims(model, s: SessionExport) -> None:
                 mapping[d.dim_param] = want
 
     def fix(dim_param: str) -> str:
-        return _SYMBOL.sub(lambda m: mapping.get(m.group(0), m.group(0)), dim_param)
+        out = _SYMBOL.sub(lambda m: mapping.get(m.group(0), m.group(0)), dim_param)
+        while out.startswith("(") and out.endswith(")") and out.count("(") == 1:
+            out = out[1:-1]
+        return out
 
     for vi in list(g.input) + list(g.output) + list(g.value_info):
         for d in vi.type.tensor_type.shape.dim:
             if d.dim_param:
                 d.dim_param = fix(d.dim_param)
+    inputs = {vi.name: vi for vi in g.input}
+    for vi in g.output:
+        src = inputs.get(s.same_shape_as.get(vi.name, ""))
+        if src is not None:
+            vi.type.tensor_type.shape.CopyFrom(src.type.tensor_type.shape)
+
+
+def strip_metadata(model) -> None:
+    """Drops the exporter's per-node debug metadata (source stack traces): it was most of a tiny .onnx."""
+    for n in model.graph.node:
+        n.ClearField("metadata_props")
+        n.doc_string = ""
+    model.graph.doc_string = ""
 
 
 def weights_to_fp16(model) -> tuple[int, int]:
@@ -584,7 +611,7 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
             {"sample": {0: "batch", 2: "latent_height", 3: "latent_width"},
              "encoder_hidden_states": {0: "batch"},
              "out_sample": {0: "batch", 2: "latent_height", 3: "latent_width"}},
-            val, ref, plan))
+            val, ref, plan, same_shape_as={"out_sample": "sample"}))
 
     if "vae_decoder" in o.sessions or "vae_encoder" in o.sessions:
         lc, ic = v_cfg.latent_channels, v_cfg.in_channels

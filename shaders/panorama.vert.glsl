@@ -13,6 +13,11 @@ uniform sampler2D uDepth;   // R32F relative inverse depth in [0, 1], 1 = neares
 uniform float uInvFar;      // 1 / far
 uniform float uInvRange;    // 1 / near - 1 / far
 
+// -1: read the depth texture. >= 0: this vertex belongs to a depth-edge triangle and sits at
+// this inverse depth (its triangle's farthest vertex), so the triangle lies flat in the
+// background instead of stretching from foreground to background (panorama-mesh.ts).
+attribute float aDepth;
+
 varying vec2 vUv;
 
 ivec2 depthTexel(vec2 uv, ivec2 size) {
@@ -24,7 +29,7 @@ ivec2 depthTexel(vec2 uv, ivec2 size) {
 
 void main() {
   vUv = uv;
-  float d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
+  float d = aDepth >= 0.0 ? aDepth : texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
   // distance = 1 / lerp(1/far, 1/near, d): LDM3D depth is affine in inverse distance.
   float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));
   gl_Position = projectionMatrix * modelViewMatrix * vec4(position * dist, 1.0);

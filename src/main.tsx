@@ -1,7 +1,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './app/App';
+import { hideNativeXRWithoutDevices } from './xr/native-xr';
 import './ui/styles.css';
+
+// Must run before the XR store exists (App creates it at import time): see native-xr.ts.
+await hideNativeXRWithoutDevices();
+const { App } = await import('./app/App');
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -11,6 +11,8 @@ import { sceneStore } from '../state/scene-store';
 import { Overlay } from '../ui/Overlay';
 import { GeneratePanel } from '../ui/generate/GeneratePanel';
 import { generationStore } from '../ui/generate/app-generation';
+import { GalleryPanel } from '../ui/gallery/GalleryPanel';
+import { sceneServices } from '../ui/gallery/app-gallery';
 import { createAppXRStore } from '../xr/xr-store';
 import { ViewerRig } from '../xr/viewer-rig';
 import { debugHandle } from './debug-handle';
@@ -115,6 +117,7 @@ export function App(): ReactNode {
         onShowSynthetic={showSynthetic}
       />
       <GeneratePanel store={generationStore} />
+      <GalleryPanel services={sceneServices} />
     </>
   );
 }

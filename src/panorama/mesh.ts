@@ -316,6 +316,7 @@ export const DEFAULT_EDGE_TOLERANCE = edgeToleranceForGrid(DEFAULT_SEGMENTS_Y);
  * shader write `vCornerDist = dist · e[corner]`, `vCornerW = e[corner]` (e = unit vectors); in the
  * fragment shader the three distances are `vCornerDist / vCornerW` (both interpolate with the same
  * weights), then `if (isEdge(...)) discard;`. Simpler alternative: draw `keptTriangleIndices`.
+ * Pass τ = edgeToleranceForGrid(mesh.segmentsY) as a uniform so both sides use the same value.
  */
 export function isEdgeTriangle(r0: number, r1: number, r2: number, tolerance: number = DEFAULT_EDGE_TOLERANCE): boolean {
   const lo = Math.min(r0, r1, r2);
@@ -388,7 +389,9 @@ export function keptTriangleIndices(indices: Uint32Array, triangleMask: Uint8Arr
  * edge length expected at its distance (min vertex distance × its longest unit-sphere edge).
  * Facing surfaces measure ≈ 1, a plane at grazing angle θ ≈ 1/sin θ (10 ⇔ θ < 5.7°), a sheet
  * across a depth jump Δr at distance r ≈ Δr / (r·0.017) with the default grid: 100+ for a chair
- * in front of a wall.
+ * in front of a wall. A measurement, independent of the edge rule: a triangle the rule keeps can
+ * still reach √((τ/δ)² + (1+τ)²) ≈ 9–12 (δ = its longest unit edge), so "none stretched after
+ * removal" is checked, not guaranteed.
  */
 export const DEFAULT_STRETCH_FACTOR = 10;
 

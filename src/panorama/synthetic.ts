@@ -91,7 +91,7 @@ export interface SyntheticPanorama {
   readonly panorama: RGBDPanorama;
   /** Ground truth: metres from the eye to the first hit along each pixel-centre ray. */
   readonly distance: Float32Array;
-  /** Ground truth: which surface each pixel-centre ray hits (SURFACE_* ids). */
+  /** Ground truth: which flat face each pixel-centre ray hits (SURFACE_*, boxSurfaceId, sphereSurfaceId). */
   readonly surface: Uint8Array;
   /**
    * near = the smallest, far = the largest pixel distance: the depth is per-image min–max
@@ -223,6 +223,26 @@ function trace(dx: number, dy: number, dz: number, scene: SyntheticScene, out: H
   return out;
 }
 
+/**
+ * Unit normal of surface `surface` at point p, facing the eye's side (room faces inward, objects
+ * outward). For ground truth in tests, e.g. the angle a face is seen at.
+ */
+export function surfaceNormal(scene: SyntheticScene, surface: number, p: Vec3): Vec3 {
+  const axis =
+    surface < SURFACE_FIRST_BOX
+      ? [3, 2, 5, 4, 1, 0][surface] // floor +Y, ceiling −Y, front +Z, back −Z, left +X, right −X
+      : surface < sphereSurfaceId(scene, 0)
+        ? (surface - SURFACE_FIRST_BOX) % 6
+        : -1;
+  if (axis >= 0) {
+    const sign = axis % 2 === 0 ? -1 : 1;
+    const k = axis >> 1;
+    return { x: k === 0 ? sign : 0, y: k === 1 ? sign : 0, z: k === 2 ? sign : 0 };
+  }
+  const { centre, radius } = scene.spheres[surface - sphereSurfaceId(scene, 0)];
+  return { x: (p.x - centre.x) / radius, y: (p.y - centre.y) / radius, z: (p.z - centre.z) / radius };
+}
+
 // A fixed key light from above-front-right plus ambient, so faces read apart without a renderer.
 const LIGHT_X = 0.37;
 const LIGHT_Y = 0.84;
@@ -238,7 +258,7 @@ function nearGridLine(c: number): boolean {
 
 /**
  * Ray-casts the scene into a width × height panorama (one ray per pixel centre, so colour, depth
- * and ground truth describe exactly the same point). width must be 2·height. ~0.1 s for
+ * and ground truth describe exactly the same point). width must be 2·height. ~40–100 ms for
  * 1024 × 512 in Node.
  */
 export function renderSyntheticPanorama(

@@ -42,11 +42,12 @@ export class Sha256 {
       this.pendingLength += take;
       offset = take;
       if (this.pendingLength < 64) return this;
-      this.compress(this.pending, 0);
+      this.compress(this.pending, 0, 64);
       this.pendingLength = 0;
     }
-    const end = data.length - 63;
-    for (; offset < end; offset += 64) this.compress(data, offset);
+    const whole = offset + Math.floor((data.length - offset) / 64) * 64;
+    if (whole > offset) this.compress(data, offset, whole);
+    offset = whole;
     if (offset < data.length) {
       this.pending.set(data.subarray(offset), 0);
       this.pendingLength = data.length - offset;
@@ -66,52 +67,63 @@ export class Sha256 {
     const view = new DataView(tail.buffer);
     view.setUint32(tail.length - 8, Math.floor(bits / 0x1_0000_0000));
     view.setUint32(tail.length - 4, bits >>> 0);
-    for (let o = 0; o < tail.length; o += 64) this.compress(tail, o);
+    this.compress(tail, 0, tail.length);
     let hex = '';
     for (let i = 0; i < 8; i++) hex += (this.h[i] >>> 0).toString(16).padStart(8, '0');
     return hex;
   }
 
-  private compress(d: Uint8Array, o: number): void {
+  /** Compresses the 64-byte blocks of d[start, end) into the state (end − start is a multiple of 64). */
+  private compress(d: Uint8Array, start: number, end: number): void {
     const w = this.w;
-    for (let i = 0; i < 16; i++) {
-      const j = o + i * 4;
-      w[i] = (d[j] << 24) | (d[j + 1] << 16) | (d[j + 2] << 8) | d[j + 3];
-    }
-    for (let i = 16; i < 64; i++) {
-      const a = w[i - 15];
-      const b = w[i - 2];
-      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-    }
     const h = this.h;
-    let a = h[0], b = h[1], c = h[2], e = h[4], f = h[5], g = h[6];
-    let dd = h[3], hh = h[7];
-    for (let i = 0; i < 64; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + S1 + ch + K[i] + w[i]) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) | 0;
-      hh = g;
-      g = f;
-      f = e;
-      e = (dd + t1) | 0;
-      dd = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
+    // The state lives in locals across all blocks of the call: typed-array stores per block
+    // were the main cost when each block was its own call.
+    let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];
+    for (let o = start; o < end; o += 64) {
+      for (let i = 0, j = o; i < 16; i++, j += 4) {
+        w[i] = (d[j] << 24) | (d[j + 1] << 16) | (d[j + 2] << 8) | d[j + 3];
+      }
+      for (let i = 16; i < 64; i++) {
+        const a = w[i - 15];
+        const b = w[i - 2];
+        const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+        const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
+      }
+      let a = h0, b = h1, c = h2, dd = h3, e = h4, f = h5, g = h6, hh = h7;
+      for (let i = 0; i < 64; i++) {
+        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const ch = (e & f) ^ (~e & g);
+        const t1 = (hh + S1 + ch + K[i] + w[i]) | 0;
+        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const maj = (a & b) ^ (a & c) ^ (b & c);
+        hh = g;
+        g = f;
+        f = e;
+        e = (dd + t1) | 0;
+        dd = c;
+        c = b;
+        b = a;
+        a = (t1 + S0 + maj) | 0;
+      }
+      h0 = (h0 + a) | 0;
+      h1 = (h1 + b) | 0;
+      h2 = (h2 + c) | 0;
+      h3 = (h3 + dd) | 0;
+      h4 = (h4 + e) | 0;
+      h5 = (h5 + f) | 0;
+      h6 = (h6 + g) | 0;
+      h7 = (h7 + hh) | 0;
     }
-    h[0] = (h[0] + a) | 0;
-    h[1] = (h[1] + b) | 0;
-    h[2] = (h[2] + c) | 0;
-    h[3] = (h[3] + dd) | 0;
-    h[4] = (h[4] + e) | 0;
-    h[5] = (h[5] + f) | 0;
-    h[6] = (h[6] + g) | 0;
-    h[7] = (h[7] + hh) | 0;
+    h[0] = h0;
+    h[1] = h1;
+    h[2] = h2;
+    h[3] = h3;
+    h[4] = h4;
+    h[5] = h5;
+    h[6] = h6;
+    h[7] = h7;
   }
 }
 

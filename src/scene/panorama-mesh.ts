@@ -7,9 +7,9 @@
  *   textures when the image size is unchanged (re-upload only); otherwise replaces them.
  * - `setDepthMapping` (a slider): updates two uniforms. The edge test depends on far/near only,
  *   so the triangle list is rebuilt only when that ratio changes.
- * - Edge triangles ("rubber sheets") are removed on the CPU with the panorama module's own rule
- *   (`detectEdgeTriangles`) and the kept triangles are drawn with a draw range, so GPU and CPU
- *   agree by construction and the fragment shader never has to `discard`.
+ * - Edge triangles ("rubber sheets") are found on the CPU with the panorama module's own rule
+ *   (`detectEdgeTriangles`), so GPU and CPU agree by construction, and are redrawn flat at their
+ *   farthest vertex's depth (see `rebuildDrawList`); the fragment shader never has to `discard`.
  */
 import {
   BufferAttribute,
@@ -31,10 +31,11 @@ import {
   UnsignedByteType,
   type IUniform,
 } from 'three';
-import { inverseDepthCoefficients } from '../panorama/depth-mapping';
+import { clampUnit, inverseDepthCoefficients } from '../panorama/depth-mapping';
 import {
   buildSphereMesh,
   DEFAULT_EDGE_TOLERANCE,
+  depthTexelIndex,
   detectEdgeTriangles,
   sampleVertexDistances,
   segmentsForImage,
@@ -43,6 +44,9 @@ import {
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import vertexShader from '../../shaders/panorama.vert.glsl?raw';
 import fragmentShader from '../../shaders/panorama.frag.glsl?raw';
+
+/** Edge triangles the vertex buffers have room for at first, as a fraction of all triangles. */
+const INITIAL_EDGE_FRACTION = 0.05;
 
 export interface PanoramaUniforms {
   [name: string]: IUniform;
@@ -92,7 +96,7 @@ export class PanoramaMesh {
   // Scratch buffers sized to the grid, reused across updates.
   private distances = new Float32Array(0);
   private edgeFlags = new Uint8Array(0);
-  private drawIndex: BufferAttribute | null = null;
+  private edgeCapacity = 0;
   private readonly tolerance: number;
   private readonly anisotropy: number;
   private readonly chooseSegments: (w: number, h: number) => { segmentsX: number; segmentsY: number };
@@ -192,21 +196,39 @@ export class PanoramaMesh {
     const { segmentsX, segmentsY } = this.chooseSegments(width, height);
     if (this.grid !== null && this.grid.segmentsX === segmentsX && this.grid.segmentsY === segmentsY) return;
     const grid = buildSphereMesh(segmentsX, segmentsY);
-    // A new geometry (not resized attributes): three cannot grow a GPU buffer in place.
-    this.geometry.dispose();
-    const geometry = new BufferGeometry();
-    geometry.setAttribute('position', new BufferAttribute(grid.positions, 3));
-    geometry.setAttribute('uv', new BufferAttribute(grid.uvs, 2));
-    // The draw list: kept triangles first, then a draw range. Capacity = every triangle.
-    const drawIndex = new BufferAttribute(new Uint32Array(grid.indices.length), 1);
-    drawIndex.setUsage(DynamicDrawUsage);
-    geometry.setIndex(drawIndex);
-    this.geometry = geometry;
-    this.mesh.geometry = geometry;
-    this.drawIndex = drawIndex;
     this.grid = grid;
     this.distances = new Float32Array(grid.vertexCount);
     this.edgeFlags = new Uint8Array(grid.triangleCount);
+    this.allocateGeometry(grid, Math.ceil(grid.triangleCount * INITIAL_EDGE_FRACTION));
+  }
+
+  /**
+   * Vertex buffers hold the grid's vertices, then room for `edgeCapacity` edge triangles with
+   * their own three vertices each. A new BufferGeometry (not resized attributes): three cannot
+   * grow a GPU buffer in place.
+   */
+  private allocateGeometry(grid: SphereMesh, edgeCapacity: number): void {
+    const cap = Math.min(grid.triangleCount, Math.max(1, edgeCapacity));
+    const n = grid.vertexCount + 3 * cap;
+    const positions = new Float32Array(n * 3);
+    const uvs = new Float32Array(n * 2);
+    const depthOverride = new Float32Array(n).fill(-1);
+    positions.set(grid.positions);
+    uvs.set(grid.uvs);
+    const geometry = new BufferGeometry();
+    const position = new BufferAttribute(positions, 3);
+    const uv = new BufferAttribute(uvs, 2);
+    const aDepth = new BufferAttribute(depthOverride, 1);
+    const index = new BufferAttribute(new Uint32Array(grid.indices.length), 1);
+    for (const a of [position, uv, aDepth, index]) a.setUsage(DynamicDrawUsage);
+    geometry.setAttribute('position', position);
+    geometry.setAttribute('uv', uv);
+    geometry.setAttribute('aDepth', aDepth);
+    geometry.setIndex(index);
+    this.geometry.dispose();
+    this.geometry = geometry;
+    this.mesh.geometry = geometry;
+    this.edgeCapacity = cap;
   }
 
   /**
@@ -254,30 +276,74 @@ export class PanoramaMesh {
     return tex;
   }
 
-  /** Edge test with the panorama module's rule, then the kept triangles into the draw list. */
+  /**
+   * Edge test with the panorama module's rule (`detectEdgeTriangles`), then the draw list: kept
+   * triangles use the shared grid vertices; each edge triangle gets three vertices of its own,
+   * all at its farthest vertex's depth. Drawn there it is a flat piece of background: from the
+   * centre the image stays complete (no black cracks around objects), and from a moved eye
+   * nothing is stretched between foreground and background. Same triangle count, one draw call.
+   */
   private rebuildDrawList(): void {
     const grid = this.grid;
     const pano = this.panorama;
-    const drawIndex = this.drawIndex;
-    if (grid === null || pano === null || drawIndex === null) return;
-    sampleVertexDistances(grid, pano, this.mapping, this.distances);
-    detectEdgeTriangles(grid.indices, this.distances, this.tolerance, this.edgeFlags);
-    // Compacted in place into the preallocated index buffer (keptTriangleIndices would allocate
-    // a new array, and three cannot swap a GPU buffer for one of another length).
+    if (grid === null || pano === null) return;
+    const d = this.distances;
+    sampleVertexDistances(grid, pano, this.mapping, d);
+    detectEdgeTriangles(grid.indices, d, this.tolerance, this.edgeFlags);
+    let edges = 0;
+    for (let t = 0; t < grid.triangleCount; t++) edges += this.edgeFlags[t];
+    if (edges > this.edgeCapacity) this.allocateGeometry(grid, Math.max(edges, 2 * this.edgeCapacity));
+
+    const geometry = this.geometry;
+    const position = geometry.getAttribute('position') as BufferAttribute;
+    const uv = geometry.getAttribute('uv') as BufferAttribute;
+    const aDepth = geometry.getAttribute('aDepth') as BufferAttribute;
+    const index = geometry.getIndex() as BufferAttribute;
+    const pos = position.array as Float32Array;
+    const uvs = uv.array as Float32Array;
+    const over = aDepth.array as Float32Array;
+    const dst = index.array as Uint32Array;
     const src = grid.indices;
-    const dst = drawIndex.array as Uint32Array;
-    let o = 0;
+    const gridUv = grid.uvs;
+    const base = grid.vertexCount;
+    let next = base;
     for (let t = 0; t < grid.triangleCount; t++) {
-      if (this.edgeFlags[t] !== 0) continue;
-      dst[o++] = src[t * 3];
-      dst[o++] = src[t * 3 + 1];
-      dst[o++] = src[t * 3 + 2];
+      const i = t * 3;
+      if (this.edgeFlags[t] === 0) {
+        dst[i] = src[i];
+        dst[i + 1] = src[i + 1];
+        dst[i + 2] = src[i + 2];
+        continue;
+      }
+      const a = src[i];
+      const b = src[i + 1];
+      const c = src[i + 2];
+      const far = d[a] >= d[b] ? (d[a] >= d[c] ? a : c) : d[b] >= d[c] ? b : c;
+      // The texel the farthest vertex reads, by the same rule as the shader.
+      const farDepth = clampUnit(pano.depth[depthTexelIndex(gridUv[far * 2], gridUv[far * 2 + 1], pano.width, pano.height)]);
+      for (let k = 0; k < 3; k++) {
+        const v = src[i + k];
+        pos[next * 3] = grid.positions[v * 3];
+        pos[next * 3 + 1] = grid.positions[v * 3 + 1];
+        pos[next * 3 + 2] = grid.positions[v * 3 + 2];
+        uvs[next * 2] = gridUv[v * 2];
+        uvs[next * 2 + 1] = gridUv[v * 2 + 1];
+        over[next] = farDepth;
+        dst[i + k] = next++;
+      }
     }
-    this.edgeCount = grid.triangleCount - o / 3;
-    drawIndex.clearUpdateRanges();
-    drawIndex.addUpdateRange(0, o);
-    drawIndex.needsUpdate = true;
-    this.geometry.setDrawRange(0, o);
+    this.edgeCount = edges;
+    const used = next - base;
+    for (const [attr, size] of [[position, 3], [uv, 2], [aDepth, 1]] as const) {
+      attr.clearUpdateRanges();
+      if (used > 0) {
+        attr.addUpdateRange(base * size, used * size);
+        attr.needsUpdate = true;
+      }
+    }
+    index.clearUpdateRanges();
+    index.needsUpdate = true;
     this.edgeRatio = this.mapping.far / this.mapping.near;
   }
+
 }

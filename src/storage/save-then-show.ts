@@ -25,8 +25,8 @@ import { SavedSceneStore } from './scene-store';
 
 /** What the viewer offers (src/state's scene store). */
 export interface SceneViewer {
-  /** Shows a panorama; returns its id (ShownPanorama.id). */
-  show(panorama: RGBDPanorama, label: string): number;
+  /** Shows a panorama (with the scene's own depth mapping when given); returns its id. */
+  show(panorama: RGBDPanorama, label: string, mapping?: DepthMapping): number;
   say(kind: 'error' | 'notice', text: string): void;
   /** The depth mapping in effect, recorded with the scene. */
   depthMapping(): DepthMapping;
@@ -159,7 +159,7 @@ export async function showImportedScene(
     depthPng: imported.depthPng,
     thumbnail: { mimeType: 'image/png', ...thumbnail },
   };
-  return persistThenShow(panorama, metadata, files, s);
+  return persistThenShow(panorama, metadata, files, s, metadata.depthMapping);
 }
 
 /** Reads a saved scene and shows it. Throws a SceneStoreError (or an image error) if it cannot. */
@@ -171,7 +171,7 @@ export async function showSavedScene(id: string, s: SceneServices = required()):
   const depth = decodeDepthPng(saved.depthPng, 'the saved depth image');
   const panorama: RGBDPanorama = { width: rgb.width, height: rgb.height, rgba: rgb.rgba, depth: uint16ToDepth(depth.depth16) };
   const { rgbPng, depthPng, thumbnail, detailLayers: _layers, id: _id, detailLayerCount: _n, byteSize: _b, ...metadata } = saved;
-  const panoramaId = s.viewer.show(panorama, saved.prompt);
+  const panoramaId = s.viewer.show(panorama, saved.prompt, saved.depthMapping);
   s.current.getState().set({ panoramaId, panorama, metadata, files: { rgbPng, depthPng, thumbnail }, savedId: id, storageError: null });
   return panoramaId;
 }
@@ -181,6 +181,7 @@ async function persistThenShow(
   metadata: SceneMetadata,
   files: SceneFiles,
   s: SceneServices,
+  mapping?: DepthMapping,
 ): Promise<ShowOutcome> {
   let savedId: string | null = null;
   let error: SceneStoreError | null = null;
@@ -191,7 +192,7 @@ async function persistThenShow(
     if (!(e instanceof SceneStoreError)) throw e;
     error = e;
   }
-  const panoramaId = s.viewer.show(panorama, metadata.prompt);
+  const panoramaId = s.viewer.show(panorama, metadata.prompt, mapping);
   const current: CurrentScene = { panoramaId, panorama, metadata, files, savedId, storageError: error };
   s.current.getState().set(current);
   if (error) s.viewer.say('error', error.message);

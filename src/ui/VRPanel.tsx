@@ -9,6 +9,8 @@ import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
 import type { SceneStore } from '../state/scene-store';
 import { depthScaleOf, stepDepthScale } from './depth-controls';
+import { generationStore } from './generate/app-generation';
+import { VRGenerateSection } from './generate/VRGenerateSection';
 
 export interface VRPanelProps {
   readonly sceneStore: SceneStore;
@@ -71,6 +73,7 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
         </Text>
         <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
       </Container>
+      <VRGenerateSection store={generationStore} />
       {lastError !== null ? (
         <Text fontSize={16} color="#ff8a80">
           {lastError}

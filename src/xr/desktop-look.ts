@@ -32,8 +32,15 @@ export function applyDrag(a: LookAngles, dx: number, dy: number): void {
   a.pitch = clampPitch(a.pitch + dy * DRAG_RADIANS_PER_PIXEL);
 }
 
+/**
+ * Longest frame time integrated at once: after a stall (tab in the background, a slow software
+ * renderer) a held key must not spin the view by a large jump.
+ */
+export const MAX_KEY_DT = 0.05;
+
 /** Keys held → turn rates; left/A turns left (yaw up), up/W looks up. */
-export function applyKeys(a: LookAngles, keys: ReadonlySet<string>, dt: number): void {
+export function applyKeys(a: LookAngles, keys: ReadonlySet<string>, frameDt: number): void {
+  const dt = Math.min(Math.max(frameDt, 0), MAX_KEY_DT);
   let turn = 0;
   let tilt = 0;
   if (keys.has('ArrowLeft') || keys.has('KeyA')) turn += 1;

@@ -21,8 +21,10 @@ import {
   SURFACE_LEFT,
   SURFACE_RIGHT,
   SYNTHETIC_SCENE,
+  boxSurfaceId,
   renderSyntheticPanorama,
   sphereSurfaceId,
+  surfaceNormal,
   traceScene,
   type SyntheticPanorama,
 } from '../../src/panorama/synthetic';
@@ -63,7 +65,11 @@ describe('synthetic room', () => {
 
   it('shows every object', () => {
     const seen = new Set(synth.surface);
-    for (let b = 0; b < SYNTHETIC_SCENE.boxes.length; b++) expect(seen.has(SURFACE_FIRST_BOX + b)).toBe(true);
+    for (let b = 0; b < SYNTHETIC_SCENE.boxes.length; b++) {
+      // At least two faces of every box are in view (they all stand off-axis).
+      const faces = [0, 1, 2, 3, 4, 5].filter((f) => seen.has(boxSurfaceId(b, f)));
+      expect(faces.length).toBeGreaterThanOrEqual(2);
+    }
     expect(seen.has(sphereSurfaceId(SYNTHETIC_SCENE, 0))).toBe(true);
   });
 
@@ -138,8 +144,9 @@ describe('the marker', () => {
 });
 
 /**
- * "Away from edges": the vertex's own direction and every pixel within ±2 pixels of the texel it
- * samples see the same surface. Creases (wall meets floor) count as edges too: conservative.
+ * "Away from edges": the vertex's own ray and every pixel within ±2 pixels of the depth texel it
+ * samples hit the same flat face (a room face, one face of a box, or the sphere), so depth is
+ * smooth around it. Creases (wall meets floor, box corners) count as edges: conservative.
  */
 function awayFromEdges(mesh: SphereMesh, s: SyntheticPanorama, n: number, ownSurface: number): boolean {
   const w = s.panorama.width;
@@ -154,21 +161,42 @@ function awayFromEdges(mesh: SphereMesh, s: SyntheticPanorama, n: number, ownSur
   return true;
 }
 
-describe('reconstruction of the synthetic room', () => {
+describe('reconstruction of the synthetic room (the default grid on the 1024 × 512 image)', () => {
+  const full = renderSyntheticPanorama(1024);
+  const mesh = buildSphereMesh();
+  const { distances } = displaceSphereMesh(mesh, full.panorama, full.mapping);
+
   it('places vertices away from edges within 2 % of the true distance', () => {
-    const mesh = buildSphereMesh(256, 128);
-    const { distances } = displaceSphereMesh(mesh, synth.panorama, synth.mapping);
+    // Nearest sampling reads a texel half a pixel from the vertex's direction. On a face seen at a
+    // grazing angle θ that changes the distance along the ray by ≈ ½·texel·cot θ (the top of the
+    // cabinet, 20 cm below the eyes, is seen at 6°): a sampling limit, not a misplaced surface.
+    // So: the 2 % bound on faces seen at ≥ 15°, and for all of them the distance from the true
+    // surface (error along the ray × sin θ) within 1 % of the distance.
     const dir = { x: 0, y: 0, z: 0 };
+    const sin15 = Math.sin((15 * Math.PI) / 180);
     let tested = 0;
-    let worst = 0;
+    let testedSteep = 0;
+    let worstAlongRay = 0;
+    let worstOffSurface = 0;
     for (let n = 0; n < mesh.vertexCount; n++) {
-      const truth = traceScene(uvToDirection(mesh.uvs[n * 2], mesh.uvs[n * 2 + 1], dir));
-      if (!awayFromEdges(mesh, synth, n, truth.surface)) continue;
+      uvToDirection(mesh.uvs[n * 2], mesh.uvs[n * 2 + 1], dir);
+      const truth = traceScene(dir);
+      if (!awayFromEdges(mesh, full, n, truth.surface)) continue;
       tested++;
-      worst = Math.max(worst, Math.abs(distances[n] / truth.distance - 1));
+      const r = truth.distance;
+      const normal = surfaceNormal(full.scene, truth.surface, { x: dir.x * r, y: dir.y * r, z: dir.z * r });
+      const sinTheta = Math.abs(normal.x * dir.x + normal.y * dir.y + normal.z * dir.z);
+      const error = Math.abs(distances[n] / r - 1);
+      worstOffSurface = Math.max(worstOffSurface, error * sinTheta);
+      if (sinTheta >= sin15) {
+        testedSteep++;
+        worstAlongRay = Math.max(worstAlongRay, error);
+      }
     }
-    expect(tested / mesh.vertexCount).toBeGreaterThan(0.85);
-    expect(worst).toBeLessThan(0.02);
+    expect(tested / mesh.vertexCount).toBeGreaterThan(0.9);
+    expect(testedSteep / mesh.vertexCount).toBeGreaterThan(0.9);
+    expect(worstAlongRay).toBeLessThan(0.02);
+    expect(worstOffSurface).toBeLessThan(0.01);
   });
 });
 

@@ -282,3 +282,34 @@ describe('manifest and URL helpers', () => {
     expect(() => normalizeBaseUrl('models/tiny')).toThrow(/not an absolute URL/);
   });
 });
+
+describe('ModelStore on the exported tiny models (models/tiny/ldm3d-pano)', () => {
+  it('downloads and verifies every file the pipeline needs against the real manifest', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { resolve } = await import('node:path');
+    const dir = resolve(import.meta.dirname, '../../models/tiny/ldm3d-pano');
+    const base = 'http://127.0.0.1:5302/models/tiny/ldm3d-pano/';
+    const served: string[] = [];
+    const diskFetch: typeof fetch = async (input) => {
+      const path = String(input).slice(base.length);
+      served.push(path);
+      try {
+        return new Response(await readFile(resolve(dir, path)));
+      } catch {
+        return new Response('not found', { status: 404 });
+      }
+    };
+    const store = await ModelStore.open(base, { fetch: diskFetch, storage: new MemoryModelStorage(), retries: 0 });
+    expect(store.manifest.test_weights).toBe(true);
+    const paths = filesForSessions(store.manifest, ['text_encoder', 'unet', 'vae_decoder']);
+    expect(paths).toContain('unet/model.onnx_data');
+    expect(paths).toContain('tokenizer/tokenizer.json');
+    expect(paths).not.toContain('vae_encoder/model.onnx');
+    const plan = await store.plan(paths);
+    expect(plan.totalBytes).toBeGreaterThan(1_000_000);
+    await store.download({ paths });
+    const onnx = await store.read('unet/model.onnx');
+    expect(onnx.length).toBe(store.manifest.files.find((f) => f.path === 'unet/model.onnx')!.bytes);
+    expect(served).not.toContain('vae_encoder/model.onnx');
+  });
+});

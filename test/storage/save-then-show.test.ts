@@ -4,6 +4,7 @@ import { SavedSceneStore } from '../../src/storage/scene-store';
 import { createCurrentSceneStore } from '../../src/storage/current-scene';
 import {
   saveThenShow,
+  saveThenShowPublisher,
   showImportedScene,
   showSavedScene,
   type GenerationInfo,
@@ -14,6 +15,9 @@ import { importSceneFiles } from '../../src/export/import';
 import { depthToUint16 } from '../../src/export/png';
 import type { RGBDPanorama } from '../../src/panorama/types';
 import { makePanorama } from '../export/fixtures';
+import { toPanorama } from '../../src/export/scene-files';
+import type { GenerationDeps } from '../../src/state/generation';
+import type { GenerationResult } from '../../src/workers/client';
 
 const info: GenerationInfo = {
   prompt: 'a lighthouse on a cliff',
@@ -178,5 +182,35 @@ describe('showSavedScene / showImportedScene', () => {
     expect(saved!.prompt).toBe(info.prompt);
     expect(saved!.settings.seed).toBe(42);
     expect(Array.from(saved!.rgbPng)).toEqual(Array.from(files.rgbPng));
+  });
+});
+
+describe('saveThenShowPublisher', () => {
+  it('fits the generation store’s publish hook and saves before showing', async () => {
+    const log: string[] = [];
+    const store = await loggingStore(log);
+    const h = harness(async () => store, log);
+    // Compile-time check against src/state/generation.ts: this line stops compiling if they drift.
+    const publish: NonNullable<GenerationDeps['publish']> = saveThenShowPublisher(h.services);
+    const r = result();
+    const generated = {
+      id: 1,
+      ...r,
+      metadata: {
+        ...info,
+        createdAt: info.createdAt!,
+        scheduler: 'ddim' as const,
+        backend: 'wasm' as const,
+        width: 64,
+        height: 32,
+        tokens: { prompt: { count: 3, max: 77, truncated: false }, negative: { count: 2, max: 77, truncated: false } },
+        timings: {},
+      },
+    } as unknown as GenerationResult;
+    const id = await publish(toPanorama({ ...r, rgb: r.rgba }), generated, 'label');
+    expect(log).toEqual(['committed', 'show']);
+    expect(id).toBe(1);
+    expect((await store.list())[0].settings.seed).toBe(42);
+    store.close();
   });
 });

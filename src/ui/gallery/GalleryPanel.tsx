@@ -27,6 +27,7 @@ export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
   const current = useStore(services.current, (s) => s.scene);
   const { scenes, error, loading } = useSceneList(services.store);
   const [busy, setBusy] = useState<string | null>(null);
+  const [collapsed, setCollapsed] = useState(false);
   const importInput = useRef<HTMLInputElement>(null);
   const { viewer } = services;
 
@@ -66,71 +67,83 @@ export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
   };
 
   return (
-    <section className="gallery" aria-label="Scenes" data-testid="gallery">
-      <h2>Scene</h2>
-      <p className="gallery-status" data-testid="scene-saved-status">
-        {current === null
-          ? 'No generated or saved scene on screen.'
-          : current.savedId !== null
-            ? 'Saved in this browser.'
-            : 'Not saved (see the message); export it to keep it.'}
-      </p>
-      <div className="gallery-exports" role="group" aria-label="Export">
-        {EXPORT_KINDS.map(({ kind, label }) => (
-          <button
-            key={kind}
-            type="button"
-            data-testid={`export-${kind}`}
-            disabled={current === null || busy !== null}
-            onClick={() => onExport(kind)}
-          >
-            {busy === `export-${kind}` ? 'Exporting…' : label}
-          </button>
-        ))}
-      </div>
-      <div className="row">
-        <button type="button" disabled={busy !== null} onClick={() => importInput.current?.click()}>
-          Import scene…
+    <aside className={'panel gallery' + (collapsed ? ' collapsed' : '')} aria-label="Scenes" data-testid="gallery">
+      <header>
+        <h1>Scenes</h1>
+        <button type="button" className="link" onClick={() => setCollapsed(!collapsed)} aria-expanded={!collapsed}>
+          {collapsed ? 'show' : 'hide'}
         </button>
-        <input
-          ref={importInput}
-          data-testid="import-scene"
-          type="file"
-          accept=".glb,model/gltf-binary,image/png,image/jpeg,image/webp,.json,application/json"
-          multiple
-          hidden
-          onChange={onImport}
-        />
-      </div>
-
-      <h2>
-        Gallery <span className="gallery-count">{loading ? '' : `(${scenes.length})`}</span>
-      </h2>
-      {error !== null ? (
-        <p className="gallery-empty" data-testid="gallery-error">
-          {error}
-        </p>
-      ) : !loading && scenes.length === 0 ? (
-        <p className="gallery-empty">No saved scenes yet. Generated scenes are saved here automatically.</p>
-      ) : null}
-      <ul className="gallery-list" data-testid="gallery-list">
-        {scenes.map((s) => (
-          <GalleryItem
-            key={s.id}
-            scene={s}
-            isCurrent={current?.savedId === s.id}
-            disabled={busy !== null}
-            onOpen={() => void run('open', async () => void (await showSavedScene(s.id, services)))}
-            onDelete={() =>
-              void run('delete', async () => {
-                const store = await services.store();
-                await store.delete(s.id);
-              })
-            }
-          />
-        ))}
-      </ul>
-    </section>
+      </header>
+      {collapsed ? null : (
+        <div className="gallery-body">
+          <div className="gallery-current">
+            <p className="gallery-status" data-testid="scene-saved-status">
+              {current === null
+                ? 'No generated or saved scene on screen.'
+                : current.savedId !== null
+                  ? 'Saved in this browser.'
+                  : 'Not saved (see the message); export it to keep it.'}
+            </p>
+            <div className="gallery-exports" role="group" aria-label="Export the scene on screen">
+              {EXPORT_KINDS.map(({ kind, label }) => (
+                <button
+                  key={kind}
+                  type="button"
+                  data-testid={`export-${kind}`}
+                  disabled={current === null || busy !== null}
+                  onClick={() => onExport(kind)}
+                >
+                  {busy === `export-${kind}` ? 'Exporting…' : label}
+                </button>
+              ))}
+            </div>
+            <div className="row">
+              <button type="button" disabled={busy !== null} onClick={() => importInput.current?.click()}>
+                Import scene…
+              </button>
+              <input
+                ref={importInput}
+                data-testid="import-scene"
+                type="file"
+                accept=".glb,model/gltf-binary,image/png,image/jpeg,image/webp,.json,application/json"
+                multiple
+                hidden
+                onChange={onImport}
+              />
+            </div>
+          </div>
+          <div className="gallery-saved">
+            <h2>
+              Saved <span className="gallery-count">{loading ? '' : `(${scenes.length})`}</span>
+            </h2>
+            {error !== null ? (
+              <p className="gallery-empty" data-testid="gallery-error">
+                {error}
+              </p>
+            ) : !loading && scenes.length === 0 ? (
+              <p className="gallery-empty">No saved scenes yet. Generated scenes are saved here automatically.</p>
+            ) : null}
+            <ul className="gallery-list" data-testid="gallery-list">
+              {scenes.map((s) => (
+                <GalleryItem
+                  key={s.id}
+                  scene={s}
+                  isCurrent={current?.savedId === s.id}
+                  disabled={busy !== null}
+                  onOpen={() => void run('open', async () => void (await showSavedScene(s.id, services)))}
+                  onDelete={() =>
+                    void run('delete', async () => {
+                      const store = await services.store();
+                      await store.delete(s.id);
+                    })
+                  }
+                />
+              ))}
+            </ul>
+          </div>
+        </div>
+      )}
+    </aside>
   );
 }
 
@@ -146,7 +159,7 @@ interface GalleryItemProps {
 const CONFIRM_MS = 4000;
 
 function GalleryItem({ scene, isCurrent, disabled, onOpen, onDelete }: GalleryItemProps): ReactNode {
-  const thumb = useObjectUrl(scene.thumbnail.bytes, scene.thumbnail.mimeType);
+  const thumb = useObjectUrl(scene.thumbnail.bytes, scene.thumbnail.mimeType, scene.id);
   const [confirming, setConfirming] = useState(false);
   useEffect(() => {
     if (!confirming) return;

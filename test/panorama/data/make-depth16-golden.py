@@ -9,7 +9,7 @@ rng = np.random.default_rng(20240611)
 values = np.concatenate([
     rng.random(200, dtype=np.float32),
     # float32 nearest to k/65535: the float64 product floors to k − 1 for about half of these.
-    (np.arange(0, 65536, 257) / 65535).astype(np.float32),
+    (np.arange(0, 65536, 97) / 65535).astype(np.float32),
     np.array([0.0, 1.0, 0.5, np.nextafter(np.float32(1), np.float32(0))], dtype=np.float32),
 ]).astype(np.float32)
 encoded = (values * 65535.0).astype(np.uint16)

@@ -1,0 +1,26 @@
+/**
+ * The app's scene services: the gallery and "save, then show" bound to the app's scene store
+ * (src/state) and the browser's IndexedDB, opened on first use. Like app-generation.ts, created
+ * once per page at import.
+ */
+import { sceneStore } from '../../state/scene-store';
+import { createCurrentSceneStore } from '../../storage/current-scene';
+import { connectSceneServices, openSceneStoreOnce, type SceneServices } from '../../storage/save-then-show';
+
+export const currentScene = createCurrentSceneStore();
+
+export const sceneServices: SceneServices = {
+  viewer: {
+    show: (panorama, label, mapping) => sceneStore.getState().showPanorama(panorama, label, mapping),
+    say: (kind, text) => void sceneStore.getState().say(kind, text),
+    depthMapping: () => sceneStore.getState().depthMapping,
+  },
+  current: currentScene,
+  store: () => openSceneStoreOnce(),
+};
+
+connectSceneServices(sceneServices);
+
+// When the viewer shows a panorama that is not ours (test room, plain image import), drop our
+// record of the previous scene so its pixels can be freed and it is not exported by mistake.
+sceneStore.subscribe((s) => currentScene.getState().forgetUnless(s.current?.id ?? null));

@@ -1,0 +1,183 @@
+// Text → panorama in real Chromium with the tiny exported models (models/tiny/ldm3d-pano): the
+// generate panel drives the pipeline worker on WebGPU (SwiftShader), progress shows, the mesh
+// updates, cancel leaves the app usable; a missing file, a corrupted file and a browser without
+// WebGPU each give the message they should.
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, openApp, saveArtefact, waitForSceneReady } from './browser';
+
+const PROMPT = 'a quiet harbour at dawn, fishing boats, mist';
+
+/** Starts recording every progress label and preview size the panel shows (it updates the DOM directly). */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __genLog: { text: string; preview: number }[] };
+    w.__genLog = [];
+    const text = document.querySelector('[data-testid="progress-text"]')!;
+    const preview = document.querySelector<HTMLCanvasElement>('[data-testid="preview"]')!;
+    new MutationObserver(() => {
+      const t = text.textContent ?? '';
+      if (t && w.__genLog.at(-1)?.text !== t) w.__genLog.push({ text: t, preview: preview.hidden ? 0 : preview.width });
+    }).observe(text, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+async function progressLog(page: Page): Promise<{ text: string; preview: number }[]> {
+  return page.evaluate(() => (window as unknown as { __genLog: { text: string; preview: number }[] }).__genLog);
+}
+
+async function generatedId(page: Page): Promise<number> {
+  return Number(await page.getByTestId('generate-panel').getAttribute('data-generated-id'));
+}
+
+/** Waits until the panel reports a generated panorama with an id above `above`; returns it. */
+async function waitForGenerated(page: Page, above: number, timeout = 240_000): Promise<number> {
+  await page.waitForFunction(
+    (min) => {
+      const panel = document.querySelector('[data-testid="generate-panel"]');
+      const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
+      if (err) throw new Error(`generation failed: ${err}`);
+      return Number(panel?.getAttribute('data-generated-id') ?? '0') > min;
+    },
+    above,
+    { timeout, polling: 100 },
+  );
+  return generatedId(page);
+}
+
+async function setSteps(page: Page, steps: number): Promise<void> {
+  await page.getByTestId('steps').fill(String(steps));
+}
+
+async function waitForStatus(page: Page, status: string, timeout = 120_000): Promise<void> {
+  await page.waitForFunction((s) => document.querySelector('[data-testid="generate-panel"]')?.getAttribute('data-status') === s, status, {
+    timeout,
+    polling: 50,
+  });
+}
+
+describe('generate', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('generates with the tiny models on WebGPU: progress, mesh update, cancel, second run, no console errors', async () => {
+    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    await waitForSceneReady(page, 1);
+    // The size is shown before anything is downloaded.
+    await expect.poll(() => page.getByTestId('model-size').textContent(), { timeout: 30_000 }).toMatch(/tiny-random\/ldm3d-pano: [\d.]+ MB to download/);
+
+    await page.getByTestId('prompt').fill(PROMPT);
+    await setSteps(page, 3);
+    await page.getByTestId('seed-random').uncheck();
+    await page.getByTestId('seed').fill('1234');
+    await recordProgress(page);
+    await page.getByTestId('generate').click();
+
+    const first = await waitForGenerated(page, 0);
+    const ready = await waitForSceneReady(page, first);
+    expect(ready).toBeGreaterThanOrEqual(first);
+    const shown = await page.evaluate(() => window.__ldm3d?.panorama);
+    expect(shown).toEqual({ width: 128, height: 64, label: PROMPT });
+    const log = await progressLog(page);
+    const texts = log.map((l) => l.text);
+    expect(texts.some((t) => /^Downloading .* of /.test(t))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Step 1 of 3'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Step 2 of 3'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Decoding'))).toBe(true);
+    // A preview of the latent (16 × 8 for a 128 × 64 image) was drawn while stepping.
+    expect(log.some((l) => l.text.startsWith('Step') && l.preview === 16)).toBe(true);
+    await expect.poll(() => page.getByTestId('model-size').textContent()).toMatch(/stored in this browser · running on WebGPU/);
+    expect(await page.getByTestId('generate-notices').textContent()).toMatch(/random test weights.*README/);
+    expect(await page.getByTestId('generate-error').textContent()).toBe('');
+    saveArtefact('e2e/generate-tiny.png', await page.screenshot());
+
+    // Cancel mid-run: a long run, cancelled after a couple of steps.
+    await setSteps(page, 1000);
+    await page.getByTestId('generate').click();
+    await page.waitForFunction(() => /^Step ([2-9]|\d\d+) of 1000/.test(document.querySelector('[data-testid="progress-text"]')?.textContent ?? ''), undefined, {
+      timeout: 120_000,
+      polling: 20,
+    });
+    await page.getByTestId('cancel').click();
+    await waitForStatus(page, 'idle', 60_000);
+    expect(await page.getByTestId('generate-error').textContent()).toBe('');
+    expect(await generatedId(page)).toBe(first);
+    // The previews are gone: the last result is on show again.
+    await expect.poll(() => page.evaluate(() => window.__ldm3d?.panorama?.label)).toBe(PROMPT);
+
+    // The app is still usable: a second generation works.
+    await page.getByTestId('prompt').fill('a desert canyon at noon');
+    await setSteps(page, 2);
+    await page.getByTestId('generate').click();
+    const second = await waitForGenerated(page, first);
+    await waitForSceneReady(page, second);
+    expect(await page.evaluate(() => window.__ldm3d?.panorama?.label)).toBe('a desert canyon at noon');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('names a missing model file', async () => {
+    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    await page.route('**/models/tiny/ldm3d-pano/unet/model.onnx_data', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await waitForSceneReady(page, 1);
+    await page.getByTestId('prompt').fill(PROMPT);
+    await setSteps(page, 2);
+    await page.getByTestId('generate').click();
+    const alert = page.getByTestId('generate-error');
+    await expect.poll(() => alert.textContent(), { timeout: 60_000 }).toMatch(/unet\/model\.onnx_data: missing on the server — HTTP 404/);
+    expect(await alert.getAttribute('role')).toBe('alert');
+    expect(await page.getByTestId('generate-panel').getAttribute('data-status')).toBe('error');
+    // The browser logs the failed request itself; nothing else may be logged.
+    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await page.close();
+  });
+
+  it('rejects a file whose sha256 does not match the manifest', async () => {
+    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    await page.route('**/models/tiny/ldm3d-pano/vae_decoder/model.onnx', async (route) => {
+      const response = await route.fetch();
+      const body = await response.body();
+      body[body.length >> 1] ^= 0xff; // one flipped byte, same size
+      await route.fulfill({ response, body });
+    });
+    await waitForSceneReady(page, 1);
+    await page.getByTestId('prompt').fill(PROMPT);
+    await setSteps(page, 2);
+    await page.getByTestId('generate').click();
+    const alert = page.getByTestId('generate-error');
+    await expect.poll(() => alert.textContent(), { timeout: 60_000 }).toMatch(/vae_decoder\/model\.onnx: sha256 mismatch — expected [0-9a-f]{64}, got [0-9a-f]{64}/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('falls back to WASM with a visible notice when the browser has no WebGPU adapter', async () => {
+    // Without --enable-unsafe-webgpu / --use-webgpu-adapter, Chromium on Linux has navigator.gpu
+    // but no adapter, in the page and in workers alike: the real "no WebGPU" case.
+    const noWebGPU = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu' && !a.startsWith('--use-webgpu-adapter')),
+    });
+    try {
+      const { page, errors } = await openApp(noWebGPU, inject('baseUrl'));
+      expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
+      await waitForSceneReady(page, 1);
+      await page.getByTestId('prompt').fill(PROMPT);
+      await setSteps(page, 2);
+      await page.getByTestId('generate').click();
+      const id = await waitForGenerated(page, 0);
+      await waitForSceneReady(page, id);
+      expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU unavailable — running on WASM \(slower\)/);
+      expect(await page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
+      expect(errors).toEqual([]);
+    } finally {
+      await noWebGPU.close();
+    }
+  });
+});

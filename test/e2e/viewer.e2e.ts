@@ -1,0 +1,120 @@
+// The viewer in real Chromium: the page loads cleanly, the synthetic room renders the right way
+// round, the desktop controls turn the view, and XR starts through the IWER emulator.
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { MARKER_COLOUR, SYNTHETIC_SCENE } from '../../src/panorama/synthetic';
+import {
+  colourDistance,
+  launchBrowser,
+  openApp,
+  saveArtefact,
+  screenshotCanvas,
+  waitForFrames,
+  waitForSceneReady,
+  type AppPage,
+  type Rgb,
+} from './browser';
+
+const marker: Rgb = { r: MARKER_COLOUR[0], g: MARKER_COLOUR[1], b: MARKER_COLOUR[2] };
+const VIEWPORT = { width: 960, height: 600 };
+/** The app's camera (App.tsx). */
+const FOV_Y = (75 * Math.PI) / 180;
+
+/** Pixel where the desktop camera (at the origin, looking down −Z) sees world point p. */
+function project(p: { x: number; y: number; z: number }, width: number, height: number): { x: number; y: number } {
+  const t = Math.tan(FOV_Y / 2);
+  const aspect = width / height;
+  const nx = p.x / -p.z / (t * aspect);
+  const ny = p.y / -p.z / t;
+  return { x: ((nx + 1) / 2) * width, y: ((1 - ny) / 2) * height };
+}
+
+describe('viewer', () => {
+  let browser: Browser;
+  let app: AppPage;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    app = await openApp(browser, inject('baseUrl'), VIEWPORT);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('loads without console errors and renders the synthetic room with the marker straight ahead', async () => {
+    const { page, errors } = app;
+    const id = await waitForSceneReady(page, 1);
+    expect(id).toBe(1);
+    const shot = await screenshotCanvas(page);
+    saveArtefact('e2e/synthetic-desktop.png', shot.png);
+    const cx = shot.width / 2;
+    const cy = shot.height / 2;
+    // The marker disc is 0.25 m at 4.5 m: ~±3.2° around the centre, tens of pixels wide.
+    expect(colourDistance(shot.mean(cx, cy, 2), marker)).toBeLessThan(12);
+    expect(await page.getByTestId('panorama-label').textContent()).toMatch(/synthetic/i);
+    expect(errors).toEqual([]);
+  });
+
+  it('is not mirrored and up is up: the blue ball is front-right, the red table front-left and low', async () => {
+    const { page } = app;
+    const shot = await screenshotCanvas(page);
+    const ball = SYNTHETIC_SCENE.spheres[0].centre; // (1.5, −0.6, −2.8)
+    const table = SYNTHETIC_SCENE.boxes[0]; // front left
+    const tableTop = { x: (table.min.x + table.max.x) / 2, y: table.max.y, z: (table.min.z + table.max.z) / 2 };
+    const b = project(ball, shot.width, shot.height);
+    const t = project(tableTop, shot.width, shot.height);
+    expect(b.x).toBeGreaterThan(shot.width / 2);
+    expect(t.x).toBeLessThan(shot.width / 2);
+    const ballColour = shot.mean(b.x, b.y, 2);
+    const tableColour = shot.mean(t.x, t.y, 2);
+    // Shading changes brightness, not hue: blue dominates on the ball, red on the table.
+    expect(ballColour.b).toBeGreaterThan(ballColour.r + 60);
+    expect(ballColour.b).toBeGreaterThan(ballColour.g + 60);
+    expect(tableColour.r).toBeGreaterThan(tableColour.g + 60);
+    expect(tableColour.r).toBeGreaterThan(tableColour.b + 60);
+    // Mirror image check: swapping left and right puts neither colour in either place.
+    const mirroredBall = shot.mean(shot.width - b.x, b.y, 2);
+    expect(mirroredBall.b).toBeLessThan(mirroredBall.r + 60);
+  });
+
+  it('turns the view with the keyboard (left arrow turns left: the marker moves right) and recenters', async () => {
+    const { page } = app;
+    await page.locator('canvas').first().click({ position: { x: 480, y: 500 } });
+    await page.keyboard.down('ArrowLeft');
+    await page.waitForFunction(() => (window.__ldm3d?.look.yaw ?? 0) > 0.25, undefined, { polling: 50 });
+    await page.keyboard.up('ArrowLeft');
+    await waitForFrames(page, 3);
+    const yaw = await page.evaluate(() => window.__ldm3d!.look.yaw);
+    const shot = await screenshotCanvas(page);
+    // Marker direction after turning left by yaw: it appears right of centre.
+    const expectedX = project({ x: Math.sin(yaw), y: 0, z: -Math.cos(yaw) }, shot.width, shot.height).x;
+    expect(expectedX).toBeGreaterThan(shot.width / 2 + 20);
+    expect(colourDistance(shot.mean(expectedX, shot.height / 2, 1), marker)).toBeLessThan(20);
+    expect(colourDistance(shot.mean(shot.width / 2, shot.height / 2, 1), marker)).toBeGreaterThan(60);
+
+    await page.getByRole('button', { name: 'Recenter' }).click();
+    await page.waitForFunction(() => window.__ldm3d?.look.yaw === 0, undefined, { polling: 50 });
+    await waitForFrames(page, 3);
+    const back = await screenshotCanvas(page);
+    expect(colourDistance(back.mean(back.width / 2, back.height / 2, 2), marker)).toBeLessThan(12);
+  });
+
+  it('enters VR through the emulator: a session starts and the scene keeps rendering', async () => {
+    const { page, errors } = app;
+    await page.getByRole('button', { name: 'Enter VR' }).click();
+    await page.waitForFunction(() => window.__ldm3d?.xrSession === true, undefined, { timeout: 60_000 });
+    expect(await page.evaluate(() => window.__ldm3d!.xrMode)).toBe('immersive-vr');
+    expect(await page.evaluate(() => document.body.dataset.xrSession)).toBe('active');
+    await waitForFrames(page, 10);
+    const shot = await screenshotCanvas(page);
+    saveArtefact('e2e/synthetic-xr.png', shot.png);
+    // Recentered at the emulated head: the marker is straight ahead in the XR view too.
+    expect(colourDistance(shot.mean(shot.width / 2, shot.height / 2, 2), marker)).toBeLessThan(12);
+
+    await page.getByRole('button', { name: 'Exit VR' }).click();
+    await page.waitForFunction(() => window.__ldm3d?.xrSession === false, undefined, { timeout: 60_000 });
+    await waitForFrames(page, 3);
+    expect(errors).toEqual([]);
+  });
+});
