@@ -791,7 +791,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--goldens", type=Path, help="(--tiny) write diffusers golden outputs to this folder")
     ap.add_argument("--checkpoint-out", type=Path,
-                    help="(--tiny/--random-full) also keep the generated diffusers checkpoint here")
+                    help="(--tiny) also keep the generated diffusers checkpoint (safetensors) here")
     ap.add_argument("--fp16", action="store_true",
                     help="store weights as float16 (compute, inputs and outputs stay float32); halves the download")
     ap.add_argument("--height", type=int, help="default image height (pano: 512; tiny: 64)")
@@ -802,10 +802,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--attention", default="sliced", choices=["sliced", "default"],
                     help="sliced: query-sliced attention (WebGPU-safe score sizes); default: diffusers' own")
     ap.add_argument("--slice-limit-mib", type=float, help="max score tensor per attention slice (default 256)")
-    ap.add_argument("--external-data", default="auto", choices=["auto", "always", "never"])
-    ap.add_argument("--max-data-file-mib", type=int, default=DEFAULT_MAX_DATA_FILE_BYTES // 2**20)
-    ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder")
-    ap.add_argument("--no-validate", action="store_true")
+    ap.add_argument("--external-data", default="auto", choices=["auto", "always", "never"],
+                    help="weights in model.onnx_data[_N] files; auto: graphs over 1 GiB of weights (the UNet)")
+    ap.add_argument("--max-data-file-mib", type=int, default=DEFAULT_MAX_DATA_FILE_BYTES // 2**20,
+                    help="split external data into files of at most this size (default 1024)")
+    ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder",
+                    help="comma-separated subset to export")
+    ap.add_argument("--no-validate", action="store_true", help="skip the onnxruntime-vs-torch check")
     args = ap.parse_args(argv)
 
     import torch

@@ -99,6 +99,8 @@ export function App(): ReactNode {
         gl={{ antialias: true, powerPreference: 'high-performance' }}
         onCreated={({ gl }) => {
           maxTextureSize.current = gl.capabilities.maxTextureSize;
+          // The end-to-end tests find the viewer's canvas by this (the emulator adds canvases).
+          gl.domElement.dataset.testid = 'viewer-canvas';
         }}
       >
         <XR store={xrStore}>

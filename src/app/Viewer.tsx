@@ -33,7 +33,9 @@ export function usePanoramaMesh(sceneStore: SceneStore): PanoramaMesh {
         pm.setDepthMapping(s.depthMapping);
         debug.depthMapping = { near: s.depthMapping.near, far: s.depthMapping.far };
       }
-      if (s.current !== null && s.current !== prev?.current) {
+      if (s.preview !== null && s.preview !== prev?.preview) {
+        pm.setPanorama(s.preview); // a generation's preview: no id, no "scene ready"
+      } else if (s.current !== null && (s.current !== prev?.current || (s.preview === null && prev?.preview))) {
         pm.setPanorama(s.current.panorama);
         panoramaApplied(s.current.id);
         const { width, height } = s.current.panorama;

@@ -276,9 +276,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         set({ status: 'generating' });
         setProgress({ phase: 'denoise', fraction: 0, text: 'Encoding the prompt…', preview: null });
 
-        // Previews replace what the sphere shows; a cancelled or failed run puts this back.
-        const before = deps.scene.getState().current;
-        let previewShown = false;
+        // Previews go to the scene store's preview slot, which the sphere shows instead of the
+        // current panorama until a result is shown or the preview is cleared.
         let lastPreviewAt = -Infinity;
         const onProgress = (p: ProgressMessage): void => {
           if (p.tokens) {
@@ -291,12 +290,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           const t = now();
           if (p.preview && get().status === 'generating' && (t - lastPreviewAt >= previewInterval || p.step === p.total)) {
             lastPreviewAt = t;
-            previewShown = true;
-            deps.scene.getState().showPanorama(previewPanorama(p.preview), `preview — step ${p.step} of ${p.total}`);
+            deps.scene.getState().showPreview(previewPanorama(p.preview));
           }
-        };
-        const restore = (): void => {
-          if (previewShown && before) deps.scene.getState().showPanorama(before.panorama, before.label);
         };
         try {
           const result = await deps.client.generate(params, {
@@ -307,7 +302,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           const panoramaId = await publish(panorama, result, labelOf(params.prompt));
           set({ status: 'idle', progress: null, last: { result, panoramaId } });
         } catch (e) {
-          restore();
+          deps.scene.getState().showPreview(null);
           if (isCancel(e)) set({ status: 'idle', progress: null });
           else fail(e);
           if (!deps.client.loaded) loadedFor = null;

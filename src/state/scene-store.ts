@@ -25,6 +25,11 @@ export interface ShownPanorama {
 
 export interface SceneState {
   readonly current: ShownPanorama | null;
+  /**
+   * A low-resolution picture shown instead of `current` while a generation runs (flat depth). It
+   * has no id and never counts as "scene ready"; `showPanorama` and `showPreview(null)` end it.
+   */
+  readonly preview: RGBDPanorama | null;
   readonly depthMapping: DepthMapping;
   readonly messages: readonly Message[];
   /**
@@ -34,6 +39,7 @@ export interface SceneState {
    */
   showPanorama(panorama: RGBDPanorama, label: string, mapping?: DepthMapping): number;
   setDepthMapping(mapping: DepthMapping): void;
+  showPreview(preview: RGBDPanorama | null): void;
   /** Adds a message and returns its id. Notices are replaced by newer ones of the same text. */
   say(kind: MessageKind, text: string): number;
   dismiss(id: number): void;
@@ -57,13 +63,17 @@ export function createSceneStore(initialMapping: DepthMapping) {
   let nextMessageId = 1;
   return createStore<SceneState>()((set, get) => ({
     current: null,
+    preview: null,
     depthMapping: initialMapping,
     messages: [],
     showPanorama(panorama, label, mapping) {
       const id = nextPanoramaId++;
       const depthMapping = mapping ? sanitizeDepthMapping(mapping, get().depthMapping) : get().depthMapping;
-      set({ current: { panorama, id, label }, depthMapping });
+      set({ current: { panorama, id, label }, depthMapping, preview: null });
       return id;
+    },
+    showPreview(preview) {
+      if (preview !== get().preview) set({ preview });
     },
     setDepthMapping(mapping) {
       const next = sanitizeDepthMapping(mapping, get().depthMapping);

@@ -16,14 +16,16 @@ const host = new PipelineWorkerHost((message, transfer) => self.postMessage(mess
 
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
-  void host.handle(req).then(() => {
-    if (req.type === 'dispose') self.close();
-  });
-});
-
-// A rejection nobody awaited is a bug, but it must reach the client as an error it can show,
-// not vanish into the worker's console while the UI waits forever.
-self.addEventListener('unhandledrejection', (e: PromiseRejectionEvent) => {
-  const reason = e.reason instanceof Error ? e.reason.message : String(e.reason);
-  self.postMessage({ type: 'error', request: 'generate', code: 'worker-crashed', message: reason });
+  host.handle(req).then(
+    () => {
+      if (req.type === 'dispose') self.close();
+    },
+    (e: unknown) => {
+      // A bug in the host (it answers every expected failure itself): still answer the request,
+      // so the caller's promise settles with the reason instead of waiting forever.
+      const message = e instanceof Error ? e.message : String(e);
+      const id = 'id' in req ? req.id : undefined;
+      self.postMessage({ type: 'error', id, request: req.type, code: 'generation-failed', message });
+    },
+  );
 });

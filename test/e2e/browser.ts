@@ -85,9 +85,23 @@ export interface Screenshot {
   mean(x: number, y: number, radius: number): Rgb;
 }
 
-/** A screenshot of the WebGL canvas, decoded so tests can read pixels. */
+/** Hides every element but the viewer's canvas, so panels never cover the pixels a test reads. */
+const CANVAS_ONLY_CSS =
+  'body * { visibility: hidden !important; } canvas[data-testid="viewer-canvas"] { visibility: visible !important; }';
+
+/**
+ * A screenshot of the WebGL canvas alone (DOM panels hidden while it is taken), decoded so tests
+ * can read pixels.
+ */
 export async function screenshotCanvas(page: Page): Promise<Screenshot> {
-  const png = await page.locator('canvas').first().screenshot();
+  const canvas = page.locator('canvas[data-testid="viewer-canvas"]');
+  const style = await page.addStyleTag({ content: CANVAS_ONLY_CSS });
+  let png: Buffer;
+  try {
+    png = await canvas.screenshot();
+  } finally {
+    await style.evaluate((el) => el.remove());
+  }
   const img = decode(png);
   const ch = img.channels;
   const data = img.data;

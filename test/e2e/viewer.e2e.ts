@@ -80,12 +80,14 @@ describe('viewer', () => {
 
   it('turns the view with the keyboard (left arrow turns left: the marker moves right) and recenters', async () => {
     const { page } = app;
-    await page.locator('canvas').first().click({ position: { x: 480, y: 500 } });
+    await page.locator('canvas[data-testid="viewer-canvas"]').click({ position: { x: 480, y: 560 } });
     await page.keyboard.down('ArrowLeft');
     await page.waitForFunction(() => (window.__ldm3d?.look.yaw ?? 0) > 0.25, undefined, { polling: 50 });
     await page.keyboard.up('ArrowLeft');
     await waitForFrames(page, 3);
     const yaw = await page.evaluate(() => window.__ldm3d!.look.yaw);
+    // Held for a few frames at most 0.075 rad each (MAX_KEY_DT): the marker is still in view.
+    expect(yaw).toBeLessThan(0.7);
     const shot = await screenshotCanvas(page);
     // Marker direction after turning left by yaw: it appears right of centre.
     const expectedX = project({ x: Math.sin(yaw), y: 0, z: -Math.cos(yaw) }, shot.width, shot.height).x;

@@ -50,11 +50,13 @@ describe('generation store', () => {
     expect(s.progress).toBeNull();
   });
 
-  it('shows previews on the sphere while generating and puts the old panorama back on cancel', async () => {
+  it("shows previews in the scene's preview slot while generating and clears them on cancel", async () => {
     const { store, scene, controls, client } = setup();
     const first = scene.getState().showPanorama({ width: 2, height: 1, rgba: new Uint8ClampedArray(8), depth: new Float32Array(2) }, 'before');
-    const labels: string[] = [];
-    scene.subscribe((s) => labels.push(s.current!.label));
+    const previews: (number | null)[] = [];
+    scene.subscribe((s, prev) => {
+      if (s.preview !== prev.preview) previews.push(s.preview ? s.preview.rgba[0] : null);
+    });
     controls.onStep = (step) => {
       if (step === 3) store.getState().cancel();
     };
@@ -62,14 +64,16 @@ describe('generation store', () => {
     await store.getState().generate();
     expect(store.getState().status).toBe('idle');
     expect(store.getState().error).toBeNull();
-    expect(labels.slice(0, 2)).toEqual(['preview — step 1 of 10', 'preview — step 2 of 10']);
-    expect(scene.getState().current!.label).toBe('before');
-    expect(scene.getState().current!.id).toBeGreaterThan(first);
-    // Usable afterwards.
+    // The fake pipeline's preview of step k is filled with k; flat depth; then cleared.
+    expect(previews).toEqual([1, 2, null]);
+    expect(scene.getState().current!.id).toBe(first);
+    // Usable afterwards; the result replaces the preview.
     controls.onStep = undefined;
     store.getState().updateSettings({ steps: 2 });
     await store.getState().generate();
     expect(store.getState().last).not.toBeNull();
+    expect(scene.getState().preview).toBeNull();
+    expect(scene.getState().current!.id).toBe(store.getState().last!.panoramaId);
     expect(client.loaded).not.toBeNull();
   });
 

@@ -6,6 +6,8 @@ import { resolveModelBaseUrl } from '../../runtime/model-store';
 import { createGenerationStore, type GenerationStore } from '../../state/generation';
 import { sceneStore } from '../../state/scene-store';
 import { PipelineClient } from '../../workers/client';
+import { saveThenShow } from '../../storage/save-then-show';
+import '../gallery/app-gallery'; // connects the scene services saveThenShow uses
 
 export const pipelineClient = new PipelineClient();
 
@@ -15,6 +17,8 @@ export const generationStore: GenerationStore = createGenerationStore(
     scene: sceneStore,
     // The worker resolves relative URLs against its own script, so resolve against the page here.
     resolveModelUrl: (input) => resolveModelBaseUrl(input, document.baseURI),
+    // Saved to the gallery (IndexedDB) before it is shown; a failed save still shows it, with a message.
+    publish: async (_panorama, result) => (await saveThenShow(result, result.metadata)).panoramaId,
   },
   initialSettingsFromUrl(),
 );
