@@ -60,6 +60,10 @@ export default defineConfig({
   plugins: [react(), modelsPlugin()],
   // The app is served as static files; a relative base lets it run from any sub-path.
   base: './',
+  // @iwer/devui (the desktop XR emulator's UI) pins three 0.165 while its @pmndrs/* dependencies
+  // use ours: two copies meant 0.187 materials drawn by a 0.165 renderer ("material.onBuild is
+  // not a function") and a second three in the bundle. One copy for everything.
+  resolve: { dedupe: ['three'] },
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   // onnxruntime-web ships its own wasm/mjs loader files; pre-bundling would break their URLs.

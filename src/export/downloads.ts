@@ -6,7 +6,6 @@
  * the mesh in the file matches the one in the headset; the PNGs do not depend on it.
  */
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
-import { exportSceneGlb } from './glb';
 import { stringifyMetadata, type SceneMetadata } from './metadata';
 import { FILE_SUFFIX, sceneFileBase } from './scene-files';
 
@@ -48,6 +47,8 @@ export async function makeExportFile(kind: ExportKind, src: ExportSource): Promi
         bytes: new TextEncoder().encode(stringifyMetadata(metadata)),
       };
     case 'glb': {
+      // Loaded on first use: three's GLTFExporter is only needed when someone exports a mesh.
+      const { exportSceneGlb } = await import('./glb');
       const { glb } = await exportSceneGlb({
         panorama: src.panorama,
         depthMapping: metadata.depthMapping,

@@ -11,7 +11,7 @@
  */
 import type { RGBDPanorama } from '../panorama/types';
 import { decodeImageInBrowser } from './browser-image';
-import { GlbFormatError, isGlb, readSceneGlb } from './glb';
+import { GlbFormatError, isGlb, readSceneGlb } from './glb-read';
 import { MetadataError, parseMetadata, type SceneMetadata } from './metadata';
 import {
   decodeDepthPng,

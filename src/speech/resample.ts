@@ -163,8 +163,6 @@ export class StreamingResampler {
 
   private produce(final: boolean): Float32Array {
     const half = this.halfTaps;
-    const total = final ? this.outputLength(this.inputCount) : Infinity;
-    const out: number[] = [];
     if (this.fromRate === this.toRate) {
       const copy = this.buf.slice(0, this.bufLength);
       this.bufStart += this.bufLength;
@@ -172,15 +170,18 @@ export class StreamingResampler {
       this.k += copy.length;
       return copy;
     }
+    // Output k needs inputs up to floor(k * M / L) + half. Without the end of the stream, stop at
+    // the first k whose filter reaches past the samples received so far.
+    const end = final
+      ? this.outputLength(this.inputCount)
+      : Math.max(this.k, Math.ceil(((this.inputCount - half) * this.up) / this.down));
+    const out = new Float32Array(end - this.k);
     const taps = 2 * half;
     const scratch = this.table ? null : new Float32Array(taps);
-    for (;;) {
-      if (this.k >= total) break;
+    for (let o = 0; this.k < end; this.k++, o++) {
       const pos = this.k * this.down;
       const n = Math.floor(pos / this.up);
       const phase = pos - n * this.up;
-      // Without the end of the stream, wait until every sample under the filter has arrived.
-      if (!final && n + half >= this.inputCount) break;
       let h: Float32Array;
       if (this.table) {
         h = this.table.subarray(phase * taps, (phase + 1) * taps);
@@ -188,15 +189,13 @@ export class StreamingResampler {
         this.fillTaps(phase / this.up, scratch!);
         h = scratch!;
       }
-      const first = n - half + 1;
+      const first = n - half + 1 - this.bufStart;
+      // Before the first sample and after the last one the signal is zero.
+      const j0 = Math.max(0, -first);
+      const j1 = Math.min(taps, this.bufLength - first);
       let acc = 0;
-      for (let j = 0; j < taps; j++) {
-        const idx = first + j - this.bufStart;
-        // Before the first sample and after the last one the signal is zero.
-        if (idx >= 0 && idx < this.bufLength) acc += h[j] * this.buf[idx];
-      }
-      out.push(acc);
-      this.k++;
+      for (let j = j0; j < j1; j++) acc += h[j] * this.buf[first + j];
+      out[o] = acc;
     }
     // Drop input that no future output sample can reach.
     const nextN = Math.floor((this.k * this.down) / this.up);
@@ -207,7 +206,7 @@ export class StreamingResampler {
       this.bufLength -= drop;
       this.bufStart += drop;
     }
-    return Float32Array.from(out);
+    return out;
   }
 }
 

@@ -20,7 +20,7 @@ import type { ImportedScene } from '../export/import';
 import type { SceneMetadata } from '../export/metadata';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import type { CurrentScene, CurrentSceneStore } from './current-scene';
-import { SceneStoreError, StorageWriteError } from './errors';
+import { SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
 import { SavedSceneStore } from './scene-store';
 
 /** What the viewer offers (src/state's scene store). */
@@ -189,8 +189,8 @@ async function persistThenShow(
     const store = await s.store();
     savedId = (await store.save({ ...metadata, ...files })).id;
   } catch (e) {
-    if (!(e instanceof SceneStoreError)) throw e;
-    error = e;
+    // Whatever went wrong with saving, the scene is shown: losing a generated scene is worse.
+    error = e instanceof SceneStoreError ? e : new StorageWriteError(writeFailedMessage((e as Error).message ?? String(e)), { cause: e });
   }
   const panoramaId = s.viewer.show(panorama, metadata.prompt, mapping);
   const current: CurrentScene = { panoramaId, panorama, metadata, files, savedId, storageError: error };

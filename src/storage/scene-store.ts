@@ -39,7 +39,8 @@ export const SCENE_DB_NAME = 'ldm3d-xr-scenes';
 export const SCENE_DB_VERSION = 1;
 const SCENES = 'scenes';
 const PARTS = 'parts';
-const BY_DATE = 'createdAt';
+/** Index over createdAtMs: ISO strings with offsets or other precisions do not sort as text. */
+const BY_DATE = 'createdAtMs';
 
 export interface Thumbnail {
   readonly mimeType: 'image/png' | 'image/jpeg';
@@ -90,6 +91,7 @@ export interface SavedScene extends SceneSummary {
 
 interface IndexEntry extends SceneSummary {
   readonly parts: readonly string[];
+  readonly createdAtMs: number;
 }
 
 interface StoredDetailLayer extends Omit<DetailLayer, 'rgbPng' | 'depthPng'> {
@@ -129,7 +131,7 @@ export class SavedSceneStore {
         const db = request.result;
         if (!db.objectStoreNames.contains(SCENES)) {
           const scenes = db.createObjectStore(SCENES, { keyPath: 'id' });
-          scenes.createIndex(BY_DATE, 'createdAt');
+          scenes.createIndex(BY_DATE, 'createdAtMs');
         }
         if (!db.objectStoreNames.contains(PARTS)) db.createObjectStore(PARTS);
       };
@@ -176,6 +178,7 @@ export class SavedSceneStore {
       thumbnail: { ...scene.thumbnail, bytes: scene.thumbnail.bytes.slice() },
       detailLayerCount: layers.length,
       byteSize,
+      createdAtMs: Date.parse(metadata.createdAt),
       parts: parts.map(([key]) => key),
       detailLayers: storedLayers,
     };

@@ -18,6 +18,8 @@ export interface VRPanelProps {
   onRecenter(): void;
 }
 
+// Labels stay within the bundled MSDF font's glyphs (ASCII): "−" and "×" are not in it.
+
 /** Each press scales the scene by this factor (or its inverse). */
 const DEPTH_STEP = 1.25;
 
@@ -67,9 +69,9 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
         <PanelButton label="Recenter" onClick={onRecenter} />
       </Container>
       <Container flexDirection="row" gap={10} alignItems="center">
-        <PanelButton label="Depth −" onClick={() => step(1 / DEPTH_STEP)} />
+        <PanelButton label="Depth -" onClick={() => step(1 / DEPTH_STEP)} />
         <Text fontSize={20} color="#ffffff">
-          {`${scale.toFixed(2)}×`}
+          {`${scale.toFixed(2)}x`}
         </Text>
         <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
       </Container>

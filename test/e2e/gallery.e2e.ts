@@ -164,3 +164,62 @@ describe('gallery and export', () => {
     await page.close();
   });
 });
+
+describe('generate → saved → reload → gallery → step in → GLB (the issue’s end-to-end flow)', () => {
+  let browser: Browser;
+  let uninstall: () => void;
+
+  beforeAll(async () => {
+    uninstall = installBrowserShims();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    uninstall?.();
+  });
+
+  it('generates with the tiny models, keeps the scene across a reload and exports it', async () => {
+    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    await waitForSceneReady(page, 1);
+    const prompt = 'a glass greenhouse full of ferns';
+    await page.getByTestId('prompt').fill(prompt);
+    await page.getByTestId('steps').fill('2');
+    await page.getByTestId('seed-random').uncheck();
+    await page.getByTestId('seed').fill('4321');
+    await page.getByTestId('generate').click();
+    await page.waitForFunction(
+      () => {
+        const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
+        if (err) throw new Error(`generation failed: ${err}`);
+        return Number(document.querySelector('[data-testid="generate-panel"]')?.getAttribute('data-generated-id') ?? '0') > 0;
+      },
+      undefined,
+      { timeout: 240_000, polling: 100 },
+    );
+    // Saved before shown: by the time the panorama is on screen, the gallery lists it.
+    await expect.poll(() => page.getByTestId('gallery-item').count()).toBe(1);
+    expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Saved in this browser/);
+    const size = await page.evaluate(() => window.__ldm3d?.panorama);
+    expect(size?.label).toBe(prompt);
+
+    await page.reload();
+    await waitForSceneReady(page, 1);
+    await expect.poll(() => page.getByTestId('gallery-item').count()).toBe(1);
+    expect(await page.getByTestId('gallery-item').textContent()).toMatch(/greenhouse.*seed 4321.*test weights/);
+    const before = await sceneId(page);
+    await page.getByTestId('gallery-open').click();
+    await waitForSceneReady(page, before + 1);
+    expect(await page.evaluate(() => window.__ldm3d?.panorama)).toEqual(size);
+
+    const glb = await download(page, 'export-glb');
+    const buffer = glb.bytes.buffer.slice(glb.bytes.byteOffset, glb.bytes.byteOffset + glb.bytes.byteLength) as ArrayBuffer;
+    const gltf = await new Promise<GLTF>((resolve, reject) => new GLTFLoader().parse(buffer, '', resolve, reject));
+    const mesh = gltf.scene.getObjectByName('panorama') as Mesh;
+    const { segmentsX, segmentsY } = segmentsForImage(size!.width, size!.height);
+    expect(mesh.geometry.attributes.position.count).toBe(sphereVertexCount(segmentsX, segmentsY));
+    expect((mesh.material as MeshBasicMaterial).map).toBeTruthy();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

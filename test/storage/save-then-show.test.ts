@@ -10,7 +10,7 @@ import {
   type GenerationInfo,
   type SceneServices,
 } from '../../src/storage/save-then-show';
-import { QuotaExceededError, StorageUnavailableError } from '../../src/storage/errors';
+import { QuotaExceededError, StorageUnavailableError, StorageWriteError } from '../../src/storage/errors';
 import { importSceneFiles } from '../../src/export/import';
 import { depthToUint16 } from '../../src/export/png';
 import type { RGBDPanorama } from '../../src/panorama/types';
@@ -135,6 +135,17 @@ describe('saveThenShow', () => {
     expect(h.shown).toHaveLength(1);
     expect(h.said[0]).toMatch(/IndexedDB is not available/);
     expect(h.services.current.getState().scene?.files.rgbPng.length).toBeGreaterThan(0);
+  });
+
+  it('metadata the store refuses (seed 1.5): still shown, with a message, nothing saved', async () => {
+    const store = await SavedSceneStore.open(new IDBFactory());
+    const h = harness(async () => store);
+    const outcome = await saveThenShow(result(), { ...info, seed: 1.5 }, h.services);
+    expect(outcome.error).toBeInstanceOf(StorageWriteError);
+    expect(h.shown).toHaveLength(1);
+    expect(h.said[0]).toMatch(/could not be saved.*settings\.seed.*still shown/);
+    expect(await store.list()).toEqual([]);
+    store.close();
   });
 
   it('bad input throws before anything is saved or shown', async () => {

@@ -82,8 +82,9 @@ describe('SavedSceneStore', () => {
     const factory = new IDBFactory();
     const store = await SavedSceneStore.open(factory);
     const a = makeScene('a forest', '2026-01-01T10:00:00.000Z', 1);
-    const b = makeScene('a beach at night', '2026-03-01T10:00:00.000Z', 2);
-    const c = makeScene('an old library', '2026-02-01T10:00:00.000Z', 3);
+    const b = makeScene('a beach at night', '2026-02-28T23:30:00.000Z', 2);
+    // Ordered by instant, not text: as text this one sorts after b, but it is 30 minutes earlier.
+    const c = makeScene('an old library', '2026-03-01T01:00:00+02:00', 3);
     const saved = [await store.save(a), await store.save(b), await store.save(c)];
     expect(new Set(saved.map((s) => s.id)).size).toBe(3);
 

@@ -6,7 +6,7 @@
  * Progress is written to the bar and label with `setProperties` from a store subscription, so a
  * diffusion step re-renders nothing (the same rule as the desktop panel).
  */
-import { Container, Text, Textarea, type VanillaContainer, type VanillaText } from '@react-three/uikit';
+import { Container, Input, Text, type VanillaContainer, type VanillaText } from '@react-three/uikit';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
@@ -15,12 +15,28 @@ export interface VRGenerateSectionProps {
   readonly store: GenerationStore;
 }
 
+/**
+ * The bundled MSDF font has ASCII glyphs only (a missing glyph breaks the text layout), so text
+ * from the store ("—", "…", quotes) is mapped to ASCII for the VR panel.
+ */
+export function asciiText(s: string): string {
+  return s
+    .replace(/[\u2012-\u2015\u2212]/g, '-')
+    .replace(/\u2026/g, '...')
+    .replace(/[\u2018\u2019]/g, "'")
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/\u00d7/g, 'x')
+    .replace(/[^\x20-\x7e\n]/g, '?');
+}
+
 function VRButton({ label, onClick, disabled }: { label: string; onClick(): void; disabled?: boolean }): ReactNode {
   return (
     <Container
       backgroundColor={disabled ? '#2a3038' : '#3a4450'}
-      hover={disabled ? undefined : { backgroundColor: '#56657a' }}
-      active={disabled ? undefined : { backgroundColor: '#7a8ea8' }}
+      // uikit 1.0 crashes on a conditional section that is present but undefined
+      // (Object.entries(undefined) in setLayersWithConditionals): pass an empty one instead.
+      hover={disabled ? {} : { backgroundColor: '#56657a' }}
+      active={disabled ? {} : { backgroundColor: '#7a8ea8' }}
       borderRadius={10}
       paddingX={16}
       paddingY={10}
@@ -48,7 +64,7 @@ export function VRGenerateSection({ store }: VRGenerateSectionProps): ReactNode 
   useEffect(() => {
     const apply = (fraction: number, text: string): void => {
       bar.current?.setProperties({ width: `${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%` });
-      label.current?.setProperties({ text });
+      label.current?.setProperties({ text: asciiText(text) });
     };
     const p = store.getState().progress;
     apply(p?.fraction ?? 0, p?.text ?? '');
@@ -63,21 +79,9 @@ export function VRGenerateSection({ store }: VRGenerateSectionProps): ReactNode 
       <Text fontSize={20} color="#ffffff">
         Describe the scene
       </Text>
-      <Textarea
-        value={prompt}
-        onValueChange={(v: string) => update({ prompt: v })}
-        placeholder="a sunlit forest clearing with a wooden cabin"
-        disabled={running}
-        width="100%"
-        height={90}
-        fontSize={18}
-        color="#ffffff"
-        backgroundColor="#0f1216"
-        borderRadius={8}
-        padding={8}
-      />
+      <Input value={prompt} onValueChange={(v: string) => update({ prompt: v })} width="100%" fontSize={18} color="#ffffff" backgroundColor="#0f1216" padding={8} />
       <Container flexDirection="row" gap={10} alignItems="center">
-        <VRButton label="Steps −" disabled={running || steps <= 1} onClick={() => update({ steps: Math.max(1, steps - 5) })} />
+        <VRButton label="Steps -" disabled={running || steps <= 1} onClick={() => update({ steps: Math.max(1, steps - 5) })} />
         <Text fontSize={20} color="#ffffff">
           {String(steps)}
         </Text>
@@ -90,11 +94,11 @@ export function VRGenerateSection({ store }: VRGenerateSectionProps): ReactNode 
       ) : null}
       <Container flexDirection="row" gap={10}>
         <VRButton
-          label={confirm ? 'Download and generate' : status === 'generating' ? 'Generating…' : status === 'loading' ? 'Loading…' : 'Generate'}
+          label={confirm ? 'Download and generate' : status === 'generating' ? 'Generating...' : status === 'loading' ? 'Loading...' : 'Generate'}
           disabled={running}
           onClick={() => void store.getState().generate({ confirmDownload: confirm !== null })}
         />
-        <VRButton label={status === 'cancelling' ? 'Cancelling…' : 'Cancel'} disabled={!running || status === 'cancelling'} onClick={() => store.getState().cancel()} />
+        <VRButton label={status === 'cancelling' ? 'Cancelling...' : 'Cancel'} disabled={!running || status === 'cancelling'} onClick={() => store.getState().cancel()} />
       </Container>
       <Container flexDirection="column" gap={4} display={running ? 'flex' : 'none'}>
         <Container width="100%" height={10} backgroundColor="#0f1216" borderRadius={5}>
@@ -106,12 +110,12 @@ export function VRGenerateSection({ store }: VRGenerateSectionProps): ReactNode 
       </Container>
       {error !== null ? (
         <Text fontSize={16} color="#ff8a80">
-          {error}
+          {asciiText(error)}
         </Text>
       ) : null}
       {notices.map((n) => (
         <Text key={n} fontSize={14} color="#9cc7ff">
-          {n}
+          {asciiText(n)}
         </Text>
       ))}
     </Container>

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""PyTorch diffusers reference timings for the LDM3D-pano benchmark (issue 4).
+
+Builds StableDiffusionLDM3DPipeline from the SAME architecture code the export uses
+(models/tiny.py: build_random_full_components, RANDOM weights, torch.manual_seed(0)), so the
+numbers compare like with like against bench/pano-webgpu.ts on the ONNX graphs that
+`models/export.py --random-full` writes. Timings only: random weights draw noise.
+
+    python bench/torch_reference.py --steps 20 --out /tmp/torch.json [--dtypes fp32,fp16] [--compile]
+
+Per dtype it reports (all on one CUDA device, 512×1024 image = latent 4×64×128, guidance 7 → batch 2,
+DDIM with the ldm3d-pano scheduler config):
+  text_encoder_ms      one CLIP call, batch 2 (prompt + negative), median
+  unet_ms              one UNet call, batch 2, median of >= 20 with torch.cuda.synchronize around each
+  unet_strict_fp32_ms  (fp32 only) the same with cuDNN/cuBLAS TF32 off: what WebGPU fp32 must compute
+  vae_decode_ms        vae.decode of [1,4,64,128], median
+  pipeline             the whole pipe(...) call, output_type="np": total (median of 3), and from CUDA
+                       events around every UNet call inside it: UNet GPU time per step and the GPU-time
+                       gap between consecutive UNet calls (scheduler step, CFG mix, idle)
+  peak_allocated_bytes torch.cuda.max_memory_allocated during the pipeline call
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "models"))
+
+HEIGHT, WIDTH = 512, 1024
+GUIDANCE = 7.0
+PROMPT = "a panorama of a mountain lake at sunset"
+
+
+def log(*a) -> None:
+    print("[torch]", *a, flush=True)
+
+
+def median_ms(fn, n: int, warmup: int = 3) -> dict:
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(n):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "n": n}
+
+
+def build_pipeline():
+    import torch
+    from diffusers import DDIMScheduler, StableDiffusionLDM3DPipeline
+
+    import tiny  # models/tiny.py: the export's own random-full architecture
+    from export import load_tokenizer
+
+    c = tiny.build_random_full_components()
+    pipe = StableDiffusionLDM3DPipeline(
+        vae=c.vae, text_encoder=c.text_encoder, tokenizer=load_tokenizer(c.tokenizer_dir), unet=c.unet,
+        scheduler=DDIMScheduler.from_config(c.scheduler_config), safety_checker=None, feature_extractor=None,
+        image_encoder=None, requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    params = {k: sum(p.numel() for p in m.parameters()) for k, m in
+              (("text_encoder", c.text_encoder), ("unet", c.unet), ("vae", c.vae))}
+    return pipe, params, torch
+
+
+def bench_dtype(pipe, dtype_name: str, steps: int, n_unet: int, compile_unet: bool) -> dict:
+    import torch
+
+    dtype = {"fp32": torch.float32, "fp16": torch.float16}[dtype_name]
+    dev = torch.device("cuda")
+    pipe.to(device=dev, dtype=dtype)
+    res: dict = {"dtype": dtype_name, "attention_processor": type(pipe.unet.attn_processors[
+        next(iter(pipe.unet.attn_processors))]).__name__,
+        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}}
+    te, unet, vae = pipe.text_encoder, pipe.unet, pipe.vae
+    lh, lw = HEIGHT // pipe.vae_scale_factor, WIDTH // pipe.vae_scale_factor
+    g = torch.Generator(device="cpu").manual_seed(0)
+    sample = torch.randn(2, 4, lh, lw, generator=g).to(dev, dtype)
+    ehs = torch.randn(2, 77, te.config.hidden_size, generator=g).to(dev, dtype)
+    lat1 = torch.randn(1, 4, lh, lw, generator=g).to(dev, dtype)
+    ids = pipe.tokenizer([PROMPT, ""], padding="max_length", max_length=77, truncation=True,
+                         return_tensors="pt").input_ids.to(dev)
+    t = torch.tensor(981, device=dev)
+
+    with torch.inference_mode():
+        res["text_encoder_ms"] = median_ms(lambda: te(ids)[0], 20)
+        log(dtype_name, "text encoder", res["text_encoder_ms"])
+        res["unet_ms"] = median_ms(lambda: unet(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet)
+        log(dtype_name, "unet", res["unet_ms"])
+        if dtype_name == "fp32":
+            old = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+            try:
+                res["unet_strict_fp32_ms"] = median_ms(
+                    lambda: unet(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet)
+                log(dtype_name, "unet strict fp32 (no TF32)", res["unet_strict_fp32_ms"])
+            finally:
+                torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+        res["vae_decode_ms"] = median_ms(lambda: vae.decode(lat1, return_dict=False)[0], 5, warmup=2)
+        log(dtype_name, "vae decode", res["vae_decode_ms"])
+
+    # The whole pipeline, with CUDA events around each UNet call (no syncs added inside the loop).
+    events: list[tuple] = []
+
+    def pre(_m, _a, _k):
+        e = torch.cuda.Event(enable_timing=True)
+        e.record()
+        events.append(["pre", e])
+
+    def post(_m, _a, _k, _o):
+        e = torch.cuda.Event(enable_timing=True)
+        e.record()
+        events.append(["post", e])
+
+    h1 = unet.register_forward_pre_hook(pre, with_kwargs=True)
+    h2 = unet.register_forward_hook(post, with_kwargs=True)
+    totals = []
+    peak = 0
+    try:
+        for i in range(4):  # first run = warm-up (cuDNN autotune, allocator), then 3 timed
+            events.clear()
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                pipe(PROMPT, height=HEIGHT, width=WIDTH, num_inference_steps=steps, guidance_scale=GUIDANCE,
+                     generator=torch.Generator(device="cpu").manual_seed(i), output_type="np")
+            torch.cuda.synchronize()
+            dt = (time.perf_counter() - t0) * 1e3
+            if i == 0:
+                res["pipeline_first_ms"] = dt
+                continue
+            totals.append(dt)
+            peak = max(peak, torch.cuda.max_memory_allocated())
+        ev = [e for _, e in events]
+        calls = [ev[k].elapsed_time(ev[k + 1]) for k in range(0, len(ev) - 1, 2)]
+        gaps = [ev[k + 1].elapsed_time(ev[k + 2]) for k in range(0, len(ev) - 2, 2)]
+    finally:
+        h1.remove()
+        h2.remove()
+    res["pipeline"] = {
+        "steps": steps, "total_ms_median": statistics.median(totals), "total_ms_all": totals,
+        "unet_calls": len(calls), "unet_gpu_ms_median": statistics.median(calls),
+        "between_unet_gpu_ms_median": statistics.median(gaps) if gaps else None,
+    }
+    res["peak_allocated_bytes"] = peak
+    res["peak_reserved_bytes"] = torch.cuda.max_memory_reserved()
+    log(dtype_name, "pipeline", res["pipeline"], "peak GiB", peak / 2**30)
+
+    if compile_unet:
+        try:
+            t0 = time.perf_counter()
+            cu = torch.compile(unet, mode="max-autotune-no-cudagraphs")
+            with torch.inference_mode():
+                cu(sample, t, encoder_hidden_states=ehs, return_dict=False)
+                torch.cuda.synchronize()
+                res["unet_compile_seconds"] = time.perf_counter() - t0
+                res["unet_compiled_ms"] = median_ms(
+                    lambda: cu(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet)
+            log(dtype_name, "unet torch.compile", res["unet_compiled_ms"])
+        except Exception as e:  # noqa: BLE001 - optional figure; the rest of the result stands
+            res["unet_compiled_error"] = f"{type(e).__name__}: {e}"[:500]
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--unet-calls", type=int, default=20)
+    ap.add_argument("--dtypes", default="fp32,fp16")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile'd UNet (slow to build)")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_grad_enabled(False)
+    t0 = time.perf_counter()
+    pipe, params, _ = build_pipeline()
+    import diffusers
+    import transformers
+
+    out: dict = {
+        "what": "PyTorch diffusers StableDiffusionLDM3DPipeline, random-full weights (architecture only)",
+        "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "diffusers": diffusers.__version__, "transformers": transformers.__version__,
+        "image": [HEIGHT, WIDTH], "guidance_scale": GUIDANCE, "scheduler": "DDIM (ldm3d-pano config)",
+        "parameters": params, "build_seconds": time.perf_counter() - t0, "results": {}, "errors": {},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    for d in [d for d in args.dtypes.split(",") if d]:
+        try:
+            out["results"][d] = bench_dtype(pipe, d, args.steps, args.unet_calls, args.compile and d == "fp16")
+        except Exception as e:  # noqa: BLE001 - keep the other dtype's figures
+            traceback.print_exc()
+            out["errors"][d] = f"{type(e).__name__}: {e}"[:1000]
+        args.out.write_text(json.dumps(out, indent=2) + "\n")
+        torch.cuda.empty_cache()
+    log("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
