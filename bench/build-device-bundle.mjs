@@ -5,6 +5,8 @@
 // (onnxruntime-web: its wasm + Emscripten glue; webgpu: dawn.node). Output: .carry/bench/ (ignored).
 //
 //   node bench/build-device-bundle.mjs        then carry .carry/bench (see bench/run-device.sh)
+//   node bench/build-device-bundle.mjs --bundle-only   (just the .mjs; also how to run it locally:
+//        tsx cannot load the shaders' `?raw` imports, the bundle can)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -53,11 +55,13 @@ await build({
   sourcemap: false,
 });
 
+if (process.argv.includes('--bundle-only')) process.exit(0);
+
 // The external packages, only the files they load on Linux x64 (no source maps, no other platforms).
 const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
 const ortFiles = readdirSync(ortDist)
-  .filter((f) => /\.(mjs|wasm)$/.test(f))
-  .filter((f) => !f.includes('webgl') && !f.includes('jspi'))
+  // src/runtime/ort.ts imports 'onnxruntime-web/webgpu': ORT's native WebGPU EP, asyncify wasm.
+  .filter((f) => /^ort\.webgpu\..*mjs$|^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/.test(f))
   .map((f) => `node_modules/onnxruntime-web/dist/${f}`);
 const files = [
   'node_modules/onnxruntime-web/package.json',

@@ -12,6 +12,7 @@ export type PipelineErrorCode =
   | 'out-of-memory'
   | 'cancelled'
   | 'disposed'
+  | 'busy'
   | 'runtime';
 
 export class PipelineError extends Error {

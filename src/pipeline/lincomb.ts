@@ -77,7 +77,7 @@ export class CpuLatents {
   }
 
   /** The UNet's sample input: `batch` copies of inputScale·x. */
-  unetInput(step: StepPlan, batch: number, out = new Float32Array(batch * this.n)): Float32Array {
+  unetInput(step: StepPlan, batch: number, out: Float32Array = new Float32Array(batch * this.n)): Float32Array {
     for (let b = 0; b < batch; b++) lincombCpu(out, b * this.n, this.n, [{ data: this.x, offset: 0, c: step.inputScale }]);
     return out;
   }
@@ -89,7 +89,7 @@ export class CpuLatents {
   }
 
   /** x̂0 of this step into `out` (for the preview); call before `apply`. */
-  predictX0(step: StepPlan, eps: Float32Array, guidance: number | null, out = new Float32Array(this.n)): Float32Array {
+  predictX0(step: StepPlan, eps: Float32Array, guidance: number | null, out: Float32Array = new Float32Array(this.n)): Float32Array {
     lincombCpu(out, 0, this.n, this.resolve(step.x0, eps, guidance));
     return out;
   }

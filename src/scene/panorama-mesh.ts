@@ -34,9 +34,9 @@ import {
 import { clampUnit, inverseDepthCoefficients } from '../panorama/depth-mapping';
 import {
   buildSphereMesh,
-  DEFAULT_EDGE_TOLERANCE,
   depthTexelIndex,
   detectEdgeTriangles,
+  edgeToleranceForGrid,
   sampleVertexDistances,
   segmentsForImage,
   type SphereMesh,
@@ -66,7 +66,10 @@ export interface PanoramaMeshStats {
 }
 
 export interface PanoramaMeshOptions {
-  /** Edge rule τ (mesh.ts): a triangle whose distances differ by more than this is hidden. */
+  /**
+   * Edge rule τ (mesh.ts): a triangle whose distances differ by more than this is an edge.
+   * Default: the panorama module's τ for the grid in use (`edgeToleranceForGrid`).
+   */
   readonly edgeTolerance?: number;
   /** Anisotropic filtering for the colour texture (renderer.capabilities.getMaxAnisotropy()). */
   readonly anisotropy?: number;
@@ -97,12 +100,12 @@ export class PanoramaMesh {
   private distances = new Float32Array(0);
   private edgeFlags = new Uint8Array(0);
   private edgeCapacity = 0;
-  private readonly tolerance: number;
+  private readonly tolerance: number | undefined;
   private readonly anisotropy: number;
   private readonly chooseSegments: (w: number, h: number) => { segmentsX: number; segmentsY: number };
 
   constructor(mapping: DepthMapping, options: PanoramaMeshOptions = {}) {
-    this.tolerance = options.edgeTolerance ?? DEFAULT_EDGE_TOLERANCE;
+    this.tolerance = options.edgeTolerance;
     this.anisotropy = options.anisotropy ?? 1;
     this.chooseSegments = options.segments ?? segmentsForImage;
     this.mapping = mapping;
@@ -167,6 +170,11 @@ export class PanoramaMesh {
       segmentsX: this.grid?.segmentsX ?? 0,
       segmentsY: this.grid?.segmentsY ?? 0,
     };
+  }
+
+  /** τ of the edge rule in use (the option, or the panorama module's value for this grid). */
+  get edgeTolerance(): number {
+    return this.tolerance ?? (this.grid ? edgeToleranceForGrid(this.grid.segmentsY) : NaN);
   }
 
   /** The grid currently drawn (for tests and measurements). */
@@ -289,7 +297,7 @@ export class PanoramaMesh {
     if (grid === null || pano === null) return;
     const d = this.distances;
     sampleVertexDistances(grid, pano, this.mapping, d);
-    detectEdgeTriangles(grid.indices, d, this.tolerance, this.edgeFlags);
+    detectEdgeTriangles(grid, d, this.tolerance, this.edgeFlags);
     let edges = 0;
     for (let t = 0; t < grid.triangleCount; t++) edges += this.edgeFlags[t];
     if (edges > this.edgeCapacity) this.allocateGeometry(grid, Math.max(edges, 2 * this.edgeCapacity));

@@ -171,7 +171,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
 
     const onLoadProgress = (p: LoadProgressMessage): void => {
       if (p.phase === 'creating-sessions') {
-        setProgress({ phase: 'sessions', fraction: 1, text: 'Preparing the model (compiling GPU kernels)…', preview: null });
+        const stage = p.file ? `: ${p.file.replace('_', ' ')} (${p.loaded} of ${p.total})` : '';
+        setProgress({ phase: 'sessions', fraction: p.total > 0 ? p.loaded / p.total : 0, text: `Preparing the model${stage}…`, preview: null });
         return;
       }
       const fraction = p.overall.total > 0 ? p.overall.loaded / p.overall.total : 1;

@@ -3,7 +3,7 @@
  * It reads the scene store with selectors (re-rendering only when those values change) and
  * never touches pixels: decoding and validation happen in app/, which it calls back.
  */
-import { useCallback, useId, useRef, useState, type ChangeEvent, type DragEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
 import type { SceneStore } from '../state/scene-store';
@@ -46,25 +46,50 @@ export function Overlay(props: OverlayProps): ReactNode {
     [onImport],
   );
 
+  // Files can be dropped anywhere on the page (canvas, panels), so listen on the window.
+  useEffect(() => {
+    let depth = 0; // dragenter/dragleave fire for every element crossed
+    const hasFiles = (e: DragEvent): boolean => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+    const enter = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      depth++;
+      setDragOver(true);
+    };
+    const over = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      e.preventDefault(); // allows the drop
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+    };
+    const leave = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragOver(false);
+    };
+    const drop = (e: DragEvent): void => {
+      depth = 0;
+      setDragOver(false);
+      const files = Array.from(e.dataTransfer?.files ?? []);
+      if (files.length === 0) return;
+      e.preventDefault(); // otherwise the browser opens the image
+      onImport(files);
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, [onImport]);
+
   const scale = depthScaleOf(mapping, baseMapping);
 
   return (
     <>
-      <div
-        className={'drop-zone' + (dragOver ? ' active' : '')}
-        data-testid="drop-zone"
-        onDragOver={(e: DragEvent) => {
-          e.preventDefault();
-          setDragOver(true);
-        }}
-        onDragLeave={() => setDragOver(false)}
-        onDrop={(e: DragEvent) => {
-          e.preventDefault();
-          setDragOver(false);
-          const files = Array.from(e.dataTransfer.files);
-          if (files.length > 0) onImport(files);
-        }}
-      >
+      <div className={'drop-zone' + (dragOver ? ' active' : '')} data-testid="drop-zone" aria-hidden={!dragOver}>
         {dragOver ? <p>Drop an RGB + depth pair, or one over-under image</p> : null}
       </div>
       <aside className={'panel' + (collapsed ? ' collapsed' : '')} aria-label="Controls">

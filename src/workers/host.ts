@@ -181,12 +181,24 @@ export class PipelineWorkerHost {
       type: 'load-progress',
       id: progressId,
       file: '',
-      loaded: plan.totalBytes,
-      total: plan.totalBytes,
+      loaded: 0,
+      total: 0,
       overall: { loaded: plan.totalBytes, total: plan.totalBytes },
       phase: 'creating-sessions',
     });
-    const pipeline = await this.deps.loadPipeline(store, backend, { signal });
+    const pipeline = await this.deps.loadPipeline(store, backend, {
+      signal,
+      onProgress: (stage, done, total) =>
+        this.send({
+          type: 'load-progress',
+          id: progressId,
+          file: stage,
+          loaded: done,
+          total,
+          overall: { loaded: plan.totalBytes, total: plan.totalBytes },
+          phase: 'creating-sessions',
+        }),
+    });
     if (signal.aborted) {
       await pipeline.dispose().catch(() => undefined);
       throw new DOMException('load cancelled', 'AbortError');
@@ -233,11 +245,11 @@ export class PipelineWorkerHost {
             tFirst = this.now();
             this.send({ type: 'progress', id: req.id, step: 0, total: req.steps, elapsedMs: Math.round(tFirst - t0), etaMs: null, preview: null, tokens });
           },
-          onStep: (step, total, preview) => {
+          onStep: (step, total, preview, pipelineEta) => {
             const t = this.now();
             tFirst ??= t0;
-            // Steps cost the same; decoding is left out of the estimate (it is one UNet step or so).
-            const eta = step > 0 ? ((t - tFirst) / step) * (total - step) : null;
+            // The pipeline's estimate includes decoding; without one, steps are taken to cost the same.
+            const eta = pipelineEta ?? (step > 0 ? ((t - tFirst) / step) * (total - step) : null);
             this.send({ type: 'progress', id: req.id, step, total, elapsedMs: Math.round(t - t0), etaMs: eta === null ? null : Math.round(eta), preview });
           },
         },
@@ -306,9 +318,27 @@ export class PipelineWorkerHost {
       this.fail(req, `model-${e.reason}`, e.message, e.file);
       return;
     }
+    const pe = e as { name?: unknown; code?: unknown; file?: unknown };
+    if (pe?.name === 'PipelineError' && typeof pe.code === 'string') {
+      const file = typeof pe.file === 'string' ? pe.file : undefined;
+      this.fail(req, PIPELINE_CODES[pe.code] ?? fallback, message(e), file);
+      return;
+    }
     this.fail(req, fallback, message(e));
   }
 }
+
+/** src/pipeline's PipelineError codes → protocol codes (the rest keep the request's fallback). */
+const PIPELINE_CODES: Readonly<Record<string, ErrorCode>> = {
+  'webgpu-unavailable': 'no-backend',
+  'device-lost': 'device-lost',
+  'out-of-memory': 'out-of-memory',
+  'model-file': 'model-invalid',
+  'unsupported-config': 'unsupported-model',
+  'bad-option': 'bad-request',
+  'empty-prompt': 'bad-request',
+  busy: 'busy',
+};
 
 function summarize(m: Manifest): ManifestSummary {
   const scheduler = SCHEDULERS.includes(m.defaults.scheduler) ? m.defaults.scheduler : 'ddim';

@@ -10,8 +10,12 @@ export interface StepHooks {
   readonly signal: AbortSignal;
   /** Once, after tokenizing: untruncated token counts, for the truncation notice. */
   onTokens(prompt: TokenInfo, negative: TokenInfo): void;
-  /** After every denoising step (1-based); `preview` is a cheap low-resolution picture or null. */
-  onStep(step: number, total: number, preview: Preview | null): void;
+  /**
+   * After every UNet call (1-based; PNDM makes steps + 1 calls, so `total` may exceed the step
+   * count); `preview` is a cheap low-resolution picture or null; `etaMs` the pipeline's own
+   * estimate of the time left (null: the host estimates it).
+   */
+  onStep(step: number, total: number, preview: Preview | null, etaMs?: number | null): void;
 }
 
 export interface PipelineOutput {
@@ -35,6 +39,8 @@ export interface HostedPipeline {
 
 export interface LoadHooks {
   readonly signal: AbortSignal;
+  /** Session creation, stage by stage (the files are downloaded and verified by then). */
+  onProgress?(stage: string, done: number, total: number): void;
 }
 
 export type PipelineLoader = (source: ModelSource, backend: BackendPreference, hooks: LoadHooks) => Promise<HostedPipeline>;
@@ -48,7 +54,9 @@ export function isDeviceLost(e: unknown): boolean {
 }
 
 export function isAbort(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return name === 'AbortError' || (name === 'PipelineError' && code === 'cancelled');
 }
 
 /** Diffusers' 16-bit depth: (d · 65535).astype(uint16), which truncates. */

@@ -1,9 +1,59 @@
 /**
- * Adapts src/pipeline's LDM3D pipeline to the HostedPipeline interface the worker host uses.
- * TEMPORARY: written before src/pipeline exported its pipeline class; replaced once it does.
+ * Adapts src/pipeline's Ldm3dPipeline to the HostedPipeline interface the worker host uses, so
+ * the host (and its tests) do not depend on the pipeline's option names.
  */
-import type { PipelineLoader } from './hosted-pipeline';
+import { Ldm3dPipeline } from '../pipeline/pipeline';
+import { toPanorama } from '../pipeline/postprocess';
+import type { HostedPipeline, PipelineLoader } from './hosted-pipeline';
 
-export const loadHostedPipeline: PipelineLoader = async () => {
-  throw new Error('the LDM3D pipeline is not built yet (src/pipeline has no pipeline class)');
+export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks) => {
+  const pipe = await Ldm3dPipeline.load(source, {
+    backend,
+    signal: hooks.signal,
+    onProgress: (p) => hooks.onProgress?.(p.stage, p.done, p.total),
+  });
+  const hosted: HostedPipeline = {
+    get backend() {
+      return pipe.backend;
+    },
+    get notices() {
+      return pipe.notices;
+    },
+    async generate(params, step) {
+      // Counted before the run so an over-long prompt is reported at once, not after the last step.
+      step.onTokens(pipe.tokenize(params.prompt), pipe.tokenize(params.negative));
+      const out = await pipe.generate({
+        prompt: params.prompt,
+        negativePrompt: params.negative,
+        steps: params.steps,
+        guidance: params.guidance,
+        scheduler: params.scheduler,
+        seed: params.seed,
+        signal: step.signal,
+        onProgress: (p) => {
+          // Copied: the preview is tiny, and its buffer is transferred to the main thread.
+          const preview = p.preview ? { width: p.preview.width, height: p.preview.height, rgba: p.preview.rgba.slice() } : null;
+          step.onStep(p.step, p.total, preview, p.etaMs);
+        },
+      });
+      const { rgba } = toPanorama(out);
+      return {
+        width: out.width,
+        height: out.height,
+        rgba,
+        depth: out.depth,
+        depth16: out.depth16,
+        tokens: out.tokens,
+        timings: roundAll(out.timings),
+      };
+    },
+    dispose: () => pipe.dispose(),
+  };
+  return hosted;
 };
+
+function roundAll(t: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t)) out[k] = Math.round(v * 10) / 10;
+  return out;
+}

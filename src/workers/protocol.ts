@@ -96,7 +96,10 @@ export interface LoadProgressMessage {
   readonly loaded: number;
   readonly total: number;
   readonly overall: { readonly loaded: number; readonly total: number };
-  /** 'cached': already stored; 'creating-sessions': download done, graphs being compiled. */
+  /**
+   * 'cached': already stored; 'creating-sessions': download done, sessions being created — then
+   * `file` is the stage ('' before the first), and `loaded`/`total` count stages, not bytes.
+   */
   readonly phase: 'cached' | 'resuming' | 'downloading' | 'done' | 'creating-sessions';
 }
 
@@ -195,6 +198,9 @@ export type ErrorCode =
   | 'busy'
   | 'bad-request'
   | 'device-lost'
+  | 'out-of-memory'
+  | 'model-invalid' // a file passed its sha256 but the runtime cannot use it
+  | 'unsupported-model'
   | 'generation-failed'
   | 'worker-crashed';
 

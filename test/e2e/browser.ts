@@ -100,7 +100,7 @@ export async function screenshotCanvas(page: Page): Promise<Screenshot> {
   try {
     png = await canvas.screenshot();
   } finally {
-    await style.evaluate((el) => el.remove());
+    await style.evaluate((el) => (el as Element).remove());
   }
   const img = decode(png);
   const ch = img.channels;

@@ -6,10 +6,17 @@
  * Progress is written to the bar and label with `setProperties` from a store subscription, so a
  * diffusion step re-renders nothing (the same rule as the desktop panel).
  */
-import { Container, Input, Text, type VanillaContainer, type VanillaText } from '@react-three/uikit';
+import { build, Container, Text, VanillaTextarea, type TextareaProperties, type VanillaContainer, type VanillaText } from '@react-three/uikit';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
+
+/**
+ * uikit's own Textarea registers its three.js element under the class's `name`, which the
+ * production minifier shortens; it then collided with another uikit element and every Container
+ * became a Textarea ("the text component can not have any children"). An explicit name is unique.
+ */
+const PromptTextarea = build<VanillaTextarea, TextareaProperties>(VanillaTextarea, 'Ldm3dPromptTextarea');
 
 export interface VRGenerateSectionProps {
   readonly store: GenerationStore;
@@ -79,7 +86,19 @@ export function VRGenerateSection({ store }: VRGenerateSectionProps): ReactNode 
       <Text fontSize={20} color="#ffffff">
         Describe the scene
       </Text>
-      <Input value={prompt} onValueChange={(v: string) => update({ prompt: v })} width="100%" fontSize={18} color="#ffffff" backgroundColor="#0f1216" padding={8} />
+      <PromptTextarea
+        value={prompt}
+        onValueChange={(v: string) => update({ prompt: v })}
+        placeholder="a sunlit forest clearing with a wooden cabin"
+        disabled={running}
+        width="100%"
+        height={90}
+        fontSize={18}
+        color="#ffffff"
+        backgroundColor="#0f1216"
+        borderRadius={8}
+        padding={8}
+      />
       <Container flexDirection="row" gap={10} alignItems="center">
         <VRButton label="Steps -" disabled={running || steps <= 1} onClick={() => update({ steps: Math.max(1, steps - 5) })} />
         <Text fontSize={20} color="#ffffff">

@@ -15,7 +15,7 @@ export function useTransientProgress(
     let shownPreview: GenerationProgress['preview'] = null;
     const apply = (p: GenerationProgress | null): void => {
       if (bar.current) {
-        if (p === null || p.phase === 'sessions') bar.current.removeAttribute('value'); // indeterminate
+        if (p === null) bar.current.removeAttribute('value'); // indeterminate
         else bar.current.value = p.fraction;
       }
       if (label.current) label.current.textContent = p?.text ?? '';

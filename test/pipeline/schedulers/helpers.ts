@@ -27,7 +27,7 @@ export function compareWithReference(sched: Scheduler, ref: RefScheduler, n: num
   const plan = sched.plan(n);
   const init = randomNormals(7, size);
   const lat = new CpuLatents(size, plan, init);
-  let refX = Float64Array.from(init, (v) => v * ref.initNoiseSigma);
+  let refX: Float64Array<ArrayBufferLike> = Float64Array.from(init, (v) => v * ref.initNoiseSigma);
   let maxRel = 0;
   const fake = (xIn: ArrayLike<number>, i: number, half: number): Float64Array => {
     const noise = randomNormals(1000 + 2 * i + half, size);

@@ -16,7 +16,7 @@ describe('PNDM (PLMS)', () => {
   });
 
   it('keeps at most four ε buffers plus the saved sample', () => {
-    expect(sched.plan(20).slots.sort()).toEqual(['cur', 'e0', 'e1', 'e2', 'e3']);
+    expect([...sched.plan(20).slots].sort()).toEqual(['cur', 'e0', 'e1', 'e2', 'e3']);
     expect(sched.plan(1).slots).toEqual(['e0']);
   });
 

@@ -10,7 +10,7 @@ import { pndmTimesteps } from '../../../src/pipeline/schedulers/pndm';
 import { EulerDiscreteScheduler, eulerTimesteps } from '../../../src/pipeline/schedulers/euler';
 import { DPMSolverMultistepScheduler, dpmTimesteps } from '../../../src/pipeline/schedulers/dpm';
 
-type Vec = Float64Array;
+type Vec = Float64Array<ArrayBufferLike>;
 const lin = (...terms: Array<[number, Vec]>): Vec => {
   const out = new Float64Array(terms[0][1].length);
   for (const [c, v] of terms) for (let i = 0; i < out.length; i++) out[i] += c * v[i];

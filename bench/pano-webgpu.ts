@@ -1,0 +1,232 @@
+/**
+ * LDM3D-pano on our own TypeScript pipeline, in Node on Dawn WebGPU (the code the browser runs),
+ * timed per component. Prints figures and writes one JSON; never a test.
+ *
+ *   npx tsx bench/pano-webgpu.ts --models DIR [--steps 20] [--warm-runs 2] [--profile]
+ *        [--unet-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE.json]
+ *
+ * On the GPU machine it runs bundled (bench/build-device-bundle.mjs, bench/run-device.sh).
+ *
+ * Sequence: load (session creation per graph, timed by wrapping onnxruntime's
+ * InferenceSession.create) → generation 1, cold (first runs compile shaders) → warm generations,
+ * free-running (the user-facing total; step times from the step callback) → one warm generation
+ * in "sync" mode, where every session run waits for the GPU (queue.onSubmittedWorkDone), which
+ * splits each step into the UNet call's time and the time between UNet calls (the overhead:
+ * guidance mix, scheduler step, preview, any CPU round trip) → optionally one UNet call profiled
+ * per dispatch (bench/lib/dispatch-profiler.ts).
+ *
+ * --unet-options merges extra ORT session options into the UNet's session (experiments, e.g.
+ * freeDimensionOverrides). --turbofan undoes node-webgpu.ts's --liftoff-only (browsers tier wasm
+ * up to TurboFan; Node on a 2-core machine waited minutes for it, see that file).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import * as ort from 'onnxruntime-web/webgpu';
+import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/runtime/node-webgpu';
+import { GpuMemorySampler } from './lib/gpu-memory';
+import { OrtProbe, type RunRecord } from './lib/ort-probe';
+import { DispatchProfiler } from './lib/dispatch-profiler';
+import { median, round, summary } from './lib/stats';
+import { installWasmMemoryProbe, wasmHeapBytes } from './lib/wasm-memory';
+import { loadPipelineUnderTest, type GenerationOptions } from './lib/pipeline-under-test';
+
+const { values: args } = parseArgs({
+  options: {
+    models: { type: 'string' },
+    steps: { type: 'string', default: '20' },
+    'warm-runs': { type: 'string', default: '2' },
+    guidance: { type: 'string', default: '7' },
+    scheduler: { type: 'string', default: 'ddim' },
+    profile: { type: 'boolean', default: false },
+    'unet-options': { type: 'string' },
+    turbofan: { type: 'boolean', default: false },
+    loop: { type: 'string', default: 'pipeline' },
+    label: { type: 'string', default: 'baseline' },
+    out: { type: 'string' },
+  },
+});
+if (!args.models) {
+  console.error('usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--out FILE]');
+  process.exit(2);
+}
+const steps = Number(args.steps);
+const warmRuns = Number(args['warm-runs']);
+const t0 = performance.now();
+const log = (...a: unknown[]): void => console.log(`[webgpu ${((performance.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+installWasmMemoryProbe();
+const gpuMem = new GpuMemorySampler(100);
+gpuMem.start();
+const nodeGpu = installNodeWebGPU();
+// After installNodeWebGPU (which sets --liftoff-only) and before ORT compiles its wasm.
+if (args.turbofan) v8.setFlagsFromString('--no-liftoff-only');
+const unetOptions = args['unet-options'] ? (JSON.parse(args['unet-options']) as Record<string, unknown>) : null;
+const probe = new OrtProbe(ort, unetOptions);
+const profiler = new DispatchProfiler();
+if (args.profile) profiler.install();
+
+const gen: GenerationOptions = {
+  prompt: 'a panorama of a mountain lake at sunset, snowy peaks, pine forest',
+  negative: '',
+  steps,
+  guidance: Number(args.guidance),
+  scheduler: args.scheduler as GenerationOptions['scheduler'],
+  seed: 42,
+};
+
+interface GenerationResult {
+  readonly totalMs: number;
+  readonly stepMs: number[];
+  readonly runs: RunRecord[];
+  readonly pipelineTimings: Readonly<Record<string, number>> | null;
+}
+
+const pipeline = await (async () => {
+  log(`loading ${args.models} (driver ${nodeGpu.driver})`);
+  const tl = performance.now();
+  const p = await loadPipelineUnderTest(args.models!, args.loop === 'stand-in' ? 'stand-in' : 'pipeline');
+  const loadMs = performance.now() - tl;
+  log(`loaded (${p.kind}) in ${(loadMs / 1000).toFixed(1)} s on ${deviceAdapter()}; sessions:`, probe.creates.map((c) => `${c.name} ${(c.ms / 1000).toFixed(1)} s`).join(', '));
+  return Object.assign(p, { loadMs });
+})();
+gpuMem.mark('after-load');
+
+async function generate(label: string): Promise<GenerationResult> {
+  probe.clearRuns();
+  const stepTimes: number[] = [];
+  const ts = performance.now();
+  let last = ts;
+  const out = await pipeline.generate(gen, () => {
+    const now = performance.now();
+    stepTimes.push(now - last);
+    last = now;
+  });
+  const totalMs = performance.now() - ts;
+  log(`${label}: ${(totalMs / 1000).toFixed(2)} s, median step ${round(median(stepTimes))} ms`);
+  return { totalMs, stepMs: stepTimes, runs: [...probe.runs], pipelineTimings: out.timings };
+}
+
+function deviceAdapter(): string {
+  const info = (probe.device as (GPUDevice & { adapterInfo?: GPUAdapterInfo }) | null)?.adapterInfo;
+  return info ? [info.vendor, info.architecture, info.device, info.description].filter((x) => x).join(' ') : 'unknown adapter';
+}
+
+const byName = (runs: RunRecord[], name: string): RunRecord[] => runs.filter((r) => r.name === name);
+const callMs = (r: RunRecord): number => (r.gpuDone ?? r.resolved) - r.start;
+
+// 1. cold
+probe.sync = false;
+const cold = await generate('generation 1 (cold)');
+gpuMem.mark('after-cold');
+const firstRuns: Record<string, number | null> = {};
+for (const name of ['text_encoder', 'unet', 'vae_decoder']) {
+  const r = byName(cold.runs, name)[0];
+  firstRuns[name] = r ? round(r.resolved - r.start) : null;
+}
+
+// 2. warm, free-running
+const warm: GenerationResult[] = [];
+for (let i = 0; i < warmRuns; i++) warm.push(await generate(`generation ${i + 2} (warm)`));
+
+// 3. warm, sync mode (+ one profiled UNet call)
+probe.sync = true;
+let profileReport: ReturnType<DispatchProfiler['report']> | null = null;
+if (args.profile) {
+  probe.aroundNextCall(
+    'unet',
+    () => {
+      if (!probe.device || !profiler.start(probe.device)) log(`profiling unavailable: ${profiler.unavailable ?? 'no device'}`);
+    },
+    async () => {
+      profiler.stop();
+      await probe.device?.queue.onSubmittedWorkDone();
+      await profiler.collect();
+    },
+  );
+}
+const synced = await generate('generation (sync: GPU waited after every run)');
+probe.sync = false;
+if (args.profile) {
+  profileReport = profiler.report();
+  log(`profile: ${profileReport.dispatches} dispatches, ${round(profileReport.totalKernelMs)} ms kernel time; top:`);
+  for (const k of profileReport.byKernel.slice(0, 12)) {
+    log(`  ${k.name.padEnd(48)} ${String(round(k.ms)).padStart(8)} ms ${String(k.calls).padStart(5)}× ${(k.share * 100).toFixed(1)}%`);
+  }
+}
+
+const unetSync = byName(synced.runs, 'unet').filter((r) => !r.profiled);
+const allUnet = byName(synced.runs, 'unet');
+const gaps: number[] = [];
+for (let i = 0; i + 1 < allUnet.length; i++) {
+  if (allUnet[i].profiled || allUnet[i + 1].profiled) continue;
+  gaps.push(allUnet[i + 1].start - (allUnet[i].gpuDone ?? allUnet[i].resolved));
+}
+const warmTotals = warm.map((w) => w.totalMs);
+const warmSteps = warm.flatMap((w) => w.stepMs.slice(1)); // the first callback interval includes the text encoder
+const warmUnetFree = warm.flatMap((w) => byName(w.runs, 'unet'));
+const unetMedian = median(unetSync.map(callMs));
+const gapMedian = median(gaps);
+const heap = wasmHeapBytes();
+const mem = process.memoryUsage();
+const gpuReport = gpuMem.stop();
+
+const result = {
+  label: args.label,
+  /** 'stand-in' while bench/lib/pipeline-under-test.ts drives the pieces itself (see there). */
+  pipelineKind: pipeline.kind,
+  what: 'our TypeScript pipeline (src/pipeline + src/runtime/ort.ts) on onnxruntime-web WebGPU (native EP), Node + Dawn',
+  weights: 'random-full (architecture only, random weights): timings only',
+  date: new Date().toISOString(),
+  node: process.version,
+  ort: ort.env.versions,
+  adapter: pipeline.kind === 'stand-in' ? pipeline.adapter : deviceAdapter(),
+  vulkanDriver: nodeGpu.driver,
+  deviceFeatures: probe.device ? [...probe.device.features].sort() : null,
+  options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, warmRuns, turbofan: args.turbofan, unetOptions, profile: args.profile },
+  image: pipeline.image,
+  load: {
+    totalMs: round(pipeline.loadMs),
+    sessions: probe.creates.map((c) => ({ ...c, ms: round(c.ms) })),
+  },
+  cold: {
+    totalMs: round(cold.totalMs),
+    firstRunMs: firstRuns,
+    startupMs: round(pipeline.loadMs + cold.totalMs),
+  },
+  warm: {
+    totalMs: summary(warmTotals),
+    stepMs: summary(warmSteps),
+    unetCallCpuMs: summary(warmUnetFree.map((r) => r.resolved - r.start)),
+    pipelineTimings: warm[warm.length - 1]?.pipelineTimings ?? null,
+  },
+  sync: {
+    totalMs: round(synced.totalMs),
+    textEncoderMs: summary(byName(synced.runs, 'text_encoder').map(callMs)),
+    unetMs: summary(unetSync.map(callMs)),
+    unetCpuSideMs: summary(unetSync.map((r) => r.resolved - r.start)),
+    betweenUnetMs: summary(gaps),
+    betweenUnetShareOfStep: unetMedian && gapMedian !== null ? round(gapMedian / (unetMedian + gapMedian), 4) : null,
+    vaeDecodeMs: summary(byName(synced.runs, 'vae_decoder').map(callMs)),
+    shapes: Object.fromEntries(['text_encoder', 'unet', 'vae_decoder'].map((n) => [n, byName(synced.runs, n)[0]?.shapes ?? null])),
+    callsPerSession: Object.fromEntries(['text_encoder', 'unet', 'vae_decoder'].map((n) => [n, byName(synced.runs, n).length])),
+  },
+  memory: {
+    wasmHeapBytes: heap,
+    process: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },
+    gpu: gpuReport,
+    gpuPeakMarks: gpuMem.markedPeaks,
+  },
+  profile: profileReport
+    ? { ...profileReport, byKernel: profileReport.byKernel.slice(0, 30), note: 'one UNet call, one pass per dispatch (upper bound; see dispatch-profiler.ts)' }
+    : args.profile
+      ? { unavailable: profiler.unavailable }
+      : null,
+};
+
+const json = JSON.stringify(result, null, 2);
+if (args.out) writeFileSync(args.out, json + '\n');
+console.log(json);
+await pipeline.dispose();
+uninstallNodeWebGPU();
+process.exit(0);

@@ -1,0 +1,106 @@
+/**
+ * WebGPU for Node (CLI, unit tests) through Dawn (npm "webgpu"). Import this only from Node code:
+ * it loads a native addon and node: modules, so it must never reach the browser bundle.
+ *
+ *   const info = await installNodeWebGPU();   // then OrtRuntime.create({ backend: 'webgpu' })
+ *
+ * Call it before the first inference session of the process is created (see the V8 note below).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import v8 from 'node:v8';
+import { create, globals } from 'webgpu';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
+
+export interface NodeWebGPUInfo {
+  /** Which Vulkan driver Dawn was pointed at, for logs and metadata. */
+  readonly driver: string;
+}
+
+let installed: NodeWebGPUInfo | null = null;
+
+/** A real GPU driver's ICD manifest (NVIDIA, AMD, Intel), if the machine has one. */
+function hardwareIcd(): string | null {
+  for (const dir of ICD_DIRS) {
+    if (!existsSync(dir)) continue;
+    // lavapipe (lvp) is a CPU driver and Debian 12's is too old for Dawn: not a hardware driver.
+    const hit = readdirSync(dir).find((f) => f.endsWith('.json') && !/lvp|lavapipe|swiftshader/i.test(f));
+    if (hit) return `${dir}/${hit}`;
+  }
+  return null;
+}
+
+/**
+ * Makes `navigator.gpu` and the WebGPU globals (GPUBufferUsage, GPUDevice, ...) exist in Node, the
+ * way a browser has them, so src/runtime/ort.ts runs unchanged. Idempotent.
+ */
+export function installNodeWebGPU(): NodeWebGPUInfo {
+  if (installed) return installed;
+
+  // Dawn needs a Vulkan driver. Without a GPU driver, use SwiftShader (ships with Debian's
+  // chromium); the Vulkan loader reads these variables when Dawn creates its instance.
+  let driver: string;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) {
+    driver = (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) as string;
+  } else {
+    const hw = hardwareIcd();
+    if (hw) driver = hw;
+    else if (existsSync(SWIFTSHADER_ICD)) {
+      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      driver = SWIFTSHADER_ICD;
+    } else driver = 'none found (Dawn will try the Vulkan loader defaults)';
+  }
+
+  // Measured here: once onnxruntime-web's 27 MB wasm is instantiated, V8 tiers it up with TurboFan
+  // in the background, and Dawn's first createComputePipelineAsync then waits for that: 60–175 s
+  // on a 2-core machine (10 ms without ORT loaded). With Liftoff only (no tier-up) it takes 26 ms.
+  // On the WebGPU path the wasm only orchestrates GPU work, so Liftoff code costs nothing that
+  // matters. The flag must be set before ORT compiles its wasm (the first session of the process).
+  v8.setFlagsFromString('--liftoff-only');
+
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+
+  // Dawn's writeBuffer rejects views of a SharedArrayBuffer ("Invalid argument"), and
+  // onnxruntime-web's threaded wasm memory is one: copy such views into a plain ArrayBuffer.
+  const queueProto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
+  const original = queueProto.writeBuffer;
+  queueProto.writeBuffer = function writeBuffer(
+    this: GPUQueue,
+    buffer: GPUBuffer,
+    bufferOffset: number,
+    data: BufferSource | SharedArrayBuffer,
+    dataOffset?: number,
+    size?: number,
+  ): undefined {
+    let src = data;
+    if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
+      const bytes = new Uint8Array(data.byteLength);
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      // Keep the element type: dataOffset and size count elements of a typed array.
+      const Ctor = (data as unknown as { constructor: new (b: ArrayBuffer) => ArrayBufferView }).constructor;
+      src = new Ctor(bytes.buffer) as BufferSource;
+    } else if (data instanceof SharedArrayBuffer) {
+      const copy = new Uint8Array(data.byteLength);
+      copy.set(new Uint8Array(data));
+      src = copy.buffer;
+    }
+    return original.call(this, buffer, bufferOffset, src as BufferSource, dataOffset, size);
+  } as GPUQueue['writeBuffer'];
+
+  installed = { driver };
+  return installed;
+}
+
+/**
+ * Drops the reference to Dawn so Node can exit (dawn.node keeps the process alive while
+ * `navigator.gpu` is reachable). Only for the end of a process: ORT cannot be used afterwards.
+ */
+export function uninstallNodeWebGPU(): void {
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (nav && 'gpu' in nav) delete nav.gpu;
+}

@@ -1,0 +1,280 @@
+/**
+ * The only module that imports onnxruntime-web. It picks the execution provider (WebGPU first, WASM
+ * as a fallback with a notice for the user), owns the GPUDevice that ORT and our own kernels share,
+ * creates sessions from bytes, runs them one at a time, and turns ORT's failures into PipelineErrors.
+ *
+ *   const rt = await OrtRuntime.create({ backend: 'auto' });
+ *   if (rt.notice) showToUser(rt.notice);
+ *   const s = await rt.createSession({ label: 'unet', file: 'unet/model.onnx', model: bytes });
+ *   const out = await s.run({ sample: cpuTensor('float32', data, [1, 4, 8, 16]), ... });
+ *   await rt.dispose();
+ *
+ * Entry point: 'onnxruntime-web/webgpu' in the browser and in Node alike. Plain 'onnxruntime-web'
+ * resolves to a WASM-only build under Node's "node" export condition, so WebGPU could not be tested
+ * in Node; the /webgpu build (ORT's native WebGPU EP, asyncify wasm) is also the one
+ * @huggingface/transformers imports, so a page that has both still loads a single ORT.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import { PipelineError, reasonOf } from '../pipeline/errors';
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendRequest = Backend | 'auto';
+export type RtTensor = ort.Tensor;
+export type RtTensorType = 'float32' | 'int64' | 'int32' | 'float16' | 'uint8';
+
+type CpuData = Float32Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array;
+
+export function cpuTensor(type: RtTensorType, data: CpuData, dims: readonly number[]): RtTensor {
+  // ORT's overloads want the element type to match the data type; the union is checked by ORT.
+  return new ort.Tensor(type as 'float32', data as Float32Array, dims);
+}
+
+/** Wraps one of our GPU buffers as an input; the buffer stays ours (ORT never destroys it). */
+export function gpuTensor(buffer: GPUBuffer, type: 'float32' | 'float16' | 'int64' | 'int32', dims: readonly number[]): RtTensor {
+  return ort.Tensor.fromGpuBuffer(buffer, { dataType: type, dims });
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+let configured = false;
+function configureOnce(): void {
+  if (configured) return;
+  configured = true;
+  // Under Node the web bundle cannot start its pthread workers (its loader require()s node:os from
+  // an ES module and fails), so it must run single-threaded there. Browsers keep ORT's default
+  // (threads when the page is cross-origin isolated).
+  if (isNode) ort.env.wasm.numThreads = 1;
+  // We run ORT inside our own worker already; ORT's proxy worker would add a copy per run.
+  ort.env.wasm.proxy = false;
+}
+
+/** Device limits ORT's WebGPU kernels use; we ask for the adapter's maxima as ORT itself does. */
+const WANTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxBindGroups',
+  'maxBindingsPerBindGroup',
+] as const;
+const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
+
+interface DeviceResult {
+  readonly device: GPUDevice | null;
+  readonly description: string;
+  readonly reason: string | null;
+}
+
+async function createDevice(): Promise<DeviceResult> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) return { device: null, description: '', reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { device: null, description: '', reason: `requesting a WebGPU adapter failed: ${reasonOf(e)}` };
+  }
+  if (!adapter) return { device: null, description: '', reason: 'no WebGPU adapter is available (GPU blocklisted or WebGPU disabled)' };
+  const requiredLimits: Record<string, number> = {};
+  const limits = adapter.limits as unknown as Record<string, number | undefined>;
+  for (const key of WANTED_LIMITS) {
+    const v = limits[key];
+    if (typeof v === 'number') requiredLimits[key] = v;
+  }
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ') || 'unknown adapter';
+  try {
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'ldm3d-xr' });
+    return { device, description, reason: null };
+  } catch (e) {
+    return { device: null, description, reason: `creating a WebGPU device failed: ${reasonOf(e)}` };
+  }
+}
+
+export interface SessionInit {
+  /** Short name for messages: 'unet'. */
+  readonly label: string;
+  /** Manifest-relative path of the graph, named in errors. */
+  readonly file: string;
+  readonly model: Uint8Array;
+  /** External-data files, by the location string the graph references. */
+  readonly externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
+  /** Keep outputs on the GPU (WebGPU only): the caller reads them with our kernels. */
+  readonly gpuOutputs?: boolean;
+}
+
+/** One ORT inference session. Runs go through the runtime's queue: one run at a time. */
+export class OrtSession {
+  private released = false;
+
+  constructor(
+    private readonly runtime: OrtRuntime,
+    private readonly session: ort.InferenceSession,
+    readonly label: string,
+    readonly file: string,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  run(feeds: Record<string, RtTensor>): Promise<Record<string, RtTensor>> {
+    if (this.released) return Promise.reject(new PipelineError('disposed', `${this.label}: the session was released`));
+    return this.runtime.enqueue(this.label, () => this.session.run(feeds) as Promise<Record<string, RtTensor>>);
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+export interface RuntimeOptions {
+  readonly backend?: BackendRequest;
+}
+
+export class OrtRuntime {
+  /** Set when the device was lost; every later run fails with 'device-lost'. */
+  private lost: string | null = null;
+  /** The last GPUOutOfMemoryError nobody caught; reported by the run that caused it. */
+  private oom: string | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly sessions = new Set<OrtSession>();
+  private disposed = false;
+
+  private constructor(
+    readonly backend: Backend,
+    /** The GPUDevice ORT runs on (WebGPU only); our kernels use it too so buffers are shared. */
+    readonly device: GPUDevice | null,
+    /** Shown to the user as is, e.g. why WebGPU is not used; null when there is nothing to say. */
+    readonly notice: string | null,
+    /** The adapter, for logs and metadata. */
+    readonly adapter: string,
+  ) {
+    if (device) {
+      void device.lost.then((info) => {
+        // destroy() from dispose() also resolves `lost`; that is not an error.
+        if (!this.disposed) this.lost = `${info.message || 'no message'} (reason: ${info.reason ?? 'unknown'})`;
+      });
+      const onError = (ev: Event): void => {
+        const error = (ev as GPUUncapturedErrorEvent).error;
+        if (typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError) this.oom = error.message;
+      };
+      if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
+      else device.onuncapturederror = onError;
+    }
+  }
+
+  /**
+   * 'auto' tries WebGPU and falls back to WASM with a notice; 'webgpu' fails with
+   * 'webgpu-unavailable' instead of falling back; 'wasm' never touches the GPU.
+   */
+  static async create(options: RuntimeOptions = {}): Promise<OrtRuntime> {
+    configureOnce();
+    const request = options.backend ?? 'auto';
+    if (request === 'wasm') return new OrtRuntime('wasm', null, null, 'cpu');
+    const { device, description, reason } = await createDevice();
+    if (device) return new OrtRuntime('webgpu', device, null, description);
+    if (request === 'webgpu') throw new PipelineError('webgpu-unavailable', `WebGPU is not available: ${reason}`);
+    return new OrtRuntime(
+      'wasm',
+      null,
+      `WebGPU is not available (${reason}), so the model runs on the CPU with WebAssembly, which is much slower.`,
+      'cpu',
+    );
+  }
+
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
+  /** Throws the error a run would throw now (lost device, disposed runtime). */
+  check(what: string): void {
+    if (this.disposed) throw new PipelineError('disposed', `${what}: the runtime was disposed`);
+    if (this.lost) throw new PipelineError('device-lost', `${what}: the GPU device was lost: ${this.lost}. Load the model again to continue.`);
+  }
+
+  async createSession(init: SessionInit): Promise<OrtSession> {
+    this.check(`creating ${init.label}`);
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: this.device ? [{ name: 'webgpu', device: this.device } as ort.InferenceSession.ExecutionProviderConfig] : ['wasm'],
+      graphOptimizationLevel: 'all',
+      // ORT's warnings (e.g. nodes placed on the CPU) would go to the console on every load.
+      logSeverityLevel: 3,
+    };
+    if (init.externalData?.length) options.externalData = init.externalData.map((d) => ({ path: d.path, data: d.data }));
+    if (init.gpuOutputs && this.device) options.preferredOutputLocation = 'gpu-buffer';
+    const session = await this.enqueue(init.label, async () => {
+      try {
+        return await ort.InferenceSession.create(init.model, options);
+      } catch (e) {
+        const reason = reasonOf(e);
+        if (isOutOfMemory(reason)) {
+          throw new PipelineError('out-of-memory', `${init.file}: out of memory while loading the ${init.label} graph (${reason})`, { file: init.file, cause: e });
+        }
+        throw new PipelineError('model-file', `${init.file}: onnxruntime cannot load this ${init.label} graph: ${reason}`, { file: init.file, cause: e });
+      }
+    });
+    const wrapped = new OrtSession(this, session, init.label, init.file);
+    this.sessions.add(wrapped);
+    return wrapped;
+  }
+
+  /** Runs `job` after every earlier job: ORT sessions must not run concurrently on one wasm instance. */
+  enqueue<T>(label: string, job: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.check(label);
+      this.oom = null;
+      let result: T;
+      try {
+        result = await job();
+      } catch (e) {
+        throw this.translate(label, e);
+      }
+      if (this.lost) this.check(label);
+      if (this.oom) throw new PipelineError('out-of-memory', `${label}: the GPU ran out of memory (${this.oom})`);
+      return result;
+    };
+    const next = this.queue.then(run, run);
+    // The queue only orders jobs; a failed job must not fail the ones after it.
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private translate(label: string, e: unknown): PipelineError {
+    if (e instanceof PipelineError) return e;
+    const reason = reasonOf(e);
+    if (this.lost) return new PipelineError('device-lost', `${label}: the GPU device was lost: ${this.lost}. Load the model again to continue.`, { cause: e });
+    if (this.oom || isOutOfMemory(reason)) {
+      return new PipelineError('out-of-memory', `${label}: out of memory (${this.oom ?? reason})`, { cause: e });
+    }
+    return new PipelineError('runtime', `${label}: onnxruntime failed: ${reason}`, { cause: e });
+  }
+
+  /** Releases every session and the device. Safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    // Let a run in flight finish before its session goes away.
+    await this.queue;
+    this.disposed = true;
+    const all = [...this.sessions];
+    this.sessions.clear();
+    await Promise.allSettled(all.map((s) => s.release()));
+    this.device?.destroy();
+  }
+}
+
+function isOutOfMemory(reason: string): boolean {
+  return /out of memory|OutOfMemory|\bOOM\b|could not allocate|allocation failed|Cannot enlarge memory/i.test(reason);
+}
