@@ -4,33 +4,47 @@
 #   2. export the random-full LDM3D-pano graphs (models/export.py --random-full; CPU)
 #      while the PyTorch diffusers reference runs on the GPU (bench/torch_reference.py), pinned
 #      to other CPU cores so neither steals the other's
-#   3. our TypeScript pipeline on Dawn WebGPU (bench/pano-webgpu.ts, bundled): baseline
-#   4. if time is left, the same with one experiment's session options (BENCH_EXPERIMENT)
-#   5. bench/summarize.mjs: one JSON + a markdown table under $OUT
+#   3. our TypeScript pipeline on Dawn WebGPU (bench/pano-webgpu.ts, bundled): baseline, with one
+#      UNet call profiled per dispatch (falls back to the stand-in loop if the pipeline fails)
+#   4. while time is left, the experiments in EXPERIMENTS (one process each, same graphs)
+#   5. bench/summarize.mjs: $OUT/result.json, $OUT/summary.md, $OUT/logs.tar.gz (after every stage)
 #
 # Prepared here first (ignored folders):  node bench/build-device-bundle.mjs
 # Then, via the device tool:
 #   run(command="bash bench/run-device.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=590)
-# Environment knobs: STEPS (20), BENCH_EXPERIMENT (JSON of extra UNet session options, or empty),
-# BUDGET_S (seconds this script may use, 560), SKIP_TORCH=1, SKIP_EXPORT=1 (reuse /tmp/rf).
+# Environment knobs: STEPS (20), EXPERIMENTS (space-separated names from run_experiment below, ''
+# for none), SKIP_BASELINE=1, BUDGET_S (seconds this script may use, 560), SKIP_TORCH=1. The export
+# is skipped when /tmp/rf/manifest.json exists (a warm machine keeps /tmp for ~30 s after a call).
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
 mkdir -p "$OUT"
+# Everything is written to WORK and published to OUT as 3 files (the device returns at most 8):
+# result.json (all figures), summary.md (the tables), logs.tar.gz.
+WORK=/tmp/bench-work
+mkdir -p "$WORK"
+REPO=$(pwd)
 STEPS=${STEPS:-20}
 BUDGET_S=${BUDGET_S:-560}
 MODELS=/tmp/rf
-EXPERIMENT=${BENCH_EXPERIMENT-'{"freeDimensionOverrides":{"batch":2,"latent_height":64,"latent_width":128}}'}
+EXPERIMENTS=${EXPERIMENTS-turbofan freedims}
 elapsed() { echo $((SECONDS - START)); }
 pin() { # pin CORES CMD...: taskset where the machine has it
   local cores=$1; shift
   if command -v taskset > /dev/null; then taskset -c "$cores" "$@"; else "$@"; fi
 }
 say() { echo "[run-device $(elapsed)s] $*"; }
+publish() {
+  /tmp/node "$REPO/bench/summarize.mjs" "$WORK" > "$WORK/summary.md" 2> "$WORK/summarize.err"
+  cp "$WORK/summary.md" "$WORK/result.json" "$OUT/" 2> /dev/null
+  tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude=result.json --exclude=summary.md . 2> /dev/null
+}
 
 # 1. tools --------------------------------------------------------------------------------------
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
+if [ -z "${NO_VULKAN_SETUP:-}" ]; then # (NO_VULKAN_SETUP=1: a dry run on a machine that has its own)
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
   if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
 done
@@ -42,24 +56,25 @@ cp .carry/bench/pano-webgpu.mjs /tmp/bench/
 tar -C /tmp/py -xJf .carry/bench/diffusers.tar.xz
 export PYTHONPATH=/tmp/py${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu.csv"
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
 say "node $(/tmp/node --version); tools ready"
 
 # 2. export (CPU cores 4-15) ‖ torch reference (GPU, cores 0-3) ---------------------------------
 EXPORT_PID=
-if [ -z "${SKIP_EXPORT:-}" ]; then
+if [ ! -f "$MODELS/manifest.json" ]; then
   pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --out "$MODELS" \
-    --sessions text_encoder,unet,vae_decoder --no-validate > "$OUT/export.log" 2>&1 &
+    --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export.log" 2>&1 &
   EXPORT_PID=$!
 fi
 if [ -z "${SKIP_TORCH:-}" ]; then
-  pin 0-3 env OMP_NUM_THREADS=4 python3 bench/torch_reference.py --steps "$STEPS" --out "$OUT/torch.json" \
-    2>&1 | tee "$OUT/torch.log" | grep -v Warning
+  pin 0-3 env OMP_NUM_THREADS=4 python3 bench/torch_reference.py --steps "$STEPS" --out "$WORK/torch.json" \
+    2>&1 | tee "$WORK/torch.log" | grep -v Warning
   say "torch reference done"
+  publish
 fi
 if [ -n "$EXPORT_PID" ]; then
   wait "$EXPORT_PID"; rc=$?
-  tail -n 25 "$OUT/export.log"
+  tail -n 25 "$WORK/export.log"
   say "export rc=$rc"
   [ $rc -eq 0 ] || exit $rc
 fi
@@ -67,24 +82,45 @@ du -sh "$MODELS"/* 2>/dev/null
 
 # 3. our pipeline on Dawn WebGPU ---------------------------------------------------------------
 cd /tmp/bench
-run_webgpu() { # $1 label, $2 extra UNet options JSON ('' = none), $3 extra args
-  local label=$1 extra=$2
-  shift 2
-  say "webgpu: $label"
-  /tmp/node --expose-gc pano-webgpu.mjs --models "$MODELS" --steps "$STEPS" --label "$label" \
-    ${extra:+--unet-options "$extra"} --out "$OUT/webgpu-$label.json" "$@" 2>&1 | tee "$OUT/webgpu-$label.log" \
-    | grep -v '^\[profiling\]'
-  say "webgpu $label rc=${PIPESTATUS[0]}"
+run_webgpu() { # $1 label, then pano-webgpu arguments
+  local label=$1
+  shift
+  say "webgpu: $label $*"
+  /tmp/node pano-webgpu.mjs --models "$MODELS" --steps "$STEPS" --label "$label" \
+    --out "$WORK/webgpu-$label.json" "$@" 2>&1 | tee "$WORK/webgpu-$label.log" | grep -v '^ \|^{\|^}'
+  local rc=${PIPESTATUS[0]}
+  say "webgpu $label rc=$rc"
+  publish
+  return $rc
 }
-run_webgpu baseline '' --profile
-# 4. one experiment, only if it can finish inside the budget (a warm run of the baseline tells us)
-if [ -n "$EXPERIMENT" ] && [ $(( $(elapsed) + 170 )) -lt "$BUDGET_S" ]; then
-  run_webgpu experiment "$EXPERIMENT" --warm-runs 1
+run_experiment() { # the ONE change each experiment makes against the baseline
+  case $1 in
+    # browsers tier ORT's wasm up to TurboFan; node-webgpu.ts pins Liftoff (2-core CI machine)
+    turbofan) run_webgpu experiment-turbofan --warm-runs 1 --turbofan ;;
+    # static shapes for the UNet: ORT can fold the dynamic-shape subgraphs and plan memory
+    freedims) run_webgpu experiment-freedims --warm-runs 1 \
+      --unet-options '{"freeDimensionOverrides":{"batch":2,"latent_height":64,"latent_width":128}}' ;;
+    *) say "unknown experiment $1" ;;
+  esac
+}
+if [ -z "${SKIP_BASELINE:-}" ]; then
+  T_BASE=$SECONDS
+  if ! run_webgpu baseline --warm-runs 1 --profile; then
+    say "the pipeline failed at full size; measuring with the stand-in loop instead"
+    run_webgpu baseline-standin --warm-runs 1 --loop stand-in
+  fi
+  T_ONE=$((SECONDS - T_BASE))
 else
-  say "no time left for the experiment"
+  T_ONE=${T_ONE:-200}
 fi
+# 4. experiments, each only if it can finish inside the budget (it costs about what the baseline did)
+for e in $EXPERIMENTS; do
+  if [ $(( $(elapsed) + T_ONE * 9 / 10 )) -lt "$BUDGET_S" ]; then run_experiment "$e"
+  else say "no time left for experiment $e (baseline took ${T_ONE}s)"; fi
+done
 cd - > /dev/null
 
 # 5. one JSON + table -------------------------------------------------------------------------
-/tmp/node bench/summarize.mjs "$OUT" > "$OUT/summary.md" && cat "$OUT/summary.md"
+publish
+cat "$OUT/summary.md"
 say "done"

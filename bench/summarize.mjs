@@ -17,8 +17,8 @@ const webgpu = Object.fromEntries(
     .filter((f) => /^webgpu-.*\.json$/.test(f))
     .map((f) => [f.slice(7, -5), read(f)]),
 );
-const base = webgpu.baseline ?? null;
-const exp = webgpu.experiment ?? null;
+const base = webgpu.baseline ?? webgpu['baseline-standin'] ?? null;
+const experiments = Object.entries(webgpu).filter(([k]) => k.startsWith('experiment'));
 writeFileSync(join(dir, 'result.json'), JSON.stringify({ torch, webgpu }, null, 2) + '\n');
 
 const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(d));
@@ -71,12 +71,14 @@ if (base?.profile?.byKernel) {
   out.push('|---|---|---|---|');
   for (const k of base.profile.byKernel.slice(0, 15)) out.push(`| ${k.name} | ${f(k.ms)} | ${k.calls} | ${f(k.share * 100)} % |`);
 } else if (base?.profile) out.push(`\nProfile unavailable: ${JSON.stringify(base.profile)}`);
-if (exp && base) {
+for (const [name, exp] of base ? experiments : []) {
   out.push('');
-  out.push(`Experiment: UNet session options ${JSON.stringify(exp.options.unetOptions)}${exp.options.turbofan ? ' + TurboFan' : ''}`);
+  out.push(`${name}: UNet session options ${JSON.stringify(exp.options.unetOptions)}, TurboFan ${exp.options.turbofan ? 'on' : 'off (Liftoff only)'}`);
   out.push('');
   out.push('| figure | baseline | experiment |');
   out.push('|---|---|---|');
+  out.push(`| loading (all sessions) | ${ms(base.load.totalMs)} | ${ms(exp.load.totalMs)} |`);
+  out.push(`| first generation (cold) | ${ms(base.cold.totalMs)} | ${ms(exp.cold.totalMs)} |`);
   out.push(`| UNet session creation | ${ms(base.load.sessions.find((s) => s.name === 'unet')?.ms)} | ${ms(exp.load.sessions.find((s) => s.name === 'unet')?.ms)} |`);
   out.push(`| UNet first run | ${ms(base.cold.firstRunMs.unet)} | ${ms(exp.cold.firstRunMs.unet)} |`);
   out.push(`| UNet step (sync, median) | ${ms(med(base.sync.unetMs))} | ${ms(med(exp.sync.unetMs))} |`);

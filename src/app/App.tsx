@@ -50,6 +50,7 @@ export function App(): ReactNode {
       debug.xrSession = s.session != null;
       debug.xrMode = s.session != null ? s.mode : null;
       document.body.dataset.xrSession = s.session != null ? 'active' : 'none';
+      debug.emulator = s.emulator ?? null;
     };
     sync(xrStore.getState());
     return xrStore.subscribe(sync);

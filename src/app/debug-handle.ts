@@ -12,6 +12,7 @@ const handle: Ldm3dDebugHandle = {
   triangles: 0,
   maxTextureSize: 0,
   depthMapping: { near: 0, far: 0 },
+  emulator: null,
   look: { yaw: 0, pitch: 0 },
 };
 

@@ -17,6 +17,8 @@ interface Ldm3dDebugHandle {
   maxTextureSize: number;
   /** Current depth mapping in metres. */
   depthMapping: { near: number; far: number };
+  /** The desktop XR emulator's device (IWER) when one is installed (tests read its fovy); null on a headset. */
+  emulator: { readonly fovy: number } | null;
   /** Current desktop view direction, radians. */
   look: { yaw: number; pitch: number };
 }

@@ -83,7 +83,11 @@ export interface GenerateOptions {
   readonly height?: number;
   readonly width?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (p: StepProgress) => void;
+  /**
+   * Awaited after every step: a worker returns a promise that settles on a new task, so a cancel
+   * message can be handled between steps (on WASM, a run may never yield to the event loop).
+   */
+  readonly onProgress?: (p: StepProgress) => void | Promise<void>;
   /** Compute the per-step preview (default true). */
   readonly preview?: boolean;
   /** Test hook: the latents after every step (a GPU read-back per step on WebGPU). */
@@ -307,7 +311,7 @@ export class Ldm3dPipeline {
         if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
         const elapsed = now() - tLoop;
         const mean = elapsed / (i + 1);
-        o.onProgress?.({
+        await o.onProgress?.({
           step: i + 1,
           total,
           timestep: step.timestep,

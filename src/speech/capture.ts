@@ -77,13 +77,13 @@ function toCaptureError(e: unknown): SpeechError {
   return new SpeechError(captureErrorKind(e), detail, { cause: e });
 }
 
-const PROCESSOR_NAME = 'ldm3d-mic-capture';
+export const PROCESSOR_NAME = 'ldm3d-mic-capture';
 
 /**
  * Runs on the audio rendering thread. It batches the 128-frame render quanta into chunks so the main
  * thread gets ~20 messages a second rather than ~375, and transfers (not copies) the buffers.
  */
-const WORKLET_SOURCE = `
+export const WORKLET_SOURCE = `
 class MicCapture extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -150,6 +150,24 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
   const silenceTimeoutMs = options.silenceTimeoutMs ?? 3000;
   const silenceLevel = options.silenceLevel ?? 1e-4;
 
+  // The context and the worklet module are set up while getUserMedia waits (permission prompt,
+  // device start): audio that arrives before the graph is connected is lost, and people start
+  // talking right after pressing. Creating the context here, still inside the user's gesture, also
+  // lets it start running (browsers, Quest's included, start audio only after a gesture).
+  // It runs at the hardware rate; asking for 16 kHz would make Firefox refuse to connect the
+  // stream. resample.ts converts with a proper anti-aliasing filter instead.
+  let ctx: AudioContext;
+  try {
+    ctx = new Ctx();
+  } catch (e) {
+    throw new SpeechError('unsupported', `AudioContext could not be created: ${String(e)}`, { cause: e });
+  }
+  const useWorklet = !options.forceScriptProcessor && typeof AudioWorkletNode !== 'undefined' && !!ctx.audioWorklet;
+  const resumed = ctx.state === 'suspended' ? ctx.resume().catch(() => undefined) : Promise.resolve();
+  const moduleLoaded = useWorklet ? ctx.audioWorklet.addModule(getWorkletUrl()) : Promise.resolve();
+  // Settled later; a rejection here must not surface as unhandled before that.
+  moduleLoaded.catch(() => undefined);
+
   let stream: MediaStream;
   try {
     stream = await mediaDevices.getUserMedia({
@@ -165,11 +183,13 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
       video: false,
     });
   } catch (e) {
+    void ctx.close().catch(() => undefined);
     throw toCaptureError(e);
   }
   const tracks = stream.getAudioTracks();
   if (tracks.length === 0) {
     stream.getTracks().forEach((t) => t.stop());
+    void ctx.close().catch(() => undefined);
     throw new SpeechError('no-device', 'getUserMedia returned a stream without an audio track.');
   }
 
@@ -196,16 +216,6 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
     track.addEventListener('ended', onEnded);
     cleanups.push(() => track.removeEventListener('ended', onEnded));
   }
-
-  // The context runs at the hardware rate; asking for 16 kHz here would make Firefox refuse to
-  // connect the stream. resample.ts converts with a proper anti-aliasing filter instead.
-  let ctx: AudioContext;
-  try {
-    ctx = new Ctx();
-  } catch (e) {
-    runCleanups();
-    throw new SpeechError('unsupported', `AudioContext could not be created: ${String(e)}`, { cause: e });
-  }
   cleanups.push(() => void ctx.close().catch(() => undefined));
   const sampleRate = ctx.sampleRate;
 
@@ -230,12 +240,11 @@ export async function openMicrophone(options: MicrophoneOptions): Promise<Microp
   cleanups.push(() => clearTimeout(watchdog));
 
   try {
-    if (ctx.state === 'suspended') await ctx.resume();
+    await resumed;
     const source = ctx.createMediaStreamSource(stream);
     cleanups.push(() => source.disconnect());
-    const useWorklet = !options.forceScriptProcessor && typeof AudioWorkletNode !== 'undefined' && !!ctx.audioWorklet;
     if (useWorklet) {
-      await ctx.audioWorklet.addModule(getWorkletUrl());
+      await moduleLoaded;
       const node = new AudioWorkletNode(ctx, PROCESSOR_NAME, {
         numberOfInputs: 1,
         numberOfOutputs: 0,

@@ -27,11 +27,10 @@ function fourcc(view: DataView, offset: number): string {
   );
 }
 
-export function parseWav(input: ArrayBuffer | ArrayBufferView): WavAudio {
-  const view =
-    input instanceof ArrayBuffer
-      ? new DataView(input)
-      : new DataView(input.buffer, input.byteOffset, input.byteLength);
+export function parseWav(input: ArrayBufferLike | ArrayBufferView): WavAudio {
+  const view = ArrayBuffer.isView(input)
+    ? new DataView(input.buffer, input.byteOffset, input.byteLength)
+    : new DataView(input);
   if (view.byteLength < 12 || fourcc(view, 0) !== 'RIFF' || fourcc(view, 8) !== 'WAVE') {
     throw new WavFormatError('Not a WAV file: the RIFF/WAVE header is missing.');
   }
@@ -99,7 +98,7 @@ export function parseWav(input: ArrayBuffer | ArrayBufferView): WavAudio {
   return { sampleRate, channels: out };
 }
 
-/** 16-bit PCM WAV, e.g. to let a user download what the microphone heard when a transcript is wrong. */
+/** 16-bit PCM WAV of mono samples (what the microphone heard, for a bug report or a new fixture). */
 export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array {
   const bytes = new Uint8Array(44 + samples.length * 2);
   const view = new DataView(bytes.buffer);
@@ -120,8 +119,8 @@ export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Arr
   text(36, 'data');
   view.setUint32(40, samples.length * 2, true);
   for (let i = 0; i < samples.length; i++) {
-    const s = Math.max(-1, Math.min(1, samples[i]));
-    view.setInt16(44 + i * 2, Math.round(s < 0 ? s * 32768 : s * 32767), true);
+    // The same scale as parseWav (1/32768), so 16-bit audio survives a round trip bit-exactly.
+    view.setInt16(44 + i * 2, Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32768))), true);
   }
   return bytes;
 }

@@ -47,6 +47,13 @@ export interface WhisperEngineOptions {
   allowRemoteModels?: boolean;
   localModelPath?: string;
   allowLocalModels?: boolean;
+  /**
+   * Where onnxruntime-web's wasm comes from (browsers only). transformers.js points ORT at a CDN
+   * when nothing is set. 'bundled' (default) undoes that, so ORT loads the wasm file the bundler
+   * emitted next to it, self-hosted like the pipeline worker's; 'cdn' keeps transformers.js'
+   * choice; a URL prefix or explicit files are passed to ORT as they are.
+   */
+  wasmPaths?: 'bundled' | 'cdn' | string | { mjs: string; wasm: string };
 }
 
 export interface LoadProgress {
@@ -187,6 +194,13 @@ export class WhisperEngine {
     if (o.allowRemoteModels !== undefined) tf.env.allowRemoteModels = o.allowRemoteModels;
     if (o.localModelPath !== undefined) tf.env.localModelPath = o.localModelPath;
     if (o.allowLocalModels !== undefined) tf.env.allowLocalModels = o.allowLocalModels;
+    // Read when the first session is created, so setting it after the import still counts.
+    const wasm = tf.env.backends.onnx.wasm;
+    if (wasm && !inNode()) {
+      const paths = o.wasmPaths ?? 'bundled';
+      if (paths === 'bundled') wasm.wasmPaths = undefined;
+      else if (paths !== 'cdn') wasm.wasmPaths = paths;
+    }
 
     const aggregator = new ProgressAggregator((p) => this.progressListeners.forEach((l) => l(p)));
     const requested = o.device ?? 'auto';

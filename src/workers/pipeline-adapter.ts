@@ -34,6 +34,9 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
           // Copied: the preview is tiny, and its buffer is transferred to the main thread.
           const preview = p.preview ? { width: p.preview.width, height: p.preview.height, rgba: p.preview.rgba.slice() } : null;
           step.onStep(p.step, p.total, preview, p.etaMs);
+          // Let the worker handle messages (a cancel) before the next step: on WASM a step may
+          // finish without ever yielding to the event loop. setTimeout, not a microtask.
+          return new Promise<void>((resolve) => setTimeout(resolve, 0));
         },
       });
       const { rgba } = toPanorama(out);

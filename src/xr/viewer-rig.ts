@@ -13,6 +13,11 @@ export class ViewerRig {
   private look: DesktopLook | null = null;
   private recenterPending = false;
   private wasPresenting = false;
+  /** The XR reference space whose 'reset' (the headset's own recenter gesture) we listen to. */
+  private watchedSpace: XRReferenceSpace | null = null;
+  private readonly onSpaceReset = (): void => {
+    this.recenterPending = true;
+  };
 
   constructor() {
     this.group.name = 'panorama-rig';
@@ -50,14 +55,16 @@ export class ViewerRig {
         this.recenterPending = true;
       } else {
         // Leaving XR: back to the desktop view from the centre.
+        this.watchReset(null);
         camera.position.set(0, 0, 0);
         resetRig(this.group);
         this.recenterPending = false;
       }
     }
     if (presenting) {
-      if (!this.recenterPending || frame === undefined) return;
       const space = gl.xr.getReferenceSpace();
+      this.watchReset(space);
+      if (!this.recenterPending || frame === undefined) return;
       const pose = space ? frame.getViewerPose(space) : undefined;
       if (!pose) return; // tracking not ready yet: try again next frame
       recenterRig(this.group, pose.transform.position, pose.transform.orientation);
@@ -70,5 +77,16 @@ export class ViewerRig {
       this.recenterPending = false;
     }
     this.look?.update(camera, dt);
+  }
+
+  /**
+   * The headset's own recenter (holding the Meta button) resets the reference space; the
+   * panorama follows, so its front is again where the user looks.
+   */
+  private watchReset(space: XRReferenceSpace | null): void {
+    if (space === this.watchedSpace) return;
+    this.watchedSpace?.removeEventListener('reset', this.onSpaceReset);
+    this.watchedSpace = space;
+    space?.addEventListener('reset', this.onSpaceReset);
   }
 }

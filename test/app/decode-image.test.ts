@@ -2,6 +2,9 @@ import { encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { decodeImageFile, decodePngBytes, ImportError, unpackLowBitDepth } from '../../src/app/decode-image';
 
+/** fast-png's bytes as a Blob part (a copy on a plain ArrayBuffer, as File wants). */
+const blobPart = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
+
 describe('decodePngBytes', () => {
   it('keeps all 16 bits of a grey depth PNG', () => {
     const data = new Uint16Array([0, 1, 255, 256, 40000, 65535]);
@@ -55,7 +58,7 @@ describe('decodeImageFile', () => {
 
   it('decodes a PNG file through fast-png (no browser needed)', async () => {
     const png = encode({ width: 2, height: 1, data: new Uint16Array([7, 65000]), channels: 1, depth: 16 });
-    const img = await decodeImageFile(new File([png], 'depth.png', { type: 'image/png' }));
+    const img = await decodeImageFile(new File([blobPart(png)], 'depth.png', { type: 'image/png' }));
     expect(Array.from(img.data)).toEqual([7, 65000]);
   });
 });

@@ -3,16 +3,19 @@ import { describe, expect, it } from 'vitest';
 import type { NamedImage } from '../../src/app/decode-image';
 import { importPanoramaFiles, looksLikeDepthName, pickDepth } from '../../src/app/import-panorama';
 
+/** fast-png's bytes as a Blob part (a copy on a plain ArrayBuffer, as File wants). */
+const blobPart = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
+
 function rgbFile(name: string, width: number, height: number, rgb: [number, number, number]): File {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) data.set(rgb, i * 3);
-  return new File([encode({ width, height, data, channels: 3, depth: 8 })], name, { type: 'image/png' });
+  return new File([blobPart(encode({ width, height, data, channels: 3, depth: 8 }))], name, { type: 'image/png' });
 }
 
 function depth16File(name: string, width: number, height: number, values: (i: number) => number): File {
   const data = new Uint16Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = values(i);
-  return new File([encode({ width, height, data, channels: 1, depth: 16 })], name, { type: 'image/png' });
+  return new File([blobPart(encode({ width, height, data, channels: 1, depth: 16 }))], name, { type: 'image/png' });
 }
 
 const image = (name: string, channels: number, bitDepth: number): NamedImage => ({
@@ -73,7 +76,7 @@ describe('importPanoramaFiles', () => {
     const w = 32;
     const data = new Uint8Array(w * w * 3);
     for (let i = 0; i < w * w; i++) data.set(i < (w * w) / 2 ? [200, 10, 10] : [51, 51, 51], i * 3);
-    const file = new File([encode({ width: w, height: w, data, channels: 3, depth: 8 })], 'ou.png');
+    const file = new File([blobPart(encode({ width: w, height: w, data, channels: 3, depth: 8 }))], 'ou.png');
     const r = await importPanoramaFiles([file], 4096);
     expect(r.panorama).toMatchObject({ width: 32, height: 16 });
     expect(r.panorama!.depth[0]).toBeCloseTo(51 / 255, 6);

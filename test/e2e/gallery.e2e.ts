@@ -202,6 +202,7 @@ describe('generate → saved → reload → gallery → step in → GLB (the iss
     expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Saved in this browser/);
     const size = await page.evaluate(() => window.__ldm3d?.panorama);
     expect(size?.label).toBe(prompt);
+    expect(errors).toEqual([]);
 
     await page.reload();
     await waitForSceneReady(page, 1);
@@ -219,7 +220,9 @@ describe('generate → saved → reload → gallery → step in → GLB (the iss
     const { segmentsX, segmentsY } = segmentsForImage(size!.width, size!.height);
     expect(mesh.geometry.attributes.position.count).toBe(sphereVertexCount(segmentsX, segmentsY));
     expect((mesh.material as MeshBasicMaterial).map).toBeTruthy();
-    expect(errors).toEqual([]);
+    // Reloading aborts the model-file requests the old page still had open; that is the
+    // navigation, not a failure. Anything else is.
+    expect(errors.filter((e) => !/^request failed: .*\/models\/.* net::ERR_ABORTED$/.test(e))).toEqual([]);
     await page.close();
   });
 });

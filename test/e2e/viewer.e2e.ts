@@ -1,6 +1,6 @@
 // The viewer in real Chromium: the page loads cleanly, the synthetic room renders the right way
 // round, the desktop controls turn the view, and XR starts through the IWER emulator.
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MARKER_COLOUR, SYNTHETIC_SCENE } from '../../src/panorama/synthetic';
 import {
@@ -13,6 +13,7 @@ import {
   waitForSceneReady,
   type AppPage,
   type Rgb,
+  type Screenshot,
 } from './browser';
 
 const marker: Rgb = { r: MARKER_COLOUR[0], g: MARKER_COLOUR[1], b: MARKER_COLOUR[2] };
@@ -27,6 +28,35 @@ function project(p: { x: number; y: number; z: number }, width: number, height: 
   const nx = p.x / -p.z / (t * aspect);
   const ny = p.y / -p.z / t;
   return { x: ((nx + 1) / 2) * width, y: ((1 - ny) / 2) * height };
+}
+
+/** Centre of the pixels within `tolerance` of `colour`. */
+function centroidOf(shot: Screenshot, colour: Rgb, tolerance: number): { x: number; y: number; count: number } {
+  let x = 0;
+  let y = 0;
+  let count = 0;
+  for (let py = 0; py < shot.height; py++) {
+    for (let px = 0; px < shot.width; px++) {
+      if (colourDistance(shot.pixel(px, py), colour) > tolerance) continue;
+      x += px;
+      y += py;
+      count++;
+    }
+  }
+  return { x: x / count, y: y / count, count };
+}
+
+/**
+ * Moves the emulated headset sideways through the emulator's own panel (its UI owns the headset
+ * pose and writes it every frame, so setting the device directly would be undone): the X field
+ * of the position triple whose Y reads 1.60.
+ */
+async function setEmulatedHeadX(page: Page, x: string): Promise<void> {
+  // Playwright's locators see into the emulator UI's shadow DOM; querySelectorAll does not.
+  const values = await page.locator('input').evaluateAll((els) => els.map((el) => (el as HTMLInputElement).value));
+  const index = values.findIndex((_, i) => values[i + 1] === '1.60' && i + 2 < values.length);
+  expect(index).toBeGreaterThanOrEqual(0);
+  await page.locator('input').nth(index).fill(x);
 }
 
 describe('viewer', () => {
@@ -115,6 +145,24 @@ describe('viewer', () => {
     saveArtefact('e2e/synthetic-xr.png', shot.png);
     // Recentered at the emulated head: the marker is straight ahead in the XR view too.
     expect(colourDistance(shot.mean(shot.width / 2, shot.height / 2, 2), marker)).toBeLessThan(12);
+
+    // Parallax from real geometry, drawn by the real shader: step the emulated head 1 m to the
+    // right. The marker is 4.5 m ahead (the room's mapping is metric), so it must now appear
+    // atan(1 / 4.5) to the left of the view's centre; a wrong depth mapping moves it elsewhere.
+    const fovy = await page.evaluate(() => window.__ldm3d!.emulator!.fovy);
+    await setEmulatedHeadX(page, '1');
+    await waitForFrames(page, 5);
+    const moved = await screenshotCanvas(page);
+    saveArtefact('e2e/synthetic-xr-moved.png', moved.png);
+    const found = centroidOf(moved, marker, 40);
+    const aspect = moved.width / moved.height;
+    const expectedX = moved.width / 2 + (-1 / 4.5 / (Math.tan(fovy / 2) * aspect)) * (moved.width / 2);
+    expect(found.count).toBeGreaterThan(50);
+    expect(Math.abs(found.x - expectedX)).toBeLessThan(4);
+    expect(Math.abs(found.y - moved.height / 2)).toBeLessThan(4);
+    // For scale: a marker painted at 20 m instead would sit at about a fifth of that offset.
+    expect(moved.width / 2 - found.x).toBeGreaterThan(40);
+    await setEmulatedHeadX(page, '0');
 
     // The emulator's view covers the page while presenting; its own toolbar ends the session.
     await page.getByTitle('Click to exit XR session').click();

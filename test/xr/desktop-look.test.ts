@@ -59,7 +59,7 @@ describe('desktop look', () => {
     const surface = Object.assign(new EventTarget(), { style: { touchAction: '' }, setPointerCapture: () => {} });
     const win = new EventTarget();
     const look = new DesktopLook(surface as unknown as HTMLElement, win as unknown as Window);
-    const key = (type: string, code: string): Event => Object.assign(new Event(type), { code, target: null });
+    const key = (type: string, code: string): Event => Object.assign(new Event(type), { code });
     win.dispatchEvent(key('keydown', 'ArrowLeft'));
     const cam = new PerspectiveCamera();
     look.update(cam, 0.04);
