@@ -58,6 +58,28 @@ def median_ms(fn, n: int, warmup: int = 3) -> dict:
     return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "n": n}
 
 
+def strict_fp32(fn):
+    """Runs fn with TF32 off for cuDNN convolutions and cuBLAS matmuls (plain IEEE fp32, as WebGPU)."""
+    import torch
+
+    old = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        return fn()
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def tf32_state() -> dict:
+    import torch
+
+    try:
+        return {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}
+    except Exception as e:  # noqa: BLE001 - informational
+        return {"error": str(e)[:200]}
+
+
 def build_pipeline():
     import torch
     from diffusers import DDIMScheduler, StableDiffusionLDM3DPipeline
@@ -77,15 +99,15 @@ def build_pipeline():
     return pipe, params, torch
 
 
-def bench_dtype(pipe, dtype_name: str, steps: int, n_unet: int, compile_unet: bool) -> dict:
+def bench_dtype(pipe, dtype_name: str, steps: int, n_unet: int, compile_unet: bool, res: dict) -> dict:
+    """Fills `res` as it goes, so the figures measured before a failure are kept."""
     import torch
 
     dtype = {"fp32": torch.float32, "fp16": torch.float16}[dtype_name]
     dev = torch.device("cuda")
     pipe.to(device=dev, dtype=dtype)
-    res: dict = {"dtype": dtype_name, "attention_processor": type(pipe.unet.attn_processors[
-        next(iter(pipe.unet.attn_processors))]).__name__,
-        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}}
+    res.update({"dtype": dtype_name, "attention_processor": type(pipe.unet.attn_processors[
+        next(iter(pipe.unet.attn_processors))]).__name__, "tf32": tf32_state()})
     te, unet, vae = pipe.text_encoder, pipe.unet, pipe.vae
     lh, lw = HEIGHT // pipe.vae_scale_factor, WIDTH // pipe.vae_scale_factor
     g = torch.Generator(device="cpu").manual_seed(0)
@@ -102,14 +124,12 @@ def bench_dtype(pipe, dtype_name: str, steps: int, n_unet: int, compile_unet: bo
         res["unet_ms"] = median_ms(lambda: unet(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet)
         log(dtype_name, "unet", res["unet_ms"])
         if dtype_name == "fp32":
-            old = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
             try:
-                res["unet_strict_fp32_ms"] = median_ms(
-                    lambda: unet(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet)
+                res["unet_strict_fp32_ms"] = strict_fp32(
+                    lambda: median_ms(lambda: unet(sample, t, encoder_hidden_states=ehs, return_dict=False)[0], n_unet))
                 log(dtype_name, "unet strict fp32 (no TF32)", res["unet_strict_fp32_ms"])
-            finally:
-                torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+            except Exception as e:  # noqa: BLE001 - an optional figure
+                res["unet_strict_fp32_error"] = f"{type(e).__name__}: {e}"[:300]
         res["vae_decode_ms"] = median_ms(lambda: vae.decode(lat1, return_dict=False)[0], 5, warmup=2)
         log(dtype_name, "vae decode", res["vae_decode_ms"])
 
@@ -203,8 +223,9 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     for d in [d for d in args.dtypes.split(",") if d]:
+        out["results"][d] = {}
         try:
-            out["results"][d] = bench_dtype(pipe, d, args.steps, args.unet_calls, args.compile and d == "fp16")
+            bench_dtype(pipe, d, args.steps, args.unet_calls, args.compile and d == "fp16", out["results"][d])
         except Exception as e:  # noqa: BLE001 - keep the other dtype's figures
             traceback.print_exc()
             out["errors"][d] = f"{type(e).__name__}: {e}"[:1000]

@@ -5,11 +5,10 @@ is rebuilt on any machine with numpy + onnx (no PyTorch), and its input/output n
 what transformers.js reads (src/models/session_config.js: Seq2Seq = onnx/encoder_model.onnx +
 onnx/decoder_model_merged.onnx; modeling_utils.js: `use_cache_branch`, `past_key_values.N.{decoder,
 encoder}.{key,value}` in, `present.N.*` out, empty past tensors whose symbolic dims resolve to 0 on
-the first step). The weights are also written with Hugging Face's parameter names
-(model.safetensors) so that `golden.py` can load them into transformers' PyTorch
-WhisperForConditionalGeneration, the reference implementation, and record what it decodes: every ONNX
-initializer is named after the parameter it holds (suffix ".T" when stored transposed), so golden.py
-rebuilds the state dict from the ONNX files and no second copy of the weights is committed.
+the first step). Every ONNX initializer is named after the transformers parameter it holds (suffix
+".T" when stored transposed), so `golden.py` rebuilds the state dict from the ONNX files, loads it
+into transformers' PyTorch WhisperForConditionalGeneration (the reference implementation) and records
+what it decodes; no second copy of the weights is committed.
 
 Output folder (default test/speech/data/whisper-tiny-random):
   config.json  generation_config.json  preprocessor_config.json  tokenizer.json  tokenizer_config.json

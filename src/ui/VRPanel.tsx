@@ -32,6 +32,7 @@ function PanelButton({ label, onClick }: { label: string; onClick(): void }): Re
       borderRadius={10}
       paddingX={16}
       paddingY={10}
+      flexShrink={0}
       cursor="pointer"
       onClick={onClick}
     >
@@ -52,7 +53,7 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
     s.setDepthMapping(stepDepthScale(s.depthMapping, baseMapping, factor));
   };
   return (
-    // 1 px = 1.5 mm: a ~45 cm wide panel at arm's length below eye level.
+    // 1 px = 1.5 mm: a ~54 cm wide panel at arm's length below eye level.
     <Container
       pixelSize={0.0015}
       flexDirection="column"
@@ -60,7 +61,11 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
       padding={18}
       backgroundColor="#1b1f24"
       borderRadius={16}
-      width={300}
+      width={360}
+      // Drawn over the panorama whatever the depth scale: with a small scale the scene's surfaces
+      // come nearer than the panel and would hide it.
+      depthTest={false}
+      renderOrder={10}
     >
       <Text fontSize={18} color="#b8c2cc">
         {label}
