@@ -1,0 +1,295 @@
+/**
+ * Text → LDM3D-pano RGB + depth panorama from the command line, on the same pipeline as the app.
+ *
+ *   npm run generate -- --prompt "a beach at sunset" [--negative "blurry"] [--steps 50] [--guidance 7]
+ *     [--scheduler ddim|pndm|euler|dpm] [--seed 42] [--latents init.npy] [--models DIR]
+ *     [--backend auto|webgpu|wasm] [--width 1024 --height 512] [--no-verify] --out DIR
+ *
+ * Writes DIR/rgb.png (8-bit RGB), DIR/depth16.png (16-bit greyscale, diffusers' trunc(d·65535)) and
+ * DIR/metadata.json (every setting, the model, timings per stage). `--latents` takes a float32 .npy
+ * of the initial latents [1, 4, H/8, W/8] in diffusers' layout, unscaled (diffusers multiplies by
+ * init_noise_sigma), so a diffusers run can be reproduced exactly. Progress goes to stderr.
+ * Exit codes: 0 done, 1 failed, 2 bad command line, 130 cancelled (Ctrl-C).
+ */
+import { register } from 'node:module';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+// The pipeline imports its WGSL with Vite's `?raw` suffix; teach Node's loader the same, before the
+// pipeline modules load (hence the dynamic imports below).
+const RAW_HOOK = `
+export async function resolve(specifier, context, next) {
+  if (specifier.endsWith('?raw')) {
+    const r = await next(specifier.slice(0, -4), context);
+    return { url: r.url + '?raw', shortCircuit: true };
+  }
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (url.endsWith('?raw')) {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(new URL(url.slice(0, -4)), 'utf8');
+    return { format: 'module', source: 'export default ' + JSON.stringify(text) + ';', shortCircuit: true };
+  }
+  return next(url, context);
+}`;
+register(`data:text/javascript,${encodeURIComponent(RAW_HOOK)}`);
+
+const { encode } = await import('fast-png');
+const { isPipelineError, PipelineError } = await import('../src/pipeline/errors');
+const { readNpy } = await import('../src/pipeline/npy');
+const { folderSource } = await import('../src/pipeline/node/folder-source');
+const { Ldm3dPipeline } = await import('../src/pipeline/pipeline');
+const { SCHEDULER_NAMES } = await import('../src/pipeline/schedulers/common');
+const { installNodeWebGPU, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
+
+const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';
+
+const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
+  --prompt TEXT         what to generate ('' is allowed: unconditional)
+  --negative TEXT       negative prompt
+  --steps N             inference steps (default: the model's, 50 for ldm3d-pano)
+  --guidance G          classifier-free guidance scale (default: the model's, 7)
+  --scheduler NAME      ${['ddim', 'pndm', 'euler', 'dpm'].join(' | ')} (default: ddim)
+  --seed N              seed of the pipeline's Philox generator (default: random, recorded)
+  --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
+  --width W --height H  output size, multiples of 8 (default: the model's, 1024×512)
+  --models DIR          exported model folder (default: ${DEFAULT_MODELS}, RANDOM TEST WEIGHTS)
+  --backend B           auto | webgpu | wasm (default: auto = WebGPU, else WASM)
+  --no-verify           skip the sha256 check of the model files
+  --no-preview          skip the per-step preview
+  --out DIR             output folder (created)`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      prompt: { type: 'string' },
+      negative: { type: 'string' },
+      steps: { type: 'string' },
+      guidance: { type: 'string' },
+      scheduler: { type: 'string' },
+      seed: { type: 'string' },
+      latents: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      models: { type: 'string', default: DEFAULT_MODELS },
+      backend: { type: 'string', default: 'auto' },
+      'no-verify': { type: 'boolean', default: false },
+      'no-preview': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  if (values.prompt === undefined) throw new UsageError('--prompt is required');
+  if (!values.out) throw new UsageError('--out DIR is required');
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  let guidance: number | undefined;
+  if (values.guidance !== undefined) {
+    guidance = Number(values.guidance);
+    if (!Number.isFinite(guidance) || guidance < 0) throw new UsageError(`--guidance must be a number ≥ 0, got ${JSON.stringify(values.guidance)}`);
+  }
+  const scheduler = values.scheduler;
+  if (scheduler !== undefined && !(SCHEDULER_NAMES as readonly string[]).includes(scheduler)) {
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got ${JSON.stringify(scheduler)}`);
+  }
+  let seed: bigint | undefined;
+  if (values.seed !== undefined) {
+    if (!/^\d+$/.test(values.seed) || BigInt(values.seed) >= 1n << 64n) throw new UsageError(`--seed must be a whole number below 2^64, got ${JSON.stringify(values.seed)}`);
+    seed = BigInt(values.seed);
+  }
+  const backend = values.backend;
+  if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new UsageError(`--backend must be auto, webgpu or wasm, got ${JSON.stringify(backend)}`);
+  return {
+    prompt: values.prompt,
+    negative: values.negative,
+    steps: int('steps', values.steps),
+    guidance,
+    scheduler: scheduler as (typeof SCHEDULER_NAMES)[number] | undefined,
+    seed,
+    latents: values.latents,
+    width: int('width', values.width),
+    height: int('height', values.height),
+    models: values.models,
+    backend: backend as 'auto' | 'webgpu' | 'wasm',
+    verify: !values['no-verify'],
+    preview: !values['no-preview'],
+    out: values.out,
+  };
+}
+
+/** A one-line progress bar on stderr; on a non-terminal, a line every 10 %. */
+function progressBar() {
+  const tty = process.stderr.isTTY === true;
+  let lastDecile = -1;
+  return (label: string, done: number, total: number, extra: string): void => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${extra}`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K${done === total ? '\n' : ''}`);
+    else {
+      const decile = Math.floor((10 * done) / total);
+      if (decile !== lastDecile || done === total) process.stderr.write(line + '\n');
+      lastDecile = decile;
+    }
+  };
+}
+
+const seconds = (ms: number | null): string => (ms === null ? '?' : `${(ms / 1000).toFixed(1)}s`);
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  const source = await folderSource(args.models, { verify: args.verify });
+  const manifest = source.manifest;
+  if (manifest.test_weights) {
+    process.stderr.write(
+      [
+        '',
+        '!!! ' + '='.repeat(76),
+        `!!! ${args.models} holds RANDOM TEST WEIGHTS (${manifest.model_id}): the output is noise.`,
+        '!!! For real panoramas export Intel/ldm3d-pano (see README):',
+        '!!!   python models/export.py --model Intel/ldm3d-pano --out models/full/ldm3d-pano',
+        '!!! then pass --models models/full/ldm3d-pano',
+        '!!! ' + '='.repeat(76),
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  let latents: Float32Array | undefined;
+  let width = args.width;
+  let height = args.height;
+  if (args.latents) {
+    let npy;
+    try {
+      npy = readNpy(new Uint8Array(await readFile(args.latents)));
+    } catch (e) {
+      throw new PipelineError('bad-option', `--latents ${args.latents}: ${(e as Error).message}`);
+    }
+    if (!(npy.data instanceof Float32Array)) throw new PipelineError('bad-option', `--latents ${args.latents}: dtype ${npy.descr}, expected float32 ('<f4')`);
+    const [b, c, h, w] = npy.shape;
+    if (npy.shape.length !== 4 || b !== 1 || c !== manifest.latent_channels) {
+      throw new PipelineError('bad-option', `--latents ${args.latents}: shape (${npy.shape.join(', ')}), expected (1, ${manifest.latent_channels}, H/8, W/8)`);
+    }
+    latents = npy.data;
+    height ??= h * manifest.vae_scale_factor;
+    width ??= w * manifest.vae_scale_factor;
+  }
+
+  if (args.backend !== 'wasm') installNodeWebGPU();
+  const bar = progressBar();
+  const loadStart = performance.now();
+  const pipe = await Ldm3dPipeline.load(source, {
+    backend: args.backend,
+    onProgress: (p) => bar('load    ', p.done, p.total, `${p.stage} ${seconds(performance.now() - loadStart)}`),
+  });
+  const loadMs = performance.now() - loadStart;
+  for (const n of pipe.notices) process.stderr.write(`notice: ${n}\n`);
+  process.stderr.write(`backend: ${pipe.backend}\n`);
+
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling after this step (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  try {
+    const tokens = pipe.tokenize(args.prompt);
+    if (tokens.truncated) {
+      process.stderr.write(`notice: the prompt has ${tokens.count} tokens; the model reads ${tokens.max}, the rest is dropped\n`);
+    }
+    const result = await pipe.generate({
+      prompt: args.prompt,
+      negativePrompt: args.negative ?? null,
+      steps: args.steps,
+      guidance: args.guidance,
+      scheduler: args.scheduler,
+      seed: args.seed,
+      latents,
+      width,
+      height,
+      preview: args.preview,
+      signal: controller.signal,
+      onProgress: (p) => bar('denoise ', p.step, p.total, `t=${p.timestep} elapsed ${seconds(p.elapsedMs)} eta ${seconds(p.etaMs)}`),
+    });
+
+    await mkdir(args.out, { recursive: true });
+    const rgbPng = encode({ width: result.width, height: result.height, data: result.rgb, channels: 3, depth: 8 });
+    const depthPng = encode({ width: result.width, height: result.height, data: result.depth16, channels: 1, depth: 16 });
+    await writeFile(join(args.out, 'rgb.png'), rgbPng);
+    await writeFile(join(args.out, 'depth16.png'), depthPng);
+    const metadata = {
+      tool: 'ldm3d-xr scripts/generate.ts',
+      createdAt: new Date().toISOString(),
+      model: {
+        id: manifest.model_id,
+        dir: resolve(args.models),
+        license: manifest.license,
+        test_weights: manifest.test_weights,
+        dtype: manifest.dtype,
+        sha256_verified: args.verify,
+      },
+      settings: {
+        ...result.settings,
+        latentsFile: args.latents ? resolve(args.latents) : null,
+        preview: args.preview,
+      },
+      backend: result.backend,
+      backendRequested: args.backend,
+      notices: pipe.notices,
+      tokens: result.tokens,
+      timings: { loadTotal: loadMs, load: pipe.loadTimings, ...result.timings },
+      outputs: {
+        rgb: { file: 'rgb.png', width: result.width, height: result.height, channels: 3, bitDepth: 8 },
+        depth16: { file: 'depth16.png', width: result.width, height: result.height, channels: 1, bitDepth: 16, encoding: 'trunc(depth * 65535), 1 = nearest' },
+      },
+      versions: { node: process.version },
+    };
+    await writeFile(join(args.out, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
+    process.stderr.write(
+      `wrote ${join(args.out, 'rgb.png')}, depth16.png, metadata.json (${result.width}×${result.height}, ${seconds(result.timings.total)} generate, ${seconds(loadMs)} load)\n`,
+    );
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await pipe.dispose();
+  }
+}
+
+let code: number;
+try {
+  code = await main();
+} catch (e) {
+  if (isPipelineError(e, 'cancelled')) {
+    process.stderr.write(`\ncancelled: ${e.message}\n`);
+    code = 130;
+  } else {
+    process.stderr.write(`\nerror: ${isPipelineError(e) ? `[${e.code}] ` : ''}${(e as Error).message ?? String(e)}\n`);
+    code = 1;
+  }
+}
+// dawn.node keeps the process alive while navigator.gpu is reachable.
+uninstallNodeWebGPU();
+process.exit(code);
