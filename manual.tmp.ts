@@ -1,25 +1,23 @@
 import { chromium } from 'playwright-core';
-import { createServer } from 'node:http';
+import { startStaticServer } from './test/e2e/static-server';
 import { CHROMIUM_ARGS } from './test/e2e/browser';
-const big = Buffer.alloc(300000, 7);
-const srv = createServer((req, res) => {
-  if (req.url === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<p>x</p>'); return; }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(big.length), 'cache-control': 'no-store' }); res.end(big);
-});
-await new Promise<void>((r) => srv.listen(5302, '127.0.0.1', () => r()));
+const server = await startStaticServer([['/models/', '/work/main/models'], ['/', '/work/main/dist']]);
 const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+b.on('disconnected', () => console.log('disconnected'));
 const p = await b.newPage();
-p.on('requestfailed', (r) => console.log('requestfailed', r.url(), r.failure()?.errorText));
+p.on('requestfailed', (r) => console.log('requestfailed', r.url().slice(-40), r.failure()?.errorText));
 p.on('crash', () => console.log('crash'));
-await p.goto('http://127.0.0.1:5302/');
+p.on('close', () => console.log('close'));
+await p.goto(server.url + 'models/tiny/ldm3d-pano/manifest.json');
 const src = `onmessage = async (e) => {
     const out = [];
-    for (const mode of ['no-store', 'default', 'no-cache']) {
-      const r = await fetch('/f-' + mode + '-reader', { cache: mode });
+    const f = '/models/tiny/ldm3d-pano/unet/model.onnx_data';
+    for (const mode of ['no-store', 'default']) {
+      const r = await fetch(f + '?' + mode + '-reader', { cache: mode });
       const rd = r.body.getReader(); let n = 0;
       for (;;) { const x = await rd.read(); if (x.done) break; n += x.value.length; }
       rd.releaseLock();
-      const r2 = await fetch('/f-' + mode + '-ab', { cache: mode });
+      const r2 = await fetch(f + '?' + mode + '-ab', { cache: mode });
       const ab = await r2.arrayBuffer();
       out.push(mode + ':' + n + ':' + ab.byteLength);
     }
@@ -31,4 +29,4 @@ const r = await p.evaluate(async (src) => {
 }, src);
 console.log(r);
 await new Promise((r) => setTimeout(r, 1000));
-await b.close(); srv.close();
+await b.close(); await server.close();

@@ -4,11 +4,16 @@
     python models/export.py --model Intel/ldm3d-pano --out models/full/ldm3d-pano [--fp16]
     python models/export.py --tiny --out models/tiny/ldm3d-pano --goldens test/fixtures/goldens/ldm3d-pano
     python models/export.py --random-full --out /tmp/random-full   # architecture-only random weights, benchmarks
+    python models/export.py --model Intel/ldm3d-sr --out models/full/ldm3d-sr            # LDM3D-SR (detected)
+    python models/export.py --tiny --pipeline ldm3d-sr --out models/tiny/ldm3d-sr --goldens test/fixtures/goldens/ldm3d-sr
 
 Output folder (optimum's layout and I/O names):
     text_encoder/model.onnx   input_ids int64 [batch,77] -> last_hidden_state f32 [batch,77,hidden]
     unet/model.onnx           sample f32 [batch,C,h,w], timestep f32 [] (rank 0), encoder_hidden_states
                               f32 [batch,77,hidden] -> out_sample f32 [batch,4,h,w]
+                              LDM3D-SR: C = 8 (noisy latents ‖ VAE-encoded low-res RGBD) and, when the UNet
+                              has a class embedding, class_labels int64 [batch] (the noise level), as
+                              diffusers' ONNX x4 upscaler feeds it
     vae_decoder/model.onnx    latent_sample f32 [batch,4,h,w] -> sample f32 [batch,4,8h,8w]
                               (= vae.decode(z).sample; the caller divides by vae_scaling_factor first)
     vae_encoder/model.onnx    sample f32 [batch,4,H,W] -> latent_parameters f32 [batch,8,H/8,W/8]
@@ -50,6 +55,21 @@ PIPELINE_PRESETS: dict[str, dict[str, Any]] = {
         "image": {"height": 512, "width": 1024},
         "defaults": {"num_inference_steps": 50, "guidance_scale": 7.0, "scheduler": "ddim"},
     },
+    # LDM3D-SR (community pipeline StableDiffusionUpscaleLDM3DPipeline): the README example's values,
+    # 50 steps, guidance 9 (the pipeline default, the example does not override it), noise_level 20,
+    # DDIM (model_index names DDIMScheduler; scheduler_config.json's "PNDMScheduler" is not what
+    # diffusers instantiates). The example's target_res is 1024x1024; the app's default is 512x512
+    # (a 128x128 gnomonic crop upsampled x4), which is what a Quest can hold; any multiple of 8 works.
+    "ldm3d-sr": {
+        "image": {"height": 512, "width": 512},
+        "defaults": {"num_inference_steps": 50, "guidance_scale": 9.0, "noise_level": 20, "scheduler": "ddim"},
+    },
+}
+
+# model_index.json _class_name -> the pipeline name in manifest.json
+PIPELINE_CLASSES = {
+    "StableDiffusionLDM3DPipeline": "ldm3d-pano",
+    "StableDiffusionUpscaleLDM3DPipeline": "ldm3d-sr",
 }
 
 # Score tensors at most this big per attention slice (see sliced_attention.py).
@@ -84,6 +104,7 @@ class Components:
     model_index: dict[str, Any]
     license: str
     source: str
+    pipeline: str = "ldm3d-pano"
 
 
 def resolve_checkpoint(model: str) -> Path:
@@ -94,7 +115,7 @@ def resolve_checkpoint(model: str) -> Path:
     from huggingface_hub import snapshot_download
 
     subs = ["text_encoder", "unet", "vae"]
-    allow = ["model_index.json", "README.md", "scheduler/*", "tokenizer/*"]
+    allow = ["model_index.json", "README.md", "scheduler/*", "low_res_scheduler/*", "tokenizer/*"]
     allow += [f"{s}/*.json" for s in subs] + [f"{s}/*.safetensors" for s in subs]
     ignore = ["*.fp16.*", "*non_ema*"]
     log(f"downloading {model} (safetensors) ...")
@@ -125,10 +146,12 @@ def load_components(ckpt: Path, source: str, license_override: str | None) -> Co
 
     model_index = json.loads((ckpt / "model_index.json").read_text()) if (ckpt / "model_index.json").is_file() else {}
     cls = model_index.get("_class_name")
-    if cls and cls != "StableDiffusionLDM3DPipeline":
+    if cls and cls not in PIPELINE_CLASSES:
         raise SystemExit(
-            f"{source}: model_index.json names {cls}; only StableDiffusionLDM3DPipeline (LDM3D-pano) is exported so far"
+            f"{source}: model_index.json names {cls}; only {', '.join(PIPELINE_CLASSES)} (LDM3D-pano, LDM3D-SR) "
+            "can be exported"
         )
+    pipeline = PIPELINE_CLASSES.get(cls or "", "ldm3d-pano")
     log("loading text encoder, UNet and VAE in float32 ...")
     # Eager attention: a plain MatMul/Softmax graph, the same on every onnxruntime back end.
     text_encoder = CLIPTextModel.from_pretrained(ckpt / "text_encoder", dtype=torch.float32, attn_implementation="eager")
@@ -136,24 +159,36 @@ def load_components(ckpt: Path, source: str, license_override: str | None) -> Co
     vae = AutoencoderKL.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32)
     sched = json.loads((ckpt / "scheduler" / "scheduler_config.json").read_text())
     lic = license_override or read_license(ckpt) or "unknown"
-    return Components(text_encoder.eval(), unet.eval(), vae.eval(), ckpt / "tokenizer", sched, model_index, lic, source)
+    return Components(text_encoder.eval(), unet.eval(), vae.eval(), ckpt / "tokenizer", sched, model_index, lic, source,
+                      pipeline)
+
+
+def has_class_embedding(unet) -> bool:
+    return getattr(unet, "class_embedding", None) is not None
 
 
 def check_architecture(c: Components) -> None:
     u, v, t = c.unet.config, c.vae.config, c.text_encoder.config
     problems = []
-    if u.in_channels != v.latent_channels:
-        problems.append(
-            f"unet.in_channels={u.in_channels} != vae.latent_channels={v.latent_channels} (LDM3D-SR? not exported yet)"
-        )
-    if v.out_channels != 4:
-        problems.append(f"vae.out_channels={v.out_channels}; LDM3D-pano decodes RGB+depth = 4 channels")
+    sr = c.pipeline == "ldm3d-sr"
+    # SR: noisy latents ‖ the VAE-encoded low-res RGBD (the community pipeline checks the same sum)
+    want_in = 2 * v.latent_channels if sr else v.latent_channels
+    if u.in_channels != want_in:
+        problems.append(f"unet.in_channels={u.in_channels}, expected {want_in} for {c.pipeline}")
+    if u.out_channels != v.latent_channels:
+        problems.append(f"unet.out_channels={u.out_channels} != vae.latent_channels={v.latent_channels}")
+    if v.out_channels != 4 or v.in_channels != 4:
+        problems.append(f"vae in/out channels {v.in_channels}/{v.out_channels}; LDM3D-pano/SR use RGB+depth = 4")
     if u.cross_attention_dim != t.hidden_size:
         problems.append(f"unet.cross_attention_dim={u.cross_attention_dim} != text hidden_size={t.hidden_size}")
     if getattr(u, "time_cond_proj_dim", None) is not None:
         problems.append("unet.time_cond_proj_dim is set (timestep_cond input) - not supported")
-    if getattr(u, "class_embed_type", None) is not None or getattr(u, "num_class_embeds", None) is not None:
+    if not sr and has_class_embedding(c.unet):
         problems.append("unet has a class embedding (class_labels input) - not supported for pano")
+    if sr and has_class_embedding(c.unet) and getattr(u, "class_embed_type", None) not in (None,):
+        # "timestep"/"projection"/... embed class_labels as floats; only the nn.Embedding of
+        # num_class_embeds (integer noise level, like the x4 upscaler) is wired up.
+        problems.append(f"unet.class_embed_type={u.class_embed_type!r}: only num_class_embeds is supported")
     if problems:
         raise SystemExit("unsupported checkpoint:\n  " + "\n  ".join(problems))
 
@@ -259,6 +294,16 @@ def _wrappers():
         def forward(self, sample, timestep, encoder_hidden_states):
             return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
 
+    class UNetClassLabels(torch.nn.Module):
+        """LDM3D-SR: the noise level enters as class_labels (int64 [batch])."""
+
+        def __init__(self, unet):
+            super().__init__()
+            self.unet = unet
+
+        def forward(self, sample, timestep, encoder_hidden_states, class_labels):
+            return self.unet(sample, timestep, encoder_hidden_states, class_labels=class_labels, return_dict=False)[0]
+
     class VaeDecoder(torch.nn.Module):
         def __init__(self, vae):
             super().__init__()
@@ -275,7 +320,7 @@ def _wrappers():
         def forward(self, sample):
             return self.vae.encode(sample, return_dict=False)[0].parameters
 
-    return TextEncoder, UNet, VaeDecoder, VaeEncoder
+    return TextEncoder, UNet, VaeDecoder, VaeEncoder, UNetClassLabels
 
 
 def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
@@ -561,7 +606,7 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
 
     from sliced_attention import describe_plan, install_sliced_attention, plan_slices
 
-    TextEncoder, UNet, VaeDecoder, VaeEncoder = _wrappers()
+    TextEncoder, UNet, VaeDecoder, VaeEncoder, UNetClassLabels = _wrappers()
     g = torch.Generator().manual_seed(o.seed)
     te_cfg, u_cfg, v_cfg = c.text_encoder.config, c.unet.config, c.vae.config
     vsf = 2 ** (len(v_cfg.block_out_channels) - 1)
@@ -594,23 +639,36 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
 
     if "unet" in o.sessions:
         cin = u_cfg.in_channels
-        ref = UNet(c.unet).eval()
+        labels = has_class_embedding(c.unet)
+        n_classes = int(u_cfg.num_class_embeds or 1) if labels else 1
+
+        def unet_inputs(b: int, h: int, w: int, t: float) -> tuple:
+            x = (randn(b, cin, h, w), torch.tensor(t), randn(b, seq, hidden))
+            if labels:
+                # noise levels as the SR pipeline passes them: one value repeated over the batch
+                level = int(torch.randint(0, n_classes, (1,), generator=g))
+                x = x + (torch.full((b,), level, dtype=torch.int64),)
+            return x
+
+        wrap = UNetClassLabels if labels else UNet
+        ref = wrap(c.unet).eval()
         ex_unet, plan = with_attention(
-            c.unet,
-            lambda mod: (lambda: mod(randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden))),
+            c.unet, lambda mod: (lambda: wrap(mod)(*unet_inputs(2, lh, lw, 981.0))),
         )
-        exp = UNet(ex_unet).eval()
-        val = [(randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden))]
+        exp = wrap(ex_unet).eval()
+        val = [unet_inputs(2, lh, lw, 981.0)]
         if o.test_weights and lh * lw <= 4096:
             # a second size and batch: the dynamic axes really are dynamic; a non-integer timestep
             # as Euler uses
-            val.append((randn(1, cin, lh, lh), torch.tensor(500.5), randn(1, seq, hidden)))
+            val.append(unet_inputs(1, lh, lh if lh != lw else lw // 2, 500.5))
+        names = ["sample", "timestep", "encoder_hidden_states"] + (["class_labels"] if labels else [])
+        axes = {"sample": {0: "batch", 2: "latent_height", 3: "latent_width"},
+                "encoder_hidden_states": {0: "batch"},
+                "out_sample": {0: "batch", 2: "latent_height", 3: "latent_width"}}
+        if labels:
+            axes["class_labels"] = {0: "batch"}
         sessions.append(SessionExport(
-            "unet", exp, (randn(2, cin, lh, lw), torch.tensor(981.0), randn(2, seq, hidden)),
-            ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-            {"sample": {0: "batch", 2: "latent_height", 3: "latent_width"},
-             "encoder_hidden_states": {0: "batch"},
-             "out_sample": {0: "batch", 2: "latent_height", 3: "latent_width"}},
+            "unet", exp, unet_inputs(2, lh, lw, 981.0), names, ["out_sample"], axes,
             val, ref, plan, same_shape_as={"out_sample": "sample"}))
 
     if "vae_decoder" in o.sessions or "vae_encoder" in o.sessions:
@@ -726,6 +784,8 @@ def export(c: Components, o: ExportOptions) -> dict:
 
     preset = PIPELINE_PRESETS[o.pipeline]
     v_cfg = c.vae.config
+    if o.pipeline != c.pipeline:
+        raise SystemExit(f"--pipeline {o.pipeline} but the checkpoint is {c.pipeline}")
     manifest = {
         "format": MANIFEST_FORMAT,
         "pipeline": o.pipeline,
@@ -827,20 +887,28 @@ def main(argv: list[str] | None = None) -> None:
     if args.tiny:
         import tiny
 
+        sr = args.pipeline == "ldm3d-sr"
+        model_id = f"tiny-random/{args.pipeline}"
         with tempfile.TemporaryDirectory(prefix="ldm3d-tiny-ckpt-") as tmp:
             ckpt = args.checkpoint_out or Path(tmp)
-            tiny.build_tiny_checkpoint(ckpt)
-            c = load_components(ckpt, "tiny-random/ldm3d-pano", None)
+            (tiny.build_tiny_sr_checkpoint if sr else tiny.build_tiny_checkpoint)(ckpt)
+            c = load_components(ckpt, model_id, None)
             o = ExportOptions(
-                model_id="tiny-random/ldm3d-pano", test_weights=True,
-                height=args.height or tiny.HEIGHT, width=args.width or tiny.WIDTH,
+                model_id=model_id, test_weights=True,
+                height=args.height or (tiny.SR_SIZE if sr else tiny.HEIGHT),
+                width=args.width or (tiny.SR_SIZE if sr else tiny.WIDTH),
                 slice_limit_bytes=int((args.slice_limit_mib or tiny.SLICE_LIMIT_BYTES / 2**20) * 2**20),
                 unet_data_files=2, **common)
             export(c, o)
             if args.goldens:
-                import goldens
+                if sr:
+                    import goldens_sr
 
-                goldens.make_all(ckpt, args.out, args.goldens)
+                    goldens_sr.make_all(ckpt, args.out, args.goldens)
+                else:
+                    import goldens
+
+                    goldens.make_all(ckpt, args.out, args.goldens)
         return
 
     if args.random_full:
@@ -856,6 +924,9 @@ def main(argv: list[str] | None = None) -> None:
 
     ckpt = resolve_checkpoint(args.model)
     c = load_components(ckpt, args.model, args.license)
+    # the checkpoint's model_index decides the pipeline (Intel/ldm3d-sr -> ldm3d-sr)
+    preset = PIPELINE_PRESETS[c.pipeline]["image"]
+    common["pipeline"] = c.pipeline
     o = ExportOptions(
         model_id=args.model, test_weights=False, height=args.height or preset["height"],
         width=args.width or preset["width"], slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)

@@ -194,3 +194,95 @@ def build_random_full_components():
     log(f"random full-size architecture (benchmarks only): parameters {n}")
     return Components(text_encoder, unet, vae, tok_dir, dict(PANO_SCHEDULER_CONFIG),
                       {"_class_name": "StableDiffusionLDM3DPipeline"}, "n/a (random weights)", "random-full")
+
+
+# --------------------------------------------------------------------------------------------
+# LDM3D-SR (tiny, random weights)
+# --------------------------------------------------------------------------------------------
+
+# Low-res RGBD in = output size (the community pipeline keeps the size of an ndarray input; it is the
+# caller who upsamples the low-res crop x4 first, as the PIL path does with target_res): latent 4x16x16.
+SR_SIZE = 128
+# max_noise_level of Intel/ldm3d-sr's model_index.json
+SR_MAX_NOISE_LEVEL = 350
+
+# Intel/ldm3d-sr scheduler/scheduler_config.json as published (LDM3D-SPEC.md §1): named
+# "PNDMScheduler", values as pano's; model_index names DDIMScheduler, which diffusers instantiates.
+SR_SCHEDULER_CONFIG = {"_class_name": "PNDMScheduler", **{k: v for k, v in PANO_SCHEDULER_CONFIG.items()
+                                                           if k != "_class_name"}}
+# low_res_scheduler/scheduler_config.json (never used by the pipeline, kept for a faithful layout)
+SR_LOW_RES_SCHEDULER_CONFIG = {
+    "_class_name": "DDPMScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.0001, "beta_end": 0.02,
+    "clip_sample": True, "num_train_timesteps": 1000, "prediction_type": "epsilon", "variance_type": "fixed_small",
+}
+
+TINY_SR_README = """---
+license: apache-2.0
+tags: [test-weights, random-weights]
+---
+# tiny-random/ldm3d-sr
+
+RANDOM WEIGHTS for tests of the LDM3D-XR app: LDM3D-SR's classes (CLIPTextModel, UNet2DConditionModel
+with 8 input channels and a class embedding for the noise level, AutoencoderKL with RGB+depth in/out,
+DDIMScheduler) at tiny sizes, made by models/export.py --tiny --pipeline ldm3d-sr with a fixed torch seed.
+"""
+
+
+def tiny_sr_configs(vocab_size: int, bos: int, eos: int) -> dict:
+    cfg = tiny_configs(vocab_size, bos, eos)
+    # 8 in = noisy latents ‖ encoded low-res RGBD; the noise level is a class label (nn.Embedding of
+    # num_class_embeds, as in the SD x4 upscaler), so it needs > max_noise_level entries.
+    cfg["unet"] = dict(cfg["unet"], in_channels=8, out_channels=4, num_class_embeds=1000, sample_size=16)
+    cfg["vae"] = dict(cfg["vae"], sample_size=SR_SIZE)
+    return cfg
+
+
+def build_tiny_sr_checkpoint(folder: Path) -> None:
+    """A diffusers folder laid out like Intel/ldm3d-sr's (written component by component: the
+    community pipeline class is not importable from diffusers itself)."""
+    import diffusers
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from export import load_tokenizer, log
+
+    folder = Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    vocab, merges = write_tiny_tokenizer(folder / "tokenizer")
+    check_tokenizer(load_tokenizer(folder / "tokenizer"), vocab, merges)
+    cfg = tiny_sr_configs(len(vocab), vocab[BOS], vocab[EOS])
+    torch.manual_seed(SEED + 1)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**cfg["text_encoder"])).eval()
+    torch.manual_seed(SEED + 1)
+    unet = UNet2DConditionModel(**cfg["unet"]).eval()
+    torch.manual_seed(SEED + 1)
+    vae = AutoencoderKL(**cfg["vae"]).eval()
+    text_encoder.save_pretrained(folder / "text_encoder", safe_serialization=True)
+    unet.save_pretrained(folder / "unet", safe_serialization=True)
+    vae.save_pretrained(folder / "vae", safe_serialization=True)
+    version = diffusers.__version__
+    for sub, conf in (("scheduler", SR_SCHEDULER_CONFIG), ("low_res_scheduler", SR_LOW_RES_SCHEDULER_CONFIG)):
+        (folder / sub).mkdir()
+        (folder / sub / "scheduler_config.json").write_text(
+            json.dumps({**conf, "_diffusers_version": version}, indent=2) + "\n")
+    model_index = {
+        "_class_name": "StableDiffusionUpscaleLDM3DPipeline",
+        "_diffusers_version": version,
+        "feature_extractor": [None, None],
+        "low_res_scheduler": ["diffusers", "DDPMScheduler"],
+        "max_noise_level": SR_MAX_NOISE_LEVEL,
+        "safety_checker": [None, None],
+        "scheduler": ["diffusers", "DDIMScheduler"],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+    (folder / "model_index.json").write_text(json.dumps(model_index, indent=2) + "\n")
+    (folder / "README.md").write_text(TINY_SR_README)
+    n = {k: sum(p.numel() for p in m.parameters()) for k, m in
+         (("text_encoder", text_encoder), ("unet", unet), ("vae", vae))}
+    log(f"tiny SR checkpoint at {folder}: parameters {n}")

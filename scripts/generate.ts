@@ -42,7 +42,7 @@ const { readNpy } = await import('../src/pipeline/npy');
 const { folderSource } = await import('../src/pipeline/node/folder-source');
 const { Ldm3dPipeline } = await import('../src/pipeline/pipeline');
 const { SCHEDULER_NAMES } = await import('../src/pipeline/schedulers/common');
-const { installNodeWebGPU, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
+const { installNodeWebGPU, preferLiftoff, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
 
 const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';
 
@@ -196,6 +196,7 @@ async function main(): Promise<number> {
     width ??= w * manifest.vae_scale_factor;
   }
 
+  preferLiftoff();
   if (args.backend !== 'wasm') installNodeWebGPU();
   const bar = progressBar();
   const loadStart = performance.now();

@@ -4,7 +4,7 @@
  *
  *   const info = await installNodeWebGPU();   // then OrtRuntime.create({ backend: 'webgpu' })
  *
- * Call it before the first inference session of the process is created (see the V8 note below).
+ * Call it before the first inference session of the process is created (see preferLiftoff).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import v8 from 'node:v8';
@@ -19,6 +19,19 @@ export interface NodeWebGPUInfo {
 }
 
 let installed: NodeWebGPUInfo | null = null;
+
+/**
+ * Tells V8 not to tier onnxruntime-web's 27 MB wasm up with TurboFan. Measured here (2 cores):
+ * - with tier-up, Dawn's first createComputePipelineAsync waits for the background compile: 60–175 s
+ *   (10 ms without ORT loaded); with Liftoff only, 26 ms;
+ * - on WASM, creating the tiny models' sessions took 64 s with tier-up and 1.7 s with Liftoff only,
+ *   with identical outputs.
+ * Liftoff code runs somewhat slower, which matters only for full-size models on WASM in Node, which
+ * are impractical anyway. Must run before the first inference session of the process.
+ */
+export function preferLiftoff(): void {
+  v8.setFlagsFromString('--liftoff-only');
+}
 
 /** A real GPU driver's ICD manifest (NVIDIA, AMD, Intel), if the machine has one. */
 function hardwareIcd(): string | null {
@@ -52,12 +65,7 @@ export function installNodeWebGPU(): NodeWebGPUInfo {
     } else driver = 'none found (Dawn will try the Vulkan loader defaults)';
   }
 
-  // Measured here: once onnxruntime-web's 27 MB wasm is instantiated, V8 tiers it up with TurboFan
-  // in the background, and Dawn's first createComputePipelineAsync then waits for that: 60–175 s
-  // on a 2-core machine (10 ms without ORT loaded). With Liftoff only (no tier-up) it takes 26 ms.
-  // On the WebGPU path the wasm only orchestrates GPU work, so Liftoff code costs nothing that
-  // matters. The flag must be set before ORT compiles its wasm (the first session of the process).
-  v8.setFlagsFromString('--liftoff-only');
+  preferLiftoff();
 
   Object.assign(globalThis, globals);
   const gpu = create([]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { runAllCases, TOLERANCE } from './parity';
@@ -8,6 +9,7 @@ const MODELS = 'models/tiny/ldm3d-pano';
 describe('Ldm3dPipeline on wasm vs diffusers goldens', () => {
   let pipe: Ldm3dPipeline;
   beforeAll(async () => {
+    preferLiftoff();
     pipe = await Ldm3dPipeline.load(await folderSource(MODELS, { verify: true }), { backend: 'wasm' });
   });
   afterAll(() => pipe?.dispose());
