@@ -42,11 +42,16 @@ publish() {
 
 # 1. tools --------------------------------------------------------------------------------------
 if [ -z "${NO_VULKAN_SETUP:-}" ]; then # (NO_VULKAN_SETUP=1: a dry run on a machine that has its own)
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  # the Vulkan loader (.gl) and the GL vendor-neutral dispatch libraries (.carry/bench/gl: libglvnd0,
+  # libglx0, libegl1, ...) that NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs to load
+  for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
   ldconfig
 fi
 for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
   if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
+done
+for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
+  if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
 done
 say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
 xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node

@@ -273,6 +273,9 @@ class SessionExport:
     attention_plan: list[dict] = field(default_factory=list)
     # output name -> input name whose shape it has by contract (the UNet's out_sample is sample's shape)
     same_shape_as: dict[str, str] = field(default_factory=dict)
+    # output name -> its channel count (axis 1) where it differs from the same-shape input's
+    # (the LDM3D-SR UNet takes 8 channels and returns 4)
+    output_channels: dict[str, int] = field(default_factory=dict)
 
 
 def _wrappers():
@@ -413,6 +416,8 @@ def rename_dims(model, s: SessionExport) -> None:
         src = inputs.get(s.same_shape_as.get(vi.name, ""))
         if src is not None:
             vi.type.tensor_type.shape.CopyFrom(src.type.tensor_type.shape)
+            if vi.name in s.output_channels:
+                vi.type.tensor_type.shape.dim[1].dim_value = s.output_channels[vi.name]
 
 
 def strip_metadata(model) -> None:
@@ -669,7 +674,8 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
             axes["class_labels"] = {0: "batch"}
         sessions.append(SessionExport(
             "unet", exp, unet_inputs(2, lh, lw, 981.0), names, ["out_sample"], axes,
-            val, ref, plan, same_shape_as={"out_sample": "sample"}))
+            val, ref, plan, same_shape_as={"out_sample": "sample"},
+            output_channels={"out_sample": int(u_cfg.out_channels)}))
 
     if "vae_decoder" in o.sessions or "vae_encoder" in o.sessions:
         lc, ic = v_cfg.latent_channels, v_cfg.in_channels

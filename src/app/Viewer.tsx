@@ -9,7 +9,12 @@ import { useEffect, useMemo, type ReactNode } from 'react';
 import type { DepthMapping } from '../panorama/types';
 import { PanoramaMesh } from '../scene/panorama-mesh';
 import type { SceneState, SceneStore } from '../state/scene-store';
-import { VRPanel } from '../ui/VRPanel';
+import { generationStore } from '../ui/generate/app-generation';
+import { sceneServices } from '../ui/gallery/app-gallery';
+import { VRComfort } from '../ui/vr/VRComfort';
+import { VRScene } from '../ui/vr/VRScene';
+import { vrDebug } from '../ui/vr/vr-debug';
+import { FadeMachine } from '../xr/comfort-fade';
 import type { ViewerRig } from '../xr/viewer-rig';
 import { debugHandle, frameRendered, panoramaApplied } from './debug-handle';
 
@@ -17,7 +22,7 @@ import { debugHandle, frameRendered, panoramaApplied } from './debug-handle';
  * Owns the PanoramaMesh for the lifetime of the canvas (drei's Fbo pattern: create in useMemo,
  * dispose in the effect cleanup) and feeds it from the store.
  */
-export function usePanoramaMesh(sceneStore: SceneStore): PanoramaMesh {
+export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): PanoramaMesh {
   const gl = useThree((s) => s.gl);
   const pm = useMemo(
     () =>
@@ -36,10 +41,20 @@ export function usePanoramaMesh(sceneStore: SceneStore): PanoramaMesh {
       if (s.preview !== null && s.preview !== prev?.preview) {
         pm.setPanorama(s.preview); // a generation's preview: no id, no "scene ready"
       } else if (s.current !== null && (s.current !== prev?.current || (s.preview === null && prev?.preview))) {
-        pm.setPanorama(s.current.panorama);
-        panoramaApplied(s.current.id);
-        const { width, height } = s.current.panorama;
-        debug.panorama = { width, height, label: s.current.label };
+        const current = s.current;
+        const show = (): void => {
+          pm.setPanorama(current.panorama);
+          panoramaApplied(current.id);
+          const { width, height } = current.panorama;
+          debug.panorama = { width, height, label: current.label };
+        };
+        // In the headset a new scene (generated, opened, imported) comes behind a fade to black.
+        if (fader && gl.xr.isPresenting && s.current !== prev?.current) {
+          fader.request(() => {
+            vrDebug().fades++;
+            show();
+          });
+        } else show();
       }
       debug.triangles = pm.stats.triangles;
     };
@@ -49,7 +64,7 @@ export function usePanoramaMesh(sceneStore: SceneStore): PanoramaMesh {
       unsubscribe();
       pm.dispose();
     };
-  }, [pm, sceneStore]);
+  }, [pm, sceneStore, fader, gl]);
   return pm;
 }
 
@@ -60,7 +75,8 @@ export interface ViewerProps {
 }
 
 export function Viewer({ sceneStore, rig, baseMapping }: ViewerProps): ReactNode {
-  const pm = usePanoramaMesh(sceneStore);
+  const fader = useMemo(() => new FadeMachine(), []);
+  const pm = usePanoramaMesh(sceneStore, fader);
   const gl = useThree((s) => s.gl);
   const inSession = useXR((s) => s.session != null);
 
@@ -79,14 +95,20 @@ export function Viewer({ sceneStore, rig, baseMapping }: ViewerProps): ReactNode
   });
 
   return (
-    <primitive object={rig.group}>
-      <primitive object={pm.mesh} />
-      {inSession ? (
-        // Below eye level and tilted toward the viewer, inside the nearest plausible surface.
-        <group position={[0, -0.45, -0.7]} rotation={[-0.5, 0, 0]}>
-          <VRPanel sceneStore={sceneStore} baseMapping={baseMapping} onRecenter={() => rig.requestRecenter()} />
-        </group>
-      ) : null}
-    </primitive>
+    <>
+      <primitive object={rig.group}>
+        <primitive object={pm.mesh} />
+        {inSession ? (
+          <VRScene
+            sceneStore={sceneStore}
+            baseMapping={baseMapping}
+            generation={generationStore}
+            services={sceneServices}
+            onRecenter={() => rig.requestRecenter()}
+          />
+        ) : null}
+      </primitive>
+      {inSession ? <VRComfort rig={rig} fader={fader} sceneStore={sceneStore} /> : null}
+    </>
   );
 }

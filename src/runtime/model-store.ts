@@ -375,26 +375,20 @@ export class ModelStore implements ModelSource {
       progress(start + bytes.length);
       return this.checkLength(path, url, start + bytes.length, f.bytes);
     }
-    const reader = body.getReader();
     let received = start;
-    try {
-      for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          await flush().catch(() => undefined); // keep what arrived, for the resume
-          if (signal?.aborted) throw new ModelFileError(path, 'aborted', `after ${formatBytes(stored)} of ${formatBytes(f.bytes)}`, url);
-          throw new ModelFileError(path, 'network', `connection lost after ${formatBytes(stored)} of ${formatBytes(f.bytes)}: ${describe(e)}`, url);
+    /** Set when the body is longer than the manifest says; thrown after the pipe stops. */
+    let tooLong = 0;
+    // pipeTo gives backpressure: the next piece is read only once the previous write (and the
+    // storage flush it may trigger) has finished, so at most one chunk is ever buffered.
+    const sink = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        if (received + chunk.length > f.bytes) {
+          tooLong = received + chunk.length;
+          throw new Error('longer than the manifest says');
         }
-        if (r.done) break;
-        let value = r.value;
-        if (received + value.length > f.bytes) {
-          await reader.cancel().catch(() => undefined);
-          return this.tooLong(path, url, received + value.length, f.bytes);
-        }
-        received += value.length;
-        hasher.update(value);
+        received += chunk.length;
+        hasher.update(chunk);
+        let value = chunk;
         while (value.length > 0) {
           const take = Math.min(buffer.length - filled, value.length);
           buffer.set(value.subarray(0, take), filled);
@@ -403,14 +397,16 @@ export class ModelStore implements ModelSource {
           if (filled === buffer.length) await flush();
         }
         progress(received);
-        if (signal?.aborted) {
-          await reader.cancel().catch(() => undefined);
-          await flush().catch(() => undefined);
-          throw new ModelFileError(path, 'aborted', `after ${formatBytes(stored)} of ${formatBytes(f.bytes)}`, url);
-        }
-      }
-    } finally {
-      reader.releaseLock();
+      },
+    });
+    try {
+      await body.pipeTo(sink, signal ? { signal } : {});
+    } catch (e) {
+      if (e instanceof ModelFileError) throw e; // from storage (quota)
+      if (tooLong > 0) return this.tooLong(path, url, tooLong, f.bytes);
+      await flush().catch(() => undefined); // keep what arrived, for the resume
+      if (signal?.aborted) throw new ModelFileError(path, 'aborted', `after ${formatBytes(stored)} of ${formatBytes(f.bytes)}`, url);
+      throw new ModelFileError(path, 'network', `connection lost after ${formatBytes(stored)} of ${formatBytes(f.bytes)}: ${describe(e)}`, url);
     }
     await flush();
     return this.checkLength(path, url, stored, f.bytes);

@@ -11,7 +11,11 @@ import v8 from 'node:v8';
 import { create, globals } from 'webgpu';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
+const NVIDIA_ICDS = [
+  '/usr/share/vulkan/icd.d/nvidia_icd.json',
+  '/etc/vulkan/icd.d/nvidia_icd.json',
+  '/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json',
+];
 
 export interface NodeWebGPUInfo {
   /** Which Vulkan driver Dawn was pointed at, for logs and metadata. */
@@ -19,6 +23,15 @@ export interface NodeWebGPUInfo {
 }
 
 let installed: NodeWebGPUInfo | null = null;
+
+/** Mesa's GPU drivers need a render node; their ICD files are installed even on machines without a GPU. */
+function hasRenderNode(): boolean {
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Tells V8 not to tier onnxruntime-web's 27 MB wasm up with TurboFan. Measured here (2 cores):
@@ -33,17 +46,6 @@ export function preferLiftoff(): void {
   v8.setFlagsFromString('--liftoff-only');
 }
 
-/** A real GPU driver's ICD manifest (NVIDIA, AMD, Intel), if the machine has one. */
-function hardwareIcd(): string | null {
-  for (const dir of ICD_DIRS) {
-    if (!existsSync(dir)) continue;
-    // lavapipe (lvp) is a CPU driver and Debian 12's is too old for Dawn: not a hardware driver.
-    const hit = readdirSync(dir).find((f) => f.endsWith('.json') && !/lvp|lavapipe|swiftshader/i.test(f));
-    if (hit) return `${dir}/${hit}`;
-  }
-  return null;
-}
-
 /**
  * Makes `navigator.gpu` and the WebGPU globals (GPUBufferUsage, GPUDevice, ...) exist in Node, the
  * way a browser has them, so src/runtime/ort.ts runs unchanged. Idempotent.
@@ -51,19 +53,21 @@ function hardwareIcd(): string | null {
 export function installNodeWebGPU(): NodeWebGPUInfo {
   if (installed) return installed;
 
-  // Dawn needs a Vulkan driver. Without a GPU driver, use SwiftShader (ships with Debian's
-  // chromium); the Vulkan loader reads these variables when Dawn creates its instance.
+  // Dawn needs a Vulkan driver; the Vulkan loader reads these variables when Dawn creates its instance.
   let driver: string;
+  const nvidia = NVIDIA_ICDS.find((f) => existsSync(f));
   if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) {
     driver = (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) as string;
-  } else {
-    const hw = hardwareIcd();
-    if (hw) driver = hw;
-    else if (existsSync(SWIFTSHADER_ICD)) {
-      process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-      driver = SWIFTSHADER_ICD;
-    } else driver = 'none found (Dawn will try the Vulkan loader defaults)';
-  }
+  } else if (nvidia) {
+    process.env.VK_DRIVER_FILES = nvidia;
+    driver = nvidia;
+  } else if (hasRenderNode()) {
+    driver = 'the Vulkan loader\'s default (a /dev/dri render node exists)';
+  } else if (existsSync(SWIFTSHADER_ICD)) {
+    // No GPU: Debian 12's lavapipe is too old for Dawn, SwiftShader (from chromium) works.
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    driver = SWIFTSHADER_ICD;
+  } else driver = 'none found (Dawn will try the Vulkan loader defaults)';
 
   preferLiftoff();
 

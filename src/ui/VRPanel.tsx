@@ -10,7 +10,7 @@ import type { DepthMapping } from '../panorama/types';
 import type { SceneStore } from '../state/scene-store';
 import { depthScaleOf, stepDepthScale } from './depth-controls';
 import { generationStore } from './generate/app-generation';
-import { VRGenerateSection } from './generate/VRGenerateSection';
+import { VRPromptSection } from './vr/VRPromptSection';
 
 export interface VRPanelProps {
   readonly sceneStore: SceneStore;
@@ -53,15 +53,15 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
     s.setDepthMapping(stepDepthScale(s.depthMapping, baseMapping, factor));
   };
   return (
-    // 1 px = 1.5 mm: a ~54 cm wide panel at arm's length below eye level.
+    // 1 px = 1 mm: a 56 cm wide panel (with the keyboard) at arm's length below eye level.
     <Container
-      pixelSize={0.0015}
+      pixelSize={0.001}
       flexDirection="column"
       gap={12}
       padding={18}
       backgroundColor="#1b1f24"
       borderRadius={16}
-      width={360}
+      width={560}
       // Drawn over the panorama whatever the depth scale: with a small scale the scene's surfaces
       // come nearer than the panel and would hide it.
       depthTest={false}
@@ -80,7 +80,7 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
         </Text>
         <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
       </Container>
-      <VRGenerateSection store={generationStore} />
+      <VRPromptSection store={generationStore} />
       {lastError !== null ? (
         <Text fontSize={16} color="#ff8a80">
           {lastError}

@@ -7,6 +7,20 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, openApp, saveArtefact, waitForSceneReady } from './browser';
 
 const PROMPT = 'a quiet harbour at dawn, fishing boats, mist';
+/** Wide enough for the three panels (viewer left, gallery bottom centre, generate right) not to overlap. */
+const VIEWPORT = { width: 1280, height: 800 };
+/** SwiftShader runs WebGPU on the CPU: a tiny-model step takes seconds, more on a busy machine. */
+const LONG = 900_000;
+
+/**
+ * Errors the page reported, minus one false report: Chromium marks a streamed fetch of a
+ * `Cache-Control: no-store` response (the test server's header) as net::ERR_ABORTED even after
+ * the stream reached its end (microsoft/playwright#42742). The model files are not truncated:
+ * the app checks every one against its sha256, and a short file would fail that check.
+ */
+function realErrors(errors: readonly string[]): string[] {
+  return errors.filter((e) => !/^request failed: \S+\/models\/tiny\/ldm3d-pano\/\S+ net::ERR_ABORTED$/.test(e));
+}
 
 /** Starts recording every progress label and preview size the panel shows (it updates the DOM directly). */
 async function recordProgress(page: Page): Promise<void> {
@@ -68,13 +82,13 @@ describe('generate', () => {
   });
 
   it('generates with the tiny models on WebGPU: progress, mesh update, cancel, second run, no console errors', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    const { page, errors } = await openApp(browser, inject('baseUrl'), VIEWPORT);
     await waitForSceneReady(page, 1);
     // The size is shown before anything is downloaded.
     await expect.poll(() => page.getByTestId('model-size').textContent(), { timeout: 30_000 }).toMatch(/tiny-random\/ldm3d-pano: [\d.]+ MB to download/);
 
     await page.getByTestId('prompt').fill(PROMPT);
-    await setSteps(page, 3);
+    await setSteps(page, 2);
     await page.getByTestId('seed-random').uncheck();
     await page.getByTestId('seed').fill('1234');
     await recordProgress(page);
@@ -88,8 +102,8 @@ describe('generate', () => {
     const log = await progressLog(page);
     const texts = log.map((l) => l.text);
     expect(texts.some((t) => /^Downloading .* of /.test(t))).toBe(true);
-    expect(texts.some((t) => t.startsWith('Step 1 of 3'))).toBe(true);
-    expect(texts.some((t) => t.startsWith('Step 2 of 3'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Preparing the model: unet'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('Step 1 of 2'))).toBe(true);
     expect(texts.some((t) => t.startsWith('Decoding'))).toBe(true);
     // A preview of the latent (16 × 8 for a 128 × 64 image) was drawn while stepping.
     expect(log.some((l) => l.text.startsWith('Step') && l.preview === 16)).toBe(true);
@@ -101,8 +115,8 @@ describe('generate', () => {
     // Cancel mid-run: a long run, cancelled after a couple of steps.
     await setSteps(page, 1000);
     await page.getByTestId('generate').click();
-    await page.waitForFunction(() => /^Step ([2-9]|\d\d+) of 1000/.test(document.querySelector('[data-testid="progress-text"]')?.textContent ?? ''), undefined, {
-      timeout: 120_000,
+    await page.waitForFunction(() => /^Step [1-9]\d* of 1000/.test(document.querySelector('[data-testid="progress-text"]')?.textContent ?? ''), undefined, {
+      timeout: 300_000,
       polling: 20,
     });
     await page.getByTestId('cancel').click();
@@ -119,12 +133,12 @@ describe('generate', () => {
     const second = await waitForGenerated(page, first);
     await waitForSceneReady(page, second);
     expect(await page.evaluate(() => window.__ldm3d?.panorama?.label)).toBe('a desert canyon at noon');
-    expect(errors).toEqual([]);
+    expect(realErrors(errors)).toEqual([]);
     await page.close();
-  });
+  }, LONG);
 
   it('names a missing model file', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    const { page, errors } = await openApp(browser, inject('baseUrl'), VIEWPORT);
     await page.route('**/models/tiny/ldm3d-pano/unet/model.onnx_data', (route) => route.fulfill({ status: 404, body: 'not found' }));
     await waitForSceneReady(page, 1);
     await page.getByTestId('prompt').fill(PROMPT);
@@ -135,12 +149,12 @@ describe('generate', () => {
     expect(await alert.getAttribute('role')).toBe('alert');
     expect(await page.getByTestId('generate-panel').getAttribute('data-status')).toBe('error');
     // The browser logs the failed request itself; nothing else may be logged.
-    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    expect(realErrors(errors).filter((e) => !/status of 404/.test(e))).toEqual([]);
     await page.close();
   });
 
   it('rejects a file whose sha256 does not match the manifest', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    const { page, errors } = await openApp(browser, inject('baseUrl'), VIEWPORT);
     await page.route('**/models/tiny/ldm3d-pano/vae_decoder/model.onnx', async (route) => {
       const response = await route.fetch();
       const body = await response.body();
@@ -153,7 +167,7 @@ describe('generate', () => {
     await page.getByTestId('generate').click();
     const alert = page.getByTestId('generate-error');
     await expect.poll(() => alert.textContent(), { timeout: 60_000 }).toMatch(/vae_decoder\/model\.onnx: sha256 mismatch — expected [0-9a-f]{64}, got [0-9a-f]{64}/);
-    expect(errors).toEqual([]);
+    expect(realErrors(errors)).toEqual([]);
     await page.close();
   });
 
@@ -165,7 +179,7 @@ describe('generate', () => {
       args: CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu' && !a.startsWith('--use-webgpu-adapter')),
     });
     try {
-      const { page, errors } = await openApp(noWebGPU, inject('baseUrl'));
+      const { page, errors } = await openApp(noWebGPU, inject('baseUrl'), VIEWPORT);
       expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
       await waitForSceneReady(page, 1);
       await page.getByTestId('prompt').fill(PROMPT);
@@ -173,11 +187,12 @@ describe('generate', () => {
       await page.getByTestId('generate').click();
       const id = await waitForGenerated(page, 0);
       await waitForSceneReady(page, id);
-      expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU unavailable — running on WASM \(slower\)/);
+      // The runtime's wording (src/runtime/ort.ts): says what is missing and what it costs.
+      expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU is not available .*runs on the CPU with WebAssembly, which is much slower/);
       expect(await page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
-      expect(errors).toEqual([]);
+      expect(realErrors(errors)).toEqual([]);
     } finally {
       await noWebGPU.close();
     }
-  });
+  }, LONG);
 });

@@ -19,14 +19,21 @@ export class UNetStage {
     this.timestepShape = t.shape.length === 0 ? [] : [1];
   }
 
-  static async load(runtime: OrtRuntime, source: ModelSource): Promise<UNetStage> {
-    const { session, spec } = await loadStageSession(runtime, source, 'unet', { gpuOutputs: true });
+  static async load(runtime: OrtRuntime, source: ModelSource, options: { gpuOutputs?: boolean } = {}): Promise<UNetStage> {
+    const { session, spec } = await loadStageSession(runtime, source, 'unet', { gpuOutputs: options.gpuOutputs ?? true });
     return new UNetStage(session, spec);
   }
 
+  /** The graph's input names (LDM3D-SR graphs may take class_labels). */
+  get inputNames(): readonly string[] {
+    return this.spec.inputs.map((i) => i.name);
+  }
+
   /** The caller owns the returned tensor and must dispose() it once read (GPU buffers go back to ORT). */
-  async run(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor): Promise<RtTensor> {
+  /** `extra`: further inputs some UNets take (LDM3D-SR: class_labels, the noise level). */
+  async run(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, extra?: Readonly<Record<string, RtTensor>>): Promise<RtTensor> {
     const out = await this.session.run({
+      ...extra,
       sample,
       timestep: cpuTensor('float32', new Float32Array([timestep]), this.timestepShape),
       encoder_hidden_states: encoderHiddenStates,

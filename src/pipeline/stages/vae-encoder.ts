@@ -1,0 +1,29 @@
+/**
+ * VAE encoder stage: sample [1, 4, H, W] in [−1, 1] (RGB + depth) → latent_parameters [1, 8, H/8, W/8]
+ * (mean ‖ logvar: optimum's export of vae.encode(x).latent_dist.parameters). Used by LDM3D-SR.
+ */
+import { cpuTensor, type OrtRuntime, type OrtSession } from '../../runtime/ort';
+import type { ModelSource, SessionSpec } from '../manifest';
+import { loadStageSession } from './session';
+
+export class VaeEncoderStage {
+  private constructor(
+    private readonly session: OrtSession,
+    private readonly spec: SessionSpec,
+  ) {}
+
+  static async load(runtime: OrtRuntime, source: ModelSource): Promise<VaeEncoderStage> {
+    const { session, spec } = await loadStageSession(runtime, source, 'vae_encoder');
+    return new VaeEncoderStage(session, spec);
+  }
+
+  async encode(sample: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+    const out = await this.session.run({ [this.spec.inputs[0].name]: cpuTensor('float32', sample, dims) });
+    const t = out[this.spec.outputs[0].name];
+    return { data: t.data as Float32Array, dims: t.dims };
+  }
+
+  dispose(): Promise<void> {
+    return this.session.release();
+  }
+}

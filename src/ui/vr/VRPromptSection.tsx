@@ -1,0 +1,197 @@
+/**
+ * Prompting in VR: the prompt (and a switchable negative prompt), the virtual keyboard, settings
+ * (steps, guidance, random or fixed seed), Generate / Cancel, progress, and push-to-talk on the
+ * panel and on a controller button (A or X). The transcript replaces the active field, to be
+ * confirmed or edited before generating; nothing here starts a generation by itself.
+ *
+ * Progress never goes through React: a store subscription writes the bar and the label with
+ * uikit's setProperties, at most PROGRESS_MIN_MS apart (the last line always lands).
+ */
+import { useFrame } from '@react-three/fiber';
+import { Container, Text, type VanillaContainer, type VanillaText } from '@react-three/uikit';
+import { useXRInputSourceState } from '@react-three/xr';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTalk';
+import type { GenerationStore } from '../../state/generation';
+import { asciiText } from '../generate/VRGenerateSection';
+import { VRButton } from './VRButton';
+import { VRKeyboard } from './VRKeyboard';
+import { vrDebug } from './vr-debug';
+import { stepGuidance, stepSteps, talkLabel } from './prompt-settings';
+
+export interface VRPromptSectionProps {
+  readonly store: GenerationStore;
+}
+
+/** Progress labels change at most this often (a diffusion step can take a few ms on tiny models). */
+export const PROGRESS_MIN_MS = 200;
+/** xr-standard gamepad mapping: buttons[4] is A (right) / X (left) on Quest controllers. */
+const TALK_BUTTON_INDEX = 4;
+
+type Field = 'prompt' | 'negative';
+
+/** Polls the A/X buttons each frame and turns their edges into press/release. */
+function useControllerTalk(ptt: PushToTalkControls, enabled: boolean): void {
+  const left = useXRInputSourceState('controller', 'left');
+  const right = useXRInputSourceState('controller', 'right');
+  const held = useRef(false);
+  const controls = useRef(ptt);
+  controls.current = ptt;
+  useFrame(() => {
+    const down =
+      enabled &&
+      (left?.inputSource.gamepad?.buttons[TALK_BUTTON_INDEX]?.pressed === true ||
+        right?.inputSource.gamepad?.buttons[TALK_BUTTON_INDEX]?.pressed === true);
+    if (down === held.current) return;
+    held.current = down;
+    if (down) controls.current.press();
+    else controls.current.release();
+  });
+}
+
+export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
+  const status = useStore(store, (s) => s.status);
+  const settings = useStore(store, (s) => s.settings);
+  const error = useStore(store, (s) => s.error?.message ?? null);
+  const notices = useStore(store, (s) => s.notices);
+  const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const [field, setField] = useState<Field>('prompt');
+  const bar = useRef<VanillaContainer>(null);
+  const label = useRef<VanillaText>(null);
+  const running = status === 'planning' || status === 'loading' || status === 'generating' || status === 'cancelling';
+  const ptt = usePushToTalk();
+  useControllerTalk(ptt, !running);
+
+  const update = store.getState().updateSettings;
+  const text = field === 'prompt' ? settings.prompt : settings.negative;
+  const onText = useCallback((t: string) => store.getState().updateSettings(field === 'prompt' ? { prompt: t } : { negative: t }), [store, field]);
+  const generate = useCallback(() => void store.getState().generate({ confirmDownload: store.getState().awaitingConfirmation !== null }), [store]);
+  const cancel = useCallback(() => store.getState().cancel(), [store]);
+
+  // The transcript goes into the field being edited; the person confirms or edits it.
+  useEffect(() => {
+    if (ptt.state.status !== 'done') return;
+    const t = asciiText(ptt.state.transcript.trim());
+    if (t) onText(t);
+    ptt.reset();
+  }, [ptt, onText]);
+
+  useEffect(() => {
+    const debug = vrDebug();
+    let lastAt = -Infinity;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const apply = (): void => {
+      timer = null;
+      lastAt = performance.now();
+      const p = store.getState().progress;
+      const line = asciiText(p?.text ?? '');
+      bar.current?.setProperties({ width: `${Math.round(Math.min(1, Math.max(0, p?.fraction ?? 0)) * 100)}%` });
+      label.current?.setProperties({ text: line });
+      if (line && debug.progressLog.at(-1) !== line) debug.progressLog.push(line);
+    };
+    apply();
+    const unsubscribe = store.subscribe((s, prev) => {
+      if (s.progress === prev.progress || timer !== null) return;
+      const wait = PROGRESS_MIN_MS - (performance.now() - lastAt);
+      if (wait <= 0) apply();
+      else timer = setTimeout(apply, wait);
+    });
+    return () => {
+      unsubscribe();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [store]);
+
+  useEffect(() => {
+    const debug = vrDebug();
+    debug.panelMounted = true;
+    debug.setField = setField;
+    debug.generate = generate;
+    debug.cancel = cancel;
+    debug.setSteps = (n) => update({ steps: stepSteps(n, 0) });
+    return () => {
+      debug.panelMounted = false;
+      debug.setField = debug.generate = debug.cancel = debug.setSteps = null;
+    };
+  }, [generate, cancel, update]);
+  const onPressByName = useCallback((press: ((name: string) => boolean) | null) => {
+    vrDebug().pressKey = press;
+  }, []);
+
+  const shown = asciiText(text);
+  const talk = talkLabel(ptt.state);
+  return (
+    <Container flexDirection="column" gap={8}>
+      <Container flexDirection="row" gap={8} alignItems="center">
+        <VRButton label="Prompt" selected={field === 'prompt'} onClick={() => setField('prompt')} />
+        <VRButton label="Negative" selected={field === 'negative'} onClick={() => setField('negative')} />
+        <Container flexGrow={1} />
+        <VRButton
+          label={talk.button}
+          selected={ptt.state.status === 'listening'}
+          disabled={running}
+          onClick={() => undefined}
+          onPointerDown={ptt.press}
+          onPointerUp={ptt.release}
+        />
+      </Container>
+      <Container backgroundColor="#0f1216" borderRadius={8} padding={10} minHeight={64} width="100%">
+        <Text fontSize={20} color={shown ? '#ffffff' : '#7b8794'} wordBreak="break-word">
+          {shown ? `${shown}_` : field === 'prompt' ? 'Type or hold Talk (A / X) to describe the scene' : 'What to avoid (optional)'}
+        </Text>
+      </Container>
+      {talk.status ? (
+        <Text fontSize={16} color={ptt.state.status === 'error' ? '#ff8a80' : '#9cc7ff'}>
+          {asciiText(talk.status)}
+        </Text>
+      ) : null}
+      <VRKeyboard text={text} onText={onText} disabled={running} onPressByName={onPressByName} />
+      <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
+        <VRButton label="Steps -" disabled={running || settings.steps <= 1} onClick={() => update({ steps: stepSteps(settings.steps, -1) })} />
+        <Text fontSize={18} color="#ffffff">{`${settings.steps} steps`}</Text>
+        <VRButton label="+" disabled={running} onClick={() => update({ steps: stepSteps(settings.steps, 1) })} />
+        <VRButton label="Guidance -" disabled={running} onClick={() => update({ guidance: stepGuidance(settings.guidance, -1) })} />
+        <Text fontSize={18} color="#ffffff">{settings.guidance.toFixed(1)}</Text>
+        <VRButton label="+" disabled={running} onClick={() => update({ guidance: stepGuidance(settings.guidance, 1) })} />
+      </Container>
+      <Container flexDirection="row" gap={8} alignItems="center">
+        <VRButton label="Random seed" selected={settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: true })} />
+        <VRButton label="Fixed seed" selected={!settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: false })} />
+        <Text fontSize={18} color="#b8c2cc">{settings.randomSeed ? `last ${settings.seed}` : String(settings.seed)}</Text>
+      </Container>
+      {confirm ? (
+        <Text fontSize={16} color="#ffd28a">
+          {`Downloads ${Math.round(confirm.remainingBytes / 1e6)} MB and keeps it in this browser.`}
+        </Text>
+      ) : null}
+      <Container flexDirection="row" gap={8}>
+        <VRButton
+          label={confirm ? 'Download and generate' : status === 'generating' ? 'Generating...' : status === 'loading' ? 'Loading...' : 'Generate'}
+          disabled={running}
+          flexGrow={1}
+          onClick={generate}
+        />
+        <VRButton label={status === 'cancelling' ? 'Cancelling...' : 'Cancel'} disabled={!running || status === 'cancelling'} onClick={cancel} />
+      </Container>
+      <Container flexDirection="column" gap={4} display={running ? 'flex' : 'none'}>
+        <Container width="100%" height={10} backgroundColor="#0f1216" borderRadius={5}>
+          <Container ref={bar} width="0%" height="100%" backgroundColor="#1f6fd1" borderRadius={5} />
+        </Container>
+        <Text ref={label} fontSize={16} color="#b8c2cc">
+          {''}
+        </Text>
+      </Container>
+      {error !== null ? (
+        <Text fontSize={16} color="#ff8a80">
+          {asciiText(error)}
+        </Text>
+      ) : null}
+      {notices.map((n) => (
+        <Text key={n} fontSize={14} color="#9cc7ff">
+          {asciiText(n)}
+        </Text>
+      ))}
+    </Container>
+  );
+}

@@ -1,0 +1,43 @@
+/** Pure steps of the VR panel's settings buttons and push-to-talk labels (tested without uikit). */
+import type { PushToTalkState } from '../../speech/push-to-talk';
+
+export const MIN_STEPS = 1;
+export const MAX_STEPS = 1000;
+
+/**
+ * One press of Steps -/+: by 1 up to 10 (tiny test runs use 2-3), by 5 up to 100, by 25 above.
+ * `direction` 0 only clamps.
+ */
+export function stepSteps(steps: number, direction: -1 | 0 | 1): number {
+  const s = Number.isFinite(steps) ? Math.round(steps) : 50;
+  if (direction === 0) return Math.min(MAX_STEPS, Math.max(MIN_STEPS, s));
+  const below = direction < 0 ? s - 1 : s; // the band the result lands in
+  const delta = below < 10 ? 1 : below < 100 ? 5 : 25;
+  return Math.min(MAX_STEPS, Math.max(MIN_STEPS, s + direction * delta));
+}
+
+export const MIN_GUIDANCE = 1;
+export const MAX_GUIDANCE = 20;
+
+/** One press of Guidance -/+: steps of 0.5 within [1, 20]. */
+export function stepGuidance(g: number, direction: -1 | 1): number {
+  const v = Number.isFinite(g) ? Math.round(g * 2) / 2 : 7;
+  return Math.min(MAX_GUIDANCE, Math.max(MIN_GUIDANCE, v + direction * 0.5));
+}
+
+/** The Talk button's label and the line under the prompt for a push-to-talk state. */
+export function talkLabel(state: PushToTalkState): { button: string; status: string } {
+  switch (state.status) {
+    case 'listening':
+      return { button: 'Listening...', status: state.transcript ? state.transcript : 'Listening: release to stop.' };
+    case 'transcribing':
+      return {
+        button: 'Talk',
+        status: state.model ? `Loading speech model ${Math.round(state.model.fraction * 100)}%` : 'Transcribing...',
+      };
+    case 'error':
+      return { button: 'Talk', status: `${state.error?.message ?? 'Speech failed.'} The keyboard still works.` };
+    default:
+      return { button: 'Hold to talk', status: '' };
+  }
+}

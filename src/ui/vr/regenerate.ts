@@ -1,0 +1,22 @@
+/** The generation settings that remake a saved scene (pure; the gallery applies them). */
+import type { GenerationSettings } from '../../state/generation';
+import type { SceneMetadata } from '../../export/metadata';
+import { SCHEDULERS, type SchedulerName } from '../../workers/protocol';
+
+/**
+ * Prompt, negative prompt, steps, guidance, scheduler of `scene`; its seed when `sameSeed`, else a
+ * fresh random one. The model stays the one in the settings: a scene records the model's id, not
+ * the address it was loaded from. Scenes imported without metadata (steps 0) keep current steps.
+ */
+export function regenerateSettings(scene: Pick<SceneMetadata, 'prompt' | 'negativePrompt' | 'settings'>, sameSeed: boolean): Partial<GenerationSettings> {
+  const s = scene.settings;
+  const scheduler = SCHEDULERS.includes(s.scheduler as SchedulerName) ? (s.scheduler as SchedulerName) : undefined;
+  return {
+    prompt: scene.prompt,
+    negative: scene.negativePrompt,
+    ...(s.steps >= 1 ? { steps: s.steps } : {}),
+    ...(s.guidance > 0 ? { guidance: s.guidance } : {}),
+    ...(scheduler ? { scheduler } : {}),
+    ...(sameSeed ? { seed: s.seed, randomSeed: false } : { randomSeed: true }),
+  };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { stepGuidance, stepSteps, talkLabel } from '../../../src/ui/vr/prompt-settings';
+import { regenerateSettings } from '../../../src/ui/vr/regenerate';
+import type { PushToTalkState } from '../../../src/speech/push-to-talk';
+
+describe('VR settings steps', () => {
+  it('steps move by 1 below 10, by 5 below 100, by 25 above, within [1, 1000]', () => {
+    expect(stepSteps(2, -1)).toBe(1);
+    expect(stepSteps(1, -1)).toBe(1);
+    expect(stepSteps(9, 1)).toBe(10);
+    expect(stepSteps(10, -1)).toBe(9);
+    expect(stepSteps(10, 1)).toBe(15);
+    expect(stepSteps(50, 1)).toBe(55);
+    expect(stepSteps(100, 1)).toBe(125);
+    expect(stepSteps(100, -1)).toBe(95);
+    expect(stepSteps(1000, 1)).toBe(1000);
+    expect(stepSteps(5000, 0)).toBe(1000);
+    expect(stepSteps(Number.NaN, 0)).toBe(50);
+  });
+
+  it('guidance moves by 0.5 within [1, 20]', () => {
+    expect(stepGuidance(7, 1)).toBe(7.5);
+    expect(stepGuidance(1, -1)).toBe(1);
+    expect(stepGuidance(20, 1)).toBe(20);
+  });
+});
+
+describe('talkLabel', () => {
+  const base: PushToTalkState = { status: 'idle', recognizer: 'whisper', transcript: '', error: null, speechDetected: false, model: null };
+  it('says what push-to-talk is doing and that the keyboard still works after an error', () => {
+    expect(talkLabel(base).button).toBe('Hold to talk');
+    expect(talkLabel({ ...base, status: 'listening' }).status).toMatch(/Listening/);
+    expect(talkLabel({ ...base, status: 'transcribing', model: { status: 'download', loaded: 1, total: 4, fraction: 0.25 } }).status).toBe('Loading speech model 25%');
+    expect(talkLabel({ ...base, status: 'error', error: { kind: 'permission-denied', message: 'Microphone access was denied.' } }).status).toBe(
+      'Microphone access was denied. The keyboard still works.',
+    );
+  });
+});
+
+describe('regenerateSettings', () => {
+  const scene = { prompt: 'a cave', negativePrompt: 'blurry', settings: { steps: 20, guidance: 5, scheduler: 'euler', seed: 4242 } };
+  it('same seed: every saved setting with the seed fixed', () => {
+    expect(regenerateSettings(scene, true)).toEqual({ prompt: 'a cave', negative: 'blurry', steps: 20, guidance: 5, scheduler: 'euler', seed: 4242, randomSeed: false });
+  });
+  it('new seed: the settings with a random seed', () => {
+    const s = regenerateSettings(scene, false);
+    expect(s.randomSeed).toBe(true);
+    expect(s.seed).toBeUndefined();
+  });
+  it('unknown scheduler or steps (imported pixels) keep the current ones', () => {
+    const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 } }, true);
+    expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', seed: 0, randomSeed: false });
+  });
+});
