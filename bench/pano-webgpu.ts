@@ -3,7 +3,7 @@
  * timed per component. Prints figures and writes one JSON; never a test.
  *
  *   npx tsx bench/pano-webgpu.ts --models DIR [--steps 20] [--warm-runs 2] [--profile]
- *        [--unet-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE.json]
+ *        [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE.json]
  *
  * On the GPU machine it runs bundled (bench/build-device-bundle.mjs, bench/run-device.sh).
  *
@@ -19,7 +19,7 @@
  * freeDimensionOverrides). --turbofan undoes node-webgpu.ts's --liftoff-only (browsers tier wasm
  * up to TurboFan; Node on a 2-core machine waited minutes for it, see that file).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import * as ort from 'onnxruntime-web/webgpu';
@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     scheduler: { type: 'string', default: 'ddim' },
     profile: { type: 'boolean', default: false },
     'unet-options': { type: 'string' },
+    'ep-options': { type: 'string' },
     turbofan: { type: 'boolean', default: false },
     loop: { type: 'string', default: 'pipeline' },
     label: { type: 'string', default: 'baseline' },
@@ -62,7 +63,8 @@ const nodeGpu = installNodeWebGPU();
 // After installNodeWebGPU (which sets --liftoff-only) and before ORT compiles its wasm.
 if (args.turbofan) v8.setFlagsFromString('--no-liftoff-only');
 const unetOptions = args['unet-options'] ? (JSON.parse(args['unet-options']) as Record<string, unknown>) : null;
-const probe = new OrtProbe(ort, unetOptions);
+const epOptions = args['ep-options'] ? (JSON.parse(args['ep-options']) as Record<string, unknown>) : null;
+const probe = new OrtProbe(ort, unetOptions, epOptions);
 const profiler = new DispatchProfiler();
 if (args.profile) profiler.install();
 
@@ -82,6 +84,7 @@ interface GenerationResult {
   readonly pipelineTimings: Readonly<Record<string, number>> | null;
 }
 
+const pipelineDtype = JSON.parse(readFileSync(`${args.models}/manifest.json`, 'utf8')).dtype as string;
 const pipeline = await (async () => {
   log(`loading ${args.models} (driver ${nodeGpu.driver})`);
   const tl = performance.now();
@@ -92,16 +95,20 @@ const pipeline = await (async () => {
 })();
 gpuMem.mark('after-load');
 
-async function generate(label: string): Promise<GenerationResult> {
+async function generate(label: string, markMemory = false): Promise<GenerationResult> {
   probe.clearRuns();
   const stepTimes: number[] = [];
   const ts = performance.now();
   let last = ts;
-  const out = await pipeline.generate(gen, () => {
+  const out = await pipeline.generate(gen, (step) => {
     const now = performance.now();
     stepTimes.push(now - last);
     last = now;
+    // GPU memory peaks per stage (nvidia-smi samples every 100 ms: a stage's own peak may spill over)
+    if (markMemory && step === 1) gpuMem.mark(`${label}: text encoder + first UNet step`);
+    if (markMemory && step === steps) gpuMem.mark(`${label}: all UNet steps`);
   });
+  if (markMemory) gpuMem.mark(`${label}: VAE decode`);
   const totalMs = performance.now() - ts;
   log(`${label}: ${(totalMs / 1000).toFixed(2)} s, median step ${round(median(stepTimes))} ms`);
   return { totalMs, stepMs: stepTimes, runs: [...probe.runs], pipelineTimings: out.timings };
@@ -117,8 +124,7 @@ const callMs = (r: RunRecord): number => (r.gpuDone ?? r.resolved) - r.start;
 
 // 1. cold
 probe.sync = false;
-const cold = await generate('generation 1 (cold)');
-gpuMem.mark('after-cold');
+const cold = await generate('generation 1 (cold)', true);
 const firstRuns: Record<string, number | null> = {};
 for (const name of ['text_encoder', 'unet', 'vae_decoder']) {
   const r = byName(cold.runs, name)[0];
@@ -183,7 +189,8 @@ const result = {
   adapter: pipeline.kind === 'stand-in' ? pipeline.adapter : deviceAdapter(),
   vulkanDriver: nodeGpu.driver,
   deviceFeatures: probe.device ? [...probe.device.features].sort() : null,
-  options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, warmRuns, turbofan: args.turbofan, unetOptions, profile: args.profile },
+  options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, warmRuns, turbofan: args.turbofan, unetOptions, epOptions, profile: args.profile },
+  modelDtype: pipelineDtype,
   image: pipeline.image,
   load: {
     totalMs: round(pipeline.loadMs),

@@ -27,6 +27,7 @@ REPO=$(pwd)
 STEPS=${STEPS:-20}
 BUDGET_S=${BUDGET_S:-560}
 MODELS=/tmp/rf
+MODELS16=/tmp/rf16
 EXPERIMENTS=${EXPERIMENTS-turbofan freedims}
 elapsed() { echo $((SECONDS - START)); }
 pin() { # pin CORES CMD...: taskset where the machine has it
@@ -67,9 +68,16 @@ say "node $(/tmp/node --version); tools ready"
 # 2. export (CPU cores 4-15) ‖ torch reference (GPU, cores 0-3) ---------------------------------
 EXPORT_PID=
 if [ ! -f "$MODELS/manifest.json" ]; then
-  pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --out "$MODELS" \
+  pin 4-9 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --out "$MODELS" \
     --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export.log" 2>&1 &
   EXPORT_PID=$!
+fi
+EXPORT16_PID=
+if [[ " $EXPERIMENTS " == *" fp16 "* ]] && [ ! -f "$MODELS16/manifest.json" ]; then
+  # the same graphs with weights stored as fp16 (+ Cast to fp32): half the download
+  pin 10-15 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --fp16 --out "$MODELS16" \
+    --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export16.log" 2>&1 &
+  EXPORT16_PID=$!
 fi
 if [ -z "${SKIP_TORCH:-}" ]; then
   pin 0-3 env OMP_NUM_THREADS=4 python3 bench/torch_reference.py --steps "$STEPS" --out "$WORK/torch.json" \
@@ -83,7 +91,10 @@ if [ -n "$EXPORT_PID" ]; then
   say "export rc=$rc"
   [ $rc -eq 0 ] || exit $rc
 fi
-du -sh "$MODELS"/* 2>/dev/null
+if [ -n "$EXPORT16_PID" ]; then
+  wait "$EXPORT16_PID"; say "fp16 export rc=$?"; tail -n 4 "$WORK/export16.log"
+fi
+du -sh "$MODELS"/* "$MODELS16"/* 2>/dev/null
 
 # 3. our pipeline on Dawn WebGPU ---------------------------------------------------------------
 cd /tmp/bench
@@ -105,6 +116,11 @@ run_experiment() { # the ONE change each experiment makes against the baseline
     # static shapes for the UNet: ORT can fold the dynamic-shape subgraphs and plan memory
     freedims) run_webgpu experiment-freedims --warm-runs 1 \
       --unet-options '{"freeDimensionOverrides":{"batch":2,"latent_height":64,"latent_width":128}}' ;;
+    # ORT's WebGPU buffer manager keeps freed buffers for reuse ('bucket'); cheaper modes for memory
+    bufcache-lazy) run_webgpu experiment-bufcache-lazy --warm-runs 1 --ep-options '{"storageBufferCacheMode":"lazyRelease"}' ;;
+    bufcache-disabled) run_webgpu experiment-bufcache-disabled --warm-runs 1 --ep-options '{"storageBufferCacheMode":"disabled"}' ;;
+    # weights stored as fp16 (export --fp16), computed in fp32
+    fp16) [ -f "$MODELS16/manifest.json" ] && run_webgpu experiment-fp16-weights --warm-runs 1 --models "$MODELS16" ;;
     *) say "unknown experiment $1" ;;
   esac
 }

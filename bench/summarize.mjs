@@ -61,6 +61,7 @@ out.push('');
 out.push('| memory | ours | PyTorch fp32 | PyTorch fp16 |');
 out.push('|---|---|---|---|');
 out.push(`| peak GPU memory | ${mib(base?.memory?.gpu?.peakAboveBaselineMiB)} (nvidia-smi, above idle) | ${gib(t32?.peak_allocated_bytes)} allocated / ${gib(t32?.peak_reserved_bytes)} reserved | ${gib(t16?.peak_allocated_bytes)} / ${gib(t16?.peak_reserved_bytes)} |`);
+if (base?.memory?.gpuPeakMarks) out.push(`| GPU memory peak so far, by stage (cold run) | ${base.memory.gpuPeakMarks.map((m) => `${m.label.replace(/^generation 1 \(cold\): /, '')} ${mib(m.peakMiB)}`).join('; ')} | – | – |`);
 out.push(`| wasm heap at the end (= peak) | ${gib(base?.memory?.wasmHeapBytes?.[0])} | – | – |`);
 out.push(`| process RSS at the end | ${gib(base?.memory?.process?.rss)} | – | – |`);
 if (base?.profile?.byKernel) {
@@ -73,7 +74,7 @@ if (base?.profile?.byKernel) {
 } else if (base?.profile) out.push(`\nProfile unavailable: ${JSON.stringify(base.profile)}`);
 for (const [name, exp] of base ? experiments : []) {
   out.push('');
-  out.push(`${name}: UNet session options ${JSON.stringify(exp.options.unetOptions)}, TurboFan ${exp.options.turbofan ? 'on' : 'off (Liftoff only)'}`);
+  out.push(`${name}: weights ${exp.modelDtype ?? 'float32'}, UNet session options ${JSON.stringify(exp.options.unetOptions)}, EP options ${JSON.stringify(exp.options.epOptions ?? null)}, TurboFan ${exp.options.turbofan ? 'on' : 'off (Liftoff only)'}`);
   out.push('');
   out.push('| figure | baseline | experiment |');
   out.push('|---|---|---|');
@@ -86,5 +87,8 @@ for (const [name, exp] of base ? experiments : []) {
   out.push(`| between UNet calls | ${ms(med(base.sync.betweenUnetMs))} | ${ms(med(exp.sync.betweenUnetMs))} |`);
   out.push(`| warm generation | ${ms(med(base.warm.totalMs))} | ${ms(med(exp.warm.totalMs))} |`);
   out.push(`| peak GPU memory | ${mib(base.memory.gpu.peakAboveBaselineMiB)} | ${mib(exp.memory.gpu.peakAboveBaselineMiB)} |`);
+  const marks = (r) => (r.memory.gpuPeakMarks ?? []).map((m) => `${m.label.replace(/^generation 1 \(cold\): /, '')} ${mib(m.peakMiB)}`).join('; ');
+  out.push(`| GPU memory peak so far, by stage (cold run) | ${marks(base)} | ${marks(exp)} |`);
+  out.push(`| wasm heap | ${gib(base.memory.wasmHeapBytes?.[0])} | ${gib(exp.memory.wasmHeapBytes?.[0])} |`);
 }
 console.log(out.join('\n'));

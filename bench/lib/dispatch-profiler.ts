@@ -10,8 +10,9 @@
  * named by their label (ORT labels them by program) or their shader module's label.
  *
  * One pass per dispatch serialises what a shared pass might overlap, so the sum of kernel times is
- * an upper bound of the call's GPU time; its use is the ranking, not the total. Dawn may quantise
- * timestamps (its `timestamp_quantization` toggle); the kernels that matter here take milliseconds.
+ * an upper bound of the call's GPU time; its use is the ranking, not the total. Dawn quantises timestamps
+ * (its `timestamp_quantization` toggle; 65.536 µs steps on the H100): a kernel shorter than that
+ * reads as 0 or one step, so only sums over many dispatches and kernels of milliseconds mean much.
  */
 
 const QUERIES_PER_SET = 4096; // WebGPU's limit on a query set's count
@@ -203,8 +204,9 @@ export class DispatchProfiler {
       for (const s of p.sets) s.destroy();
       p.dispatches.forEach((d, i) => {
         const ns = Number(t[2 * i + 1] - t[2 * i]);
-        // A zero pair means the command buffer was never submitted; a negative one, a wrapped counter.
-        if (ns > 0) this.times.push({ name: d.name, ms: ns / 1e6, workgroups: d.workgroups });
+        // Both zero: the command buffer was never submitted; negative: a wrapped counter. A zero
+        // duration is real: Dawn quantises timestamps (65.536 µs seen on NVIDIA), short kernels read 0.
+        if ((t[2 * i] !== 0n || t[2 * i + 1] !== 0n) && ns >= 0) this.times.push({ name: d.name, ms: ns / 1e6, workgroups: d.workgroups });
       });
     }
   }

@@ -57,10 +57,13 @@ export class OrtProbe {
    *            InferenceSession is the one the pipeline uses.
    * @param extraUnetOptions merged into the UNet's session options (experiments); the UNet is
    *            recognised at creation by its external-data files, the only graph that has them.
+   * @param extraEpOptions merged into the 'webgpu' execution-provider entry of EVERY session (e.g.
+   *            storageBufferCacheMode: the buffer manager belongs to the device, not one session).
    */
   constructor(
     ort: OrtModule,
     private readonly extraUnetOptions: Partial<CreateOptions> | null = null,
+    private readonly extraEpOptions: Record<string, unknown> | null = null,
   ) {
     const IS = ort.InferenceSession as unknown as { create: (...a: unknown[]) => Promise<Session> };
     const origCreate = IS.create.bind(ort.InferenceSession);
@@ -72,8 +75,16 @@ export class OrtProbe {
         const d = typeof ep === 'object' ? (ep as { device?: GPUDevice }).device : undefined;
         if (d) this.device = d;
       }
-      if (this.extraUnetOptions && opts?.externalData && opts.externalData.length > 0) {
+      if (opts && this.extraUnetOptions && opts.externalData && opts.externalData.length > 0) {
         args[optIndex] = { ...opts, ...this.extraUnetOptions };
+        extra = true;
+      }
+      if (opts && this.extraEpOptions) {
+        const o = args[optIndex] as CreateOptions;
+        const eps = (o.executionProviders ?? []).map((ep) =>
+          typeof ep === 'object' && ep.name === 'webgpu' ? ({ ...ep, ...this.extraEpOptions } as typeof ep) : ep,
+        );
+        args[optIndex] = { ...o, executionProviders: eps };
         extra = true;
       }
       const t0 = performance.now();

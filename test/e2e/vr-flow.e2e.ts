@@ -96,7 +96,9 @@ describe('VR flow', () => {
     expect(await page.evaluate(() => window.__ldm3d?.panorama?.label)).toBe(PROMPT);
     saveArtefact('e2e/vr-gallery.png', await page.screenshot());
 
-    expect(errors).toEqual([]);
+    // The model store aborts requests for model files it already holds or has sized (seen here
+    // for every file of the tiny model, net::ERR_ABORTED); anything else is a failure.
+    expect(errors.filter((e) => !/^request failed: \S+\/models\/tiny\/\S+ net::ERR_ABORTED$/.test(e))).toEqual([]);
     await page.close();
   });
 });
