@@ -37,10 +37,13 @@ function modelsPlugin(): Plugin {
     createReadStream(file).pipe(res);
   };
   let outDir = resolve(root, 'dist');
+  let copyOnBuild = false;
   return {
     name: 'ldm3d-models',
     configResolved(config) {
       outDir = resolve(config.root, config.build.outDir);
+      // Vitest resolves a build config too (with a throw-away outDir); only a real build copies.
+      copyOnBuild = config.command === 'build' && !process.env.VITEST;
     },
     configureServer(server) {
       server.middlewares.use('/models', middleware);
@@ -50,7 +53,7 @@ function modelsPlugin(): Plugin {
     },
     closeBundle() {
       const tiny = join(modelsDir, 'tiny');
-      if (existsSync(tiny)) cpSync(tiny, join(outDir, 'models/tiny'), { recursive: true });
+      if (copyOnBuild && existsSync(tiny)) cpSync(tiny, join(outDir, 'models/tiny'), { recursive: true });
     },
   };
 }

@@ -86,8 +86,9 @@ export interface GenerateOptions {
   /**
    * Awaited after every step: a worker returns a promise that settles on a new task, so a cancel
    * message can be handled between steps (on WASM, a run may never yield to the event loop).
+   * Typed `unknown` rather than `void | Promise<void>` so that `(p) => list.push(p)` stays valid.
    */
-  readonly onProgress?: (p: StepProgress) => void | Promise<void>;
+  readonly onProgress?: (p: StepProgress) => unknown;
   /** Compute the per-step preview (default true). */
   readonly preview?: boolean;
   /** Test hook: the latents after every step (a GPU read-back per step on WebGPU). */

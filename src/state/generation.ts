@@ -106,6 +106,11 @@ export interface GenerationDeps {
   /** Previews go to the sphere at most this often (each one re-textures the mesh). */
   readonly previewIntervalMs?: number;
   readonly randomSeed?: () => number;
+  /**
+   * Asks the browser not to evict stored models (navigator.storage.persist, main thread only);
+   * called once the user confirmed a large download.
+   */
+  readonly persistStorage?: () => Promise<unknown>;
   readonly now?: () => number;
 }
 
@@ -202,6 +207,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         return null;
       }
       set({ status: 'loading', awaitingConfirmation: null });
+      if (plan.remainingBytes > confirmAbove) await deps.persistStorage?.().catch(() => undefined);
       onLoadProgress({
         type: 'load-progress',
         id: 0,

@@ -101,6 +101,7 @@ export class PipelineWorkerHost {
           totalBytes: plan.totalBytes,
           cachedBytes: plan.cachedBytes,
           remainingBytes: plan.remainingBytes,
+          availableBytes: await availableStorage(),
         },
       });
     } catch (e) {
@@ -351,6 +352,18 @@ function summarize(m: Manifest): ManifestSummary {
     dtype: m.dtype,
     defaults: { steps: m.defaults.num_inference_steps, guidance: m.defaults.guidance_scale, scheduler },
   };
+}
+
+/** Bytes this origin may still store, or null (no StorageManager: Node, old browsers). */
+async function availableStorage(): Promise<number | null> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (!storage?.estimate) return null;
+  try {
+    const { quota, usage } = await storage.estimate();
+    return quota === undefined ? null : Math.max(0, quota - (usage ?? 0));
+  } catch {
+    return null;
+  }
 }
 
 function message(e: unknown): string {

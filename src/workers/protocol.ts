@@ -80,6 +80,8 @@ export interface PlanSummary {
   readonly totalBytes: number;
   readonly cachedBytes: number;
   readonly remainingBytes: number;
+  /** What this origin may still store (navigator.storage.estimate), or null where unknown. */
+  readonly availableBytes: number | null;
 }
 
 export interface PlannedMessage {

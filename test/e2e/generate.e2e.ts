@@ -171,7 +171,7 @@ describe('generate', () => {
     await page.close();
   });
 
-  it('falls back to WASM with a visible notice when the browser has no WebGPU adapter', async () => {
+  it('falls back to WASM with a visible notice when the browser has no WebGPU adapter (and notes a truncated prompt)', async () => {
     // Without --enable-unsafe-webgpu / --use-webgpu-adapter, Chromium on Linux has navigator.gpu
     // but no adapter, in the page and in workers alike: the real "no WebGPU" case.
     const noWebGPU = await chromium.launch({
@@ -182,7 +182,9 @@ describe('generate', () => {
       const { page, errors } = await openApp(noWebGPU, inject('baseUrl'), VIEWPORT);
       expect(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null)).toBeNull();
       await waitForSceneReady(page, 1);
-      await page.getByTestId('prompt').fill(PROMPT);
+      // Over-long on purpose (about 120 tokens): the truncation notice is checked here too.
+      const long = 'a lighthouse on a cliff at sunset with waves crashing against the rocks below and seagulls circling overhead under a dramatic sky. '.repeat(2);
+      await page.getByTestId('prompt').fill(long);
       await setSteps(page, 2);
       await page.getByTestId('generate').click();
       const id = await waitForGenerated(page, 0);
@@ -190,6 +192,7 @@ describe('generate', () => {
       // The runtime's wording (src/runtime/ort.ts): says what is missing and what it costs.
       expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU is not available .*runs on the CPU with WebAssembly, which is much slower/);
       expect(await page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
+      expect(await page.getByTestId('generate-notices').textContent()).toMatch(/Prompt is \d{3} tokens long; the text encoder reads the first 77, so \d+ are ignored\./);
       expect(realErrors(errors)).toEqual([]);
     } finally {
       await noWebGPU.close();

@@ -7,7 +7,7 @@ import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-
 import { fakeControls } from '../workers/fake-pipeline';
 import { InProcessWorker } from '../workers/in-process-worker';
 
-function setup(options: { confirmAboveBytes?: number; testWeights?: boolean } = {}) {
+function setup(options: { confirmAboveBytes?: number; testWeights?: boolean; persistStorage?: () => Promise<unknown> } = {}) {
   const files = standardFiles();
   const server = new FakeServer(files, makeManifest(files, { test_weights: options.testWeights ?? true }));
   const storage = new MemoryModelStorage();
@@ -15,7 +15,15 @@ function setup(options: { confirmAboveBytes?: number; testWeights?: boolean } = 
   const client = new PipelineClient({ createWorker: () => new InProcessWorker(server, controls, storage) });
   const scene = createSceneStore({ near: 1, far: 20 });
   const store = createGenerationStore(
-    { client, scene, resolveModelUrl: () => BASE, confirmAboveBytes: options.confirmAboveBytes, previewIntervalMs: 0, randomSeed: () => 1234 },
+    {
+      client,
+      scene,
+      resolveModelUrl: () => BASE,
+      confirmAboveBytes: options.confirmAboveBytes,
+      previewIntervalMs: 0,
+      randomSeed: () => 1234,
+      persistStorage: options.persistStorage,
+    },
     { prompt: 'a lighthouse on a cliff', steps: 3 },
   );
   return { store, scene, client, controls, server };
@@ -90,13 +98,17 @@ describe('generation store', () => {
   });
 
   it('asks before a large download, and downloads once confirmed', async () => {
-    const { store, server } = setup({ confirmAboveBytes: 1000 });
+    let persisted = 0;
+    const { store, server } = setup({ confirmAboveBytes: 1000, persistStorage: async () => persisted++ });
     await store.getState().generate();
     const s = store.getState();
     expect(s.status).toBe('idle');
     expect(s.awaitingConfirmation!.remainingBytes).toBeGreaterThan(1000);
     expect(server.requests.filter((r) => r.path !== 'manifest.json')).toHaveLength(0);
+    expect(persisted).toBe(0);
     await store.getState().generate({ confirmDownload: true });
+    // A confirmed large download asks the browser to keep the files (no eviction).
+    expect(persisted).toBe(1);
     expect(store.getState().last).not.toBeNull();
     expect(store.getState().awaitingConfirmation).toBeNull();
   });

@@ -203,6 +203,12 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
               This downloads {formatBytes(confirm.remainingBytes)}
               {confirm.cachedBytes > 0 ? ` (${formatBytes(confirm.cachedBytes)} already stored)` : ''} and keeps it in this browser.
             </p>
+            {confirm.availableBytes !== null && confirm.availableBytes < confirm.remainingBytes ? (
+              <p role="alert" data-testid="storage-warning">
+                This browser lets the app store only {formatBytes(confirm.availableBytes)} more: free disk space or clear site data
+                first, or the download will stop with a quota error.
+              </p>
+            ) : null}
             <div className="row">
               <button type="button" className="primary" onClick={() => void store.getState().generate({ confirmDownload: true })}>
                 Download and generate

@@ -17,6 +17,8 @@ export const generationStore: GenerationStore = createGenerationStore(
     scene: sceneStore,
     // The worker resolves relative URLs against its own script, so resolve against the page here.
     resolveModelUrl: (input) => resolveModelBaseUrl(input, document.baseURI),
+    // Without it the browser may evict gigabytes of weights under storage pressure.
+    persistStorage: () => navigator.storage?.persist?.() ?? Promise.resolve(false),
     // Saved to the gallery (IndexedDB) before it is shown; a failed save still shows it, with a message.
     publish: async (_panorama, result) => (await saveThenShow(result, result.metadata)).panoramaId,
   },

@@ -9,7 +9,7 @@ import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
 import { showSavedScene, type SceneServices } from '../../storage/save-then-show';
 import type { SceneSummary } from '../../storage/scene-store';
-import { asciiText } from '../generate/VRGenerateSection';
+import { asciiText } from '../generate/ascii-text';
 import { useObjectUrl } from '../gallery/use-object-url';
 import { useSceneList } from '../gallery/use-scene-list';
 import { VRButton } from './VRButton';

@@ -14,7 +14,7 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { useStore } from 'zustand';
 import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTalk';
 import type { GenerationStore } from '../../state/generation';
-import { asciiText } from '../generate/VRGenerateSection';
+import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
