@@ -48,7 +48,7 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.models) {
-  console.error('usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--out FILE]');
+  console.error('usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE]');
   process.exit(2);
 }
 const steps = Number(args.steps);

@@ -11,6 +11,7 @@
 import { ModelFileError, ModelStore, filesForSessions, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
 import type { Manifest } from '../pipeline/manifest';
 import { isAbort, isDeviceLost, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
+import { BadSharpenRequest, SrWorkerHost, type UpscalerLoader } from './sr-host';
 import {
   PANO_SESSIONS,
   SCHEDULERS,
@@ -22,14 +23,19 @@ import {
   type LoadRequest,
   type ManifestSummary,
   type PlanRequest,
+  type SharpenRequest,
   type WorkerRequest,
   type WorkerResponse,
 } from './protocol';
+
+type JobKind = 'load' | 'generate' | 'sharpen';
 
 export type Post = (message: WorkerResponse, transfer: Transferable[]) => void;
 
 export interface HostDeps {
   readonly loadPipeline: PipelineLoader;
+  /** LDM3D-SR for `sharpen` (sr-host.ts); without it sharpen answers unsupported-model. */
+  readonly loadUpscaler?: UpscalerLoader;
   readonly store?: ModelStoreDeps;
   /** Milliseconds between load-progress messages (a 3.4 GB download yields ~50k stream reads). */
   readonly progressIntervalMs?: number;
@@ -46,7 +52,8 @@ interface Loaded {
 export class PipelineWorkerHost {
   private loaded: Loaded | null = null;
   /** The running load or generation and how to stop it. */
-  private job: { readonly id: number; readonly kind: 'load' | 'generate'; readonly abort: AbortController } | null = null;
+  private job: { readonly id: number; readonly kind: JobKind; readonly abort: AbortController } | null = null;
+  private readonly sr: SrWorkerHost | null;
   private disposed = false;
   /** What the last successful load asked for, so a lost device can be recovered from. */
   private lastLoad: { baseUrl: string; backend: BackendPreference } | null = null;
@@ -59,6 +66,9 @@ export class PipelineWorkerHost {
   ) {
     this.now = deps.now ?? (() => performance.now());
     this.progressIntervalMs = deps.progressIntervalMs ?? 100;
+    this.sr = deps.loadUpscaler
+      ? new SrWorkerHost((m) => this.send(m), { loadUpscaler: deps.loadUpscaler, store: deps.store, now: this.now, progressIntervalMs: this.progressIntervalMs })
+      : null;
   }
 
   /** Resolves when the request has been answered (tests await it; the worker need not). */
@@ -74,6 +84,16 @@ export class PipelineWorkerHost {
         return this.runJob(req.id, 'load', (signal) => this.load(req, signal));
       case 'generate':
         return this.runJob(req.id, 'generate', (signal) => this.generate(req, signal));
+      case 'sharpen':
+        return this.runJob(req.id, 'sharpen', (signal) => this.sharpen(req, signal));
+      case 'unload-sr':
+        if (this.job?.kind === 'sharpen') {
+          this.fail(req, 'busy', 'cannot unload the upscaler while sharpening; cancel it or wait');
+          return;
+        }
+        if (this.sr) await this.sr.unload(req);
+        else this.send({ type: 'sr-unloaded', id: req.id });
+        return;
       case 'cancel':
         if (this.job?.id === req.id) this.job.abort.abort();
         return;
@@ -109,9 +129,25 @@ export class PipelineWorkerHost {
     }
   }
 
-  private async runJob(id: number, kind: 'load' | 'generate', run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  private async sharpen(req: SharpenRequest, signal: AbortSignal): Promise<void> {
+    if (!this.sr) {
+      this.fail(req, 'unsupported-model', 'this worker cannot sharpen (no upscaler loader)');
+      return;
+    }
+    try {
+      await this.sr.sharpen(req, signal);
+    } catch (e) {
+      if (signal.aborted || isAbort(e)) this.send({ type: 'cancelled', id: req.id });
+      else if (e instanceof BadSharpenRequest) this.fail(req, 'bad-request', e.message);
+      else if (isDeviceLost(e)) this.fail(req, 'device-lost', `The GPU device was lost while sharpening (${message(e)}). Sharpen again to reload the upscaler.`);
+      else this.failWith(req, e, 'generation-failed');
+    }
+  }
+
+  private async runJob(id: number, kind: JobKind, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
     if (this.job) {
-      this.fail({ type: kind, id }, 'busy', `cannot ${kind} while ${this.job.kind === 'load' ? 'loading the model' : 'generating'}; cancel it or wait`);
+      const doing = this.job.kind === 'load' ? 'loading the model' : this.job.kind === 'sharpen' ? 'sharpening' : 'generating';
+      this.fail({ type: kind, id }, 'busy', `cannot ${kind} while ${doing}; cancel it or wait`);
       return;
     }
     const abort = new AbortController();
@@ -303,6 +339,7 @@ export class PipelineWorkerHost {
     const p = this.loaded?.pipeline;
     this.loaded = null;
     if (p) await p.dispose().catch(() => undefined);
+    await this.sr?.release();
     this.send({ type: 'disposed' });
   }
 

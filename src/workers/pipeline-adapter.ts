@@ -3,8 +3,10 @@
  * the host (and its tests) do not depend on the pipeline's option names.
  */
 import { Ldm3dPipeline } from '../pipeline/pipeline';
+import { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
 import { toPanorama } from '../pipeline/postprocess';
 import type { HostedPipeline, PipelineLoader } from './hosted-pipeline';
+import type { UpscalerLoader } from './sr-host';
 
 export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks) => {
   const pipe = await Ldm3dPipeline.load(source, {
@@ -60,3 +62,13 @@ function roundAll(t: Readonly<Record<string, number>>): Record<string, number> {
   for (const [k, v] of Object.entries(t)) out[k] = Math.round(v * 10) / 10;
   return out;
 }
+
+/** Loads LDM3D-SR for the worker's sharpen jobs (sr-host.ts). */
+export const loadHostedUpscaler: UpscalerLoader = async (source, backend, hooks) => {
+  const sr = await Ldm3dSrPipeline.load(source, {
+    backend,
+    signal: hooks.signal,
+    onProgress: (p) => hooks.onProgress?.(p.stage, p.done, p.total),
+  });
+  return sr;
+};

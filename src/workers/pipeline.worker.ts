@@ -5,13 +5,14 @@
  * host.ts; this file only connects it to the worker global.
  */
 import { PipelineWorkerHost } from './host';
-import { loadHostedPipeline } from './pipeline-adapter';
+import { loadHostedPipeline, loadHostedUpscaler } from './pipeline-adapter';
 import type { WorkerRequest } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 const host = new PipelineWorkerHost((message, transfer) => self.postMessage(message, transfer), {
   loadPipeline: loadHostedPipeline,
+  loadUpscaler: loadHostedUpscaler,
 });
 
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {

@@ -62,7 +62,40 @@ export interface DisposeRequest {
   readonly type: 'dispose';
 }
 
-export type WorkerRequest = PlanRequest | LoadRequest | GenerateRequest | CancelRequest | DisposeRequest;
+/**
+ * "Sharpen what you look at": LDM3D-SR on the region in view. The SR models are loaded on the
+ * first sharpen (kept until `unload-sr`); the panorama is a copy whose buffers are transferred.
+ * Answered by sharpen-progress* → sharpen-result, or cancelled / error. `cancel` stops it.
+ */
+export interface SharpenRequest {
+  readonly type: 'sharpen';
+  readonly id: number;
+  /** Absolute URL of the LDM3D-SR model folder. */
+  readonly baseUrl: string;
+  readonly backend: BackendPreference;
+  readonly width: number;
+  readonly height: number;
+  /** RGBA8 of the shown panorama (a copy: transferred). */
+  readonly rgba: Uint8ClampedArray;
+  /** Its relative inverse depth (a copy: transferred). */
+  readonly depth: Float32Array;
+  /** View direction in the panorama's frame (three.js axes, −Z = centre column). */
+  readonly gaze: { readonly x: number; readonly y: number; readonly z: number };
+  /** The head's right, for the roll when looking straight up or down. */
+  readonly rightHint?: { readonly x: number; readonly y: number; readonly z: number };
+  readonly steps: number;
+  readonly seed: number;
+  /** Width of the detail layer (height = width / 2); default 4096. */
+  readonly layerWidth?: number;
+}
+
+/** Releases the SR sessions (GPU memory); answered by sr-unloaded. */
+export interface UnloadSrRequest {
+  readonly type: 'unload-sr';
+  readonly id: number;
+}
+
+export type WorkerRequest = PlanRequest | LoadRequest | GenerateRequest | CancelRequest | DisposeRequest | SharpenRequest | UnloadSrRequest;
 
 // ---------------------------------------------------------------- worker → main thread
 
@@ -223,7 +256,52 @@ export interface DisposedMessage {
   readonly type: 'disposed';
 }
 
+/** What the worker has loaded for SR (null: nothing). */
+export interface SrModelInfo {
+  readonly modelId: string;
+  readonly testWeights: boolean;
+  readonly backend: Backend;
+}
+
+export interface SharpenProgressMessage {
+  readonly type: 'sharpen-progress';
+  readonly id: number;
+  /** 'download' / 'sessions': loading the SR models (first sharpen only); 'step': an SR step done; 'compose': reprojecting. */
+  readonly phase: 'download' | 'sessions' | 'step' | 'compose';
+  readonly done: number;
+  readonly total: number;
+  readonly etaMs: number | null;
+}
+
+/**
+ * The touched part of the detail layer, premultiplied over transparent (rgb = colour·alpha):
+ * rows y0..y1, columns x0..x0+count−1 modulo layerWidth (a patch may straddle the 360° seam).
+ */
+export interface SharpenResultMessage {
+  readonly type: 'sharpen-result';
+  readonly id: number;
+  readonly layerWidth: number;
+  readonly layerHeight: number;
+  readonly region: { readonly y0: number; readonly y1: number; readonly x0: number; readonly count: number };
+  /** count·rows RGBA8, row-major. Transferred. */
+  readonly rgba: Uint8ClampedArray;
+  /** count·rows relative inverse depth, fitted to the base. Transferred. */
+  readonly depth: Float32Array;
+  /** |SR depth − base depth| on the crop's border after the fit. */
+  readonly border: { readonly mean: number; readonly p95: number; readonly max: number };
+  readonly sr: SrModelInfo;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface SrUnloadedMessage {
+  readonly type: 'sr-unloaded';
+  readonly id: number;
+}
+
 export type WorkerResponse =
+  | SharpenProgressMessage
+  | SharpenResultMessage
+  | SrUnloadedMessage
   | PlannedMessage
   | LoadProgressMessage
   | LoadedMessage
@@ -240,6 +318,8 @@ export function transferablesOf(m: WorkerResponse): Transferable[] {
       return uniqueBuffers([m.rgba, m.depth, m.depth16]);
     case 'progress':
       return m.preview ? uniqueBuffers([m.preview.rgba]) : [];
+    case 'sharpen-result':
+      return uniqueBuffers([m.rgba, m.depth]);
     default:
       return [];
   }
