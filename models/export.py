@@ -592,7 +592,7 @@ class ExportOptions:
     width: int
     fp16: bool = False
     opset: int = 18
-    attention: str = "sliced"  # sliced | default
+    attention: str = "sliced"  # sliced | default | mha
     slice_limit_bytes: int = DEFAULT_SLICE_LIMIT_BYTES
     external_data: str = "auto"  # auto | always | never
     max_data_file_bytes: int = DEFAULT_MAX_DATA_FILE_BYTES
@@ -609,7 +609,7 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
 
     import torch
 
-    from sliced_attention import describe_plan, install_sliced_attention, plan_slices
+    from sliced_attention import describe_plan, install_mha_attention, install_sliced_attention, plan_slices
 
     TextEncoder, UNet, VaeDecoder, VaeEncoder, UNetClassLabels = _wrappers()
     g = torch.Generator().manual_seed(o.seed)
@@ -634,7 +634,10 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
             [(ids(1),), (ids(3),)], m))
 
     def with_attention(model, run_reference):
-        """(export copy with sliced attention, plan) — the reference keeps diffusers' processors."""
+        """(export copy with sliced/fused attention, plan) — the reference keeps diffusers' processors."""
+        if o.attention == "mha":
+            exp = copy.deepcopy(model)
+            return exp, install_mha_attention(exp)
         if o.attention != "sliced":
             return model, []
         exp = copy.deepcopy(model)
@@ -732,6 +735,12 @@ def export(c: Components, o: ExportOptions) -> dict:
         with tempfile.TemporaryDirectory(prefix=f"onnx-{s.name}-") as tmp:
             model, method = torch_export_to_onnx(s, Path(tmp), o.opset)
             t_export = time.perf_counter() - t0
+        if o.attention == "mha" and s.attention_plan:
+            # An exporter that ignored the symbolic op would silently give plain attention: fail instead.
+            n_mha = sum(1 for n in model.graph.node if n.op_type == "MultiHeadAttention" and n.domain == "com.microsoft")
+            if n_mha != len(s.attention_plan):
+                raise SystemExit(f"{s.name}: {n_mha} com.microsoft.MultiHeadAttention nodes, "
+                                 f"expected {len(s.attention_plan)} ({method})")
         fp16_info = None
         if o.fp16:
             fp16_info = weights_to_fp16(model)
@@ -755,7 +764,7 @@ def export(c: Components, o: ExportOptions) -> dict:
         log(f"  {s.name}: {method}, {time.perf_counter() - t0:.1f}s, weights {wbytes / 2**20:.2f} MiB, "
             f"external data: {locations or 'none'}")
         if s.attention_plan:
-            sliced = [p for p in s.attention_plan if p["slices"] > 1]
+            sliced = [p for p in s.attention_plan if p.get("slices", 1) > 1]
             log(f"  attention: {len(s.attention_plan)} layers, {len(sliced)} sliced: "
                 + ", ".join(f"{p['layer']}×{p['slices']}" for p in sliced))
         val = validate_session(s, path, o.fp16) if o.validate else []
@@ -865,8 +874,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pipeline", default="ldm3d-pano", choices=sorted(PIPELINE_PRESETS))
     ap.add_argument("--license", help="override the license read from the checkpoint's README")
     ap.add_argument("--opset", type=int, default=18)
-    ap.add_argument("--attention", default="sliced", choices=["sliced", "default"],
-                    help="sliced: query-sliced attention (WebGPU-safe score sizes); default: diffusers' own")
+    ap.add_argument("--attention", default="sliced", choices=["sliced", "default", "mha"],
+                    help="sliced: query-sliced attention (WebGPU-safe score sizes); default: diffusers' own; "
+                         "mha: one com.microsoft.MultiHeadAttention per layer (onnxruntime contrib op, fused)")
     ap.add_argument("--slice-limit-mib", type=float, help="max score tensor per attention slice (default 256)")
     ap.add_argument("--external-data", default="auto", choices=["auto", "always", "never"],
                     help="weights in model.onnx_data[_N] files; auto: graphs over 1 GiB of weights (the UNet)")

@@ -34,8 +34,11 @@ class AttentionShape:
         return self.batch_heads * self.queries * self.keys * self.bytes_per_element
 
 
-def _project(attn, hidden_states, encoder_hidden_states, attention_mask, temb):
-    """The part of diffusers' AttnProcessor before the score product (models/attention_processor.py)."""
+def _project(attn, hidden_states, encoder_hidden_states, attention_mask, temb, split_heads=True):
+    """The part of diffusers' AttnProcessor before the score product (models/attention_processor.py).
+
+    split_heads=False keeps q/k/v as [B, N, heads·d] (the layout com.microsoft.MultiHeadAttention takes).
+    """
     if attention_mask is not None:
         # Neither UNet2DConditionModel (text-to-image) nor AutoencoderKL passes a mask here.
         raise NotImplementedError("sliced attention export does not support attention masks")
@@ -58,14 +61,17 @@ def _project(attn, hidden_states, encoder_hidden_states, attention_mask, temb):
         encoder_hidden_states = attn.norm_encoder_hidden_states(encoder_hidden_states)
     key = attn.to_k(encoder_hidden_states)
     value = attn.to_v(encoder_hidden_states)
+    if not split_heads:
+        return query, key, value, shape4
     query = attn.head_to_batch_dim(query)
     key = attn.head_to_batch_dim(key)
     value = attn.head_to_batch_dim(value)
     return query, key, value, shape4
 
 
-def _finish(attn, hidden_states, residual, shape4):
-    hidden_states = attn.batch_to_head_dim(hidden_states)
+def _finish(attn, hidden_states, residual, shape4, merge_heads=True):
+    if merge_heads:
+        hidden_states = attn.batch_to_head_dim(hidden_states)
     hidden_states = attn.to_out[0](hidden_states)
     hidden_states = attn.to_out[1](hidden_states)
     if shape4 is not None:
@@ -109,6 +115,47 @@ class QuerySlicedAttnProcessor:
             parts = [_attend(attn, q[:, i], key, value) for i in range(self.slices)]
             out = torch.stack(parts, dim=1).reshape(bh, -1, value.shape[-1])
         return _finish(attn, out, residual, shape4)
+
+
+class MultiHeadAttnProcessor:
+    """diffusers attention processor that exports as one com.microsoft.MultiHeadAttention node.
+
+    Why: the sliced MatMul–Softmax–MatMul chains write every [BH, N/S, M] score tensor to GPU memory
+    and read it back (about half of a 512×1024 UNet step on WebGPU); onnxruntime's fused contrib op
+    (CPU, CUDA, WebGPU EPs) never materialises the full score matrix. Inputs are the projected
+    q/k/v as [B, N, heads·d] with `num_heads` and `scale` attributes; its output is already
+    [B, N, heads·d] (heads merged). Outside an ONNX export the same maths runs in torch, so the
+    module stays usable as a reference.
+    """
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *args, **kwargs):
+        residual = hidden_states
+        query, key, value, shape4 = _project(
+            attn, hidden_states, encoder_hidden_states, attention_mask, temb, split_heads=False)
+        if attn.upcast_attention or attn.upcast_softmax:
+            # The contrib op computes in the input dtype; fp32 export (what we ship) is unaffected.
+            if query.dtype != torch.float32:
+                raise NotImplementedError("mha export of upcast attention needs float32 inputs")
+        if torch.onnx.is_in_onnx_export():
+            out = torch.onnx.ops.symbolic(
+                "com.microsoft::MultiHeadAttention",
+                (query, key, value),
+                {"num_heads": int(attn.heads), "scale": float(attn.scale)},
+                dtype=query.dtype,
+                shape=(query.shape[0], query.shape[1], value.shape[2]),
+                version=1,
+            )
+        else:
+            out = attn.batch_to_head_dim(_attend(
+                attn, attn.head_to_batch_dim(query), attn.head_to_batch_dim(key), attn.head_to_batch_dim(value)))
+        return _finish(attn, out, residual, shape4, merge_heads=False)
+
+
+def install_mha_attention(model: torch.nn.Module) -> list[dict]:
+    """Every attention layer of `model` → MultiHeadAttnProcessor; returns a plan for the export report."""
+    names = list(model.attn_processors.keys())
+    model.set_attn_processor({n: MultiHeadAttnProcessor() for n in names})
+    return [{"layer": n.removesuffix(".processor"), "op": "com.microsoft.MultiHeadAttention"} for n in names]
 
 
 class _ShapeRecorder:

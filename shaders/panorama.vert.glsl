@@ -10,6 +10,8 @@ precision highp int;
 precision highp sampler2D;
 
 uniform sampler2D uDepth;   // R32F relative inverse depth in [0, 1], 1 = nearest
+uniform sampler2D uDetail;      // detail layer (LDM3D-SR): premultiplied RGBA8, alpha = weight
+uniform sampler2D uDetailDepth; // its relative inverse depth (R32F), same size as uDetail
 uniform float uInvFar;      // 1 / far
 uniform float uInvRange;    // 1 / near - 1 / far
 
@@ -29,7 +31,15 @@ ivec2 depthTexel(vec2 uv, ivec2 size) {
 
 void main() {
   vUv = uv;
-  float d = aDepth >= 0.0 ? aDepth : texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
+  float d = aDepth;
+  if (d < 0.0) {
+    d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
+    // The detail layer by the same texel rule at its own resolution (panorama-mesh.ts mirrors
+    // this blend on the CPU for the edge test; edge triangles get their flat depth from there).
+    ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));
+    float a = texelFetch(uDetail, dt, 0).a;
+    d = mix(d, texelFetch(uDetailDepth, dt, 0).r, a);
+  }
   // distance = 1 / lerp(1/far, 1/near, d): LDM3D depth is affine in inverse distance.
   float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));
   gl_Position = projectionMatrix * modelViewMatrix * vec4(position * dist, 1.0);

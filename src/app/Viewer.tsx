@@ -6,10 +6,13 @@
 import { addAfterEffect, useFrame, useThree } from '@react-three/fiber';
 import { useXR } from '@react-three/xr';
 import { useEffect, useMemo, type ReactNode } from 'react';
+import { Matrix4, Vector3 } from 'three';
 import type { DepthMapping } from '../panorama/types';
 import { PanoramaMesh } from '../scene/panorama-mesh';
 import type { SceneState, SceneStore } from '../state/scene-store';
 import { generationStore } from '../ui/generate/app-generation';
+import { sharpenStore } from '../ui/sharpen/app-sharpen';
+import type { SharpenState } from '../state/sharpen';
 import { sceneServices } from '../ui/gallery/app-gallery';
 import { VRComfort } from '../ui/vr/VRComfort';
 import { VRScene } from '../ui/vr/VRScene';
@@ -68,6 +71,57 @@ export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): Pa
   return pm;
 }
 
+/**
+ * Connects the sharpen store to the mesh: the view direction it sharpens (camera or headset, in
+ * the panorama's own frame, so recenter and snap turn are accounted for) and the detail layer's
+ * uploads (whole on a new layer, the written rectangles after each sharpen).
+ */
+function useDetailLayer(pm: PanoramaMesh): void {
+  const gl = useThree((s) => s.gl);
+  const camera = useThree((s) => s.camera);
+  useEffect(() => {
+    const dir = new Vector3();
+    const right = new Vector3();
+    const inv = new Matrix4();
+    sharpenStore.getState().setGazeSource(() => {
+      const cam = gl.xr.isPresenting ? gl.xr.getCamera() : camera;
+      cam.updateMatrixWorld();
+      pm.mesh.updateMatrixWorld();
+      cam.getWorldDirection(dir);
+      right.setFromMatrixColumn(cam.matrixWorld, 0);
+      inv.copy(pm.mesh.matrixWorld).invert();
+      dir.transformDirection(inv);
+      right.transformDirection(inv);
+      return { gaze: { x: dir.x, y: dir.y, z: dir.z }, rightHint: { x: right.x, y: right.y, z: right.z } };
+    });
+    return () => sharpenStore.getState().setGazeSource(null);
+  }, [gl, camera, pm]);
+  useEffect(() => {
+    const debug = debugHandle();
+    const apply = (s: SharpenState, prev: SharpenState | null): void => {
+      if (s.layer !== prev?.layer) pm.setDetailLayer(s.layer);
+      else if (s.lastRects !== prev?.lastRects) pm.updateDetail(s.lastRects);
+      if (s.layer !== prev?.layer || s.lastRects !== prev?.lastRects) {
+        const layer = s.layer;
+        let alphaSum = 0;
+        if (layer) {
+          for (const r of s.touched) {
+            for (let y = r.y; y < r.y + r.height; y++) {
+              for (let x = r.x; x < r.x + r.width; x++) alphaSum += layer.rgba[(y * layer.width + x) * 4 + 3];
+            }
+          }
+        }
+        debug.detail = layer ? { width: layer.width, height: layer.height, regions: s.regions, rects: s.touched.map((r) => ({ ...r })), alphaSum: alphaSum / 255 } : null;
+      }
+      debug.sharpenStatus = s.status;
+    };
+    apply(sharpenStore.getState(), null);
+    const unsubscribe = sharpenStore.subscribe(apply);
+    // The mesh's dispose() (usePanoramaMesh) frees the detail textures.
+    return unsubscribe;
+  }, [pm]);
+}
+
 export interface ViewerProps {
   readonly sceneStore: SceneStore;
   readonly rig: ViewerRig;
@@ -77,6 +131,7 @@ export interface ViewerProps {
 export function Viewer({ sceneStore, rig, baseMapping }: ViewerProps): ReactNode {
   const fader = useMemo(() => new FadeMachine(), []);
   const pm = usePanoramaMesh(sceneStore, fader);
+  useDetailLayer(pm);
   const gl = useThree((s) => s.gl);
   const inSession = useXR((s) => s.session != null);
 

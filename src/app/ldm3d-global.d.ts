@@ -21,6 +21,16 @@ interface Ldm3dDebugHandle {
   emulator: { readonly fovy: number } | null;
   /** Current desktop view direction, radians. */
   look: { yaw: number; pitch: number };
+  /** The shown scene's detail layer (Sharpen): size, regions sharpened, touched rectangles (texels), sum of alpha; null: none. */
+  detail?: {
+    width: number;
+    height: number;
+    regions: number;
+    rects: { x: number; y: number; width: number; height: number }[];
+    alphaSum: number;
+  } | null;
+  /** The sharpen store's status ('idle', 'sharpening', 'cancelling', 'unloading'). */
+  sharpenStatus?: string;
 }
 
 interface Window {

@@ -74,12 +74,7 @@ export function installNodeWebGPU(): NodeWebGPUInfo {
   preferLiftoff();
 
   Object.assign(globalThis, globals);
-  // SwiftShader only: WGSL zero-initialises workgroup memory, which Dawn implements with a loop and
-  // a barrier per workgroup, and barriers are costly on a CPU. Measured on the tiny UNet (2 cores):
-  // first run (shader compile) 43 s → 7 s, later calls 2.8 s → 1.5 s. Skipping it can only make a
-  // kernel that wrongly relies on zeroed memory fail here, never hide a failure: validation and
-  // robustness stay on. Real GPUs keep Dawn's defaults.
-  const toggles = driver === SWIFTSHADER_ICD || /swiftshader/i.test(driver) ? ['enable-dawn-features=disable_workgroup_init'] : [];
+  const toggles: string[] = [];
   const gpu = create(toggles);
   const nav = (globalThis as { navigator?: object }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });

@@ -42,6 +42,8 @@ import {
   type SphereMesh,
 } from '../panorama/mesh';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
+import type { DetailLayer } from '../panorama/gnomonic';
+import type { LayerRect } from '../panorama/detail-layer';
 import vertexShader from '../../shaders/panorama.vert.glsl?raw';
 import fragmentShader from '../../shaders/panorama.frag.glsl?raw';
 
@@ -54,6 +56,10 @@ export interface PanoramaUniforms {
   uDepth: IUniform<DataTexture | null>;
   uInvFar: IUniform<number>;
   uInvRange: IUniform<number>;
+  /** Detail layer (LDM3D-SR): premultiplied RGBA8, alpha = blend weight; 1×1 transparent when none. */
+  uDetail: IUniform<DataTexture>;
+  /** Detail layer depth (R32F, same size as uDetail), fetched like uDepth. */
+  uDetailDepth: IUniform<DataTexture>;
 }
 
 export interface PanoramaMeshStats {
@@ -92,6 +98,9 @@ export class PanoramaMesh {
   private colour: DataTexture | null = null;
   private depth: DataTexture | null = null;
   private panorama: RGBDPanorama | null = null;
+  private detail: DetailLayer | null = null;
+  private detailColour: DataTexture;
+  private detailDepth: DataTexture;
   private mapping: DepthMapping;
   /** far/near for which the draw list was last built (the edge rule depends on nothing else). */
   private edgeRatio = NaN;
@@ -110,11 +119,15 @@ export class PanoramaMesh {
     this.chooseSegments = options.segments ?? segmentsForImage;
     this.mapping = mapping;
     const { invFar, invRange } = inverseDepthCoefficients(mapping);
+    this.detailColour = makeDetailTexture(new Uint8Array(4), 1, 1, 'colour');
+    this.detailDepth = makeDetailTexture(new Float32Array(1), 1, 1, 'depth');
     this.uniforms = {
       uColor: { value: null },
       uDepth: { value: null },
       uInvFar: { value: invFar },
       uInvRange: { value: invRange },
+      uDetail: { value: this.detailColour },
+      uDetailDepth: { value: this.detailDepth },
     };
     this.material = new ShaderMaterial({
       name: 'PanoramaMaterial',
@@ -163,6 +176,46 @@ export class PanoramaMesh {
     if (this.panorama !== null && mapping.far / mapping.near !== this.edgeRatio) this.rebuildDrawList();
   }
 
+  /**
+   * Shows a detail layer over the panorama (null: none). Its arrays are referenced, not copied:
+   * change them only through `updateDetail` afterwards. The textures are uploaded whole here.
+   */
+  setDetailLayer(layer: DetailLayer | null): void {
+    if (layer !== null && (layer.rgba.length !== layer.width * layer.height * 4 || layer.depth.length !== layer.width * layer.height)) {
+      throw new RangeError(`Detail layer arrays do not match its size ${layer.width} × ${layer.height}.`);
+    }
+    this.detailColour.dispose();
+    this.detailDepth.dispose();
+    this.detail = layer;
+    this.detailColour = layer ? makeDetailTexture(bytesOf(layer.rgba), layer.width, layer.height, 'colour') : makeDetailTexture(new Uint8Array(4), 1, 1, 'colour');
+    this.detailDepth = layer ? makeDetailTexture(layer.depth, layer.width, layer.height, 'depth') : makeDetailTexture(new Float32Array(1), 1, 1, 'depth');
+    this.uniforms.uDetail.value = this.detailColour;
+    this.uniforms.uDetailDepth.value = this.detailDepth;
+    this.edgeRatio = NaN;
+    this.rebuildDrawList();
+  }
+
+  /**
+   * The detail layer's arrays changed inside `rects`: uploads those rows of texels only (one
+   * texSubImage2D per row and texture), then redoes the edge test with the blended depth.
+   */
+  updateDetail(rects: readonly LayerRect[]): void {
+    const layer = this.detail;
+    if (layer === null || rects.length === 0) return;
+    for (const tex of [this.detailColour, this.detailDepth]) {
+      for (const r of rects) {
+        // three's ranges count 4 components per texel whatever the format (WebGLTextures.updateTexture).
+        for (let y = r.y; y < r.y + r.height; y++) tex.addUpdateRange((y * layer.width + r.x) * 4, r.width * 4);
+      }
+      tex.needsUpdate = true;
+    }
+    this.rebuildDrawList();
+  }
+
+  get detailLayer(): DetailLayer | null {
+    return this.detail;
+  }
+
   get stats(): PanoramaMeshStats {
     return {
       triangles: this.grid?.triangleCount ?? 0,
@@ -197,6 +250,8 @@ export class PanoramaMesh {
     this.material.dispose();
     this.colour?.dispose();
     this.depth?.dispose();
+    this.detailColour.dispose();
+    this.detailDepth.dispose();
   }
 
   /** Builds the grid for this image size, or keeps the current one when the size maps to it. */
@@ -297,6 +352,8 @@ export class PanoramaMesh {
     if (grid === null || pano === null) return;
     const d = this.distances;
     sampleVertexDistances(grid, pano, this.mapping, d);
+    const detail = this.detail;
+    const blended = detail ? this.blendVertexDepths(grid, pano, detail, d) : null;
     detectEdgeTriangles(grid, d, this.tolerance, this.edgeFlags);
     let edges = 0;
     for (let t = 0; t < grid.triangleCount; t++) edges += this.edgeFlags[t];
@@ -328,7 +385,10 @@ export class PanoramaMesh {
       const c = src[i + 2];
       const far = d[a] >= d[b] ? (d[a] >= d[c] ? a : c) : d[b] >= d[c] ? b : c;
       // The texel the farthest vertex reads, by the same rule as the shader.
-      const farDepth = clampUnit(pano.depth[depthTexelIndex(gridUv[far * 2], gridUv[far * 2 + 1], pano.width, pano.height)]);
+      const farDepth =
+        blended !== null && blended.has(far)
+          ? blended.get(far)!
+          : clampUnit(pano.depth[depthTexelIndex(gridUv[far * 2], gridUv[far * 2 + 1], pano.width, pano.height)]);
       for (let k = 0; k < 3; k++) {
         const v = src[i + k];
         pos[next * 3] = grid.positions[v * 3];
@@ -354,4 +414,46 @@ export class PanoramaMesh {
     this.edgeRatio = this.mapping.far / this.mapping.near;
   }
 
+  /**
+   * Where the detail layer has weight, the vertex shader displaces by mix(base, detail, alpha),
+   * each fetched at its own resolution by the same texel rule; this mirrors it on the CPU so the
+   * edge test sees what is drawn. Overwrites those vertices' distances in `out` and returns their
+   * blended inverse depths.
+   */
+  private blendVertexDepths(grid: SphereMesh, pano: RGBDPanorama, layer: DetailLayer, out: Float32Array): Map<number, number> {
+    const { invFar, invRange } = inverseDepthCoefficients(this.mapping);
+    const blended = new Map<number, number>();
+    const uvs = grid.uvs;
+    for (let n = 0; n < grid.vertexCount; n++) {
+      const u = uvs[n * 2];
+      const v = uvs[n * 2 + 1];
+      const t = depthTexelIndex(u, v, layer.width, layer.height);
+      const a = layer.rgba[t * 4 + 3] / 255;
+      if (a === 0) continue;
+      const base = pano.depth[depthTexelIndex(u, v, pano.width, pano.height)];
+      const dd = clampUnit(base * (1 - a) + layer.depth[t] * a);
+      blended.set(n, dd);
+      out[n] = 1 / (invFar + invRange * dd);
+    }
+    return blended;
+  }
+
+}
+
+function makeDetailTexture(data: Uint8Array | Float32Array, width: number, height: number, kind: 'colour' | 'depth'): DataTexture {
+  const tex =
+    kind === 'colour' ? new DataTexture(data, width, height, RGBAFormat, UnsignedByteType) : new DataTexture(data, width, height, RedFormat, FloatType);
+  // Colour is premultiplied sRGB bytes: the shader un-premultiplies before decoding, so no
+  // hardware sRGB decode (it would decode the premultiplied value). Linear, no mipmaps: a 4096
+  // mip chain regenerated after every sharpen would cost more than the aliasing it saves.
+  tex.minFilter = kind === 'colour' ? LinearFilter : NearestFilter;
+  tex.magFilter = kind === 'colour' ? LinearFilter : NearestFilter;
+  tex.generateMipmaps = false;
+  tex.wrapS = kind === 'colour' ? RepeatWrapping : ClampToEdgeWrapping;
+  tex.wrapT = ClampToEdgeWrapping;
+  tex.flipY = false;
+  tex.unpackAlignment = 1;
+  tex.name = kind === 'colour' ? 'panorama-detail-colour' : 'panorama-detail-depth';
+  tex.needsUpdate = true;
+  return tex;
 }

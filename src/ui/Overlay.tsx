@@ -8,6 +8,9 @@ import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
 import type { SceneStore } from '../state/scene-store';
 import { Messages } from './Messages';
+import { SharpenSection } from './sharpen/SharpenSection';
+import { sharpenStore } from './sharpen/app-sharpen';
+import { generationStore } from './generate/app-generation';
 import { depthScaleOf, mappingForScale, FAR_RANGE, NEAR_RANGE, SCALE_RANGE } from './depth-controls';
 
 export interface OverlayProps {
@@ -186,6 +189,7 @@ export function Overlay(props: OverlayProps): ReactNode {
                 onChange={(v) => setMapping({ near: Math.min(mapping.near, v / 1.5), far: v })}
               />
             </fieldset>
+            <SharpenSection store={sharpenStore} generation={generationStore} />
             <p className="hint">Drag or use arrow keys / WASD to look around.</p>
           </>
         )}

@@ -11,6 +11,8 @@ import type { SceneStore } from '../state/scene-store';
 import { depthScaleOf, stepDepthScale } from './depth-controls';
 import { generationStore } from './generate/app-generation';
 import { VRPromptSection } from './vr/VRPromptSection';
+import { VRSharpenSection } from './vr/VRSharpenSection';
+import { sharpenStore } from './sharpen/app-sharpen';
 
 export interface VRPanelProps {
   readonly sceneStore: SceneStore;
@@ -81,6 +83,7 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
         <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
       </Container>
       <VRPromptSection store={generationStore} />
+      <VRSharpenSection store={sharpenStore} generation={generationStore} />
       {lastError !== null ? (
         <Text fontSize={16} color="#ff8a80">
           {lastError}

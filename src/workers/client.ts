@@ -11,7 +11,8 @@
  * A crashed worker (an uncaught error, a failed script load, an unreadable message) rejects every
  * pending promise with a PipelineError of code 'worker-crashed'; the next call starts a new worker,
  * which needs a `load` again (`loaded` turns false). A cancel that the worker does not answer
- * within `cancelGraceMs` (a GPU call that never returns) also replaces the worker.
+ * within `cancelGraceMs`, or three times the last step's duration if that is longer (a GPU call
+ * that never returns), also replaces the worker.
  */
 import {
   type BackendPreference,
@@ -22,6 +23,10 @@ import {
   type LoadedMessage,
   type PlanSummary,
   type ProgressMessage,
+  type SharpenProgressMessage,
+  type SharpenRequest,
+  type SharpenResultMessage,
+  type SrModelInfo,
   type WorkerRequest,
   type WorkerResponse,
 } from './protocol';
@@ -70,9 +75,17 @@ export interface GenerateOptions {
   readonly signal?: AbortSignal;
 }
 
+export type SharpenParams = Omit<SharpenRequest, 'type' | 'id'>;
+export type SharpenResult = Omit<SharpenResultMessage, 'type'>;
+
+export interface SharpenOptions {
+  readonly onProgress?: (p: SharpenProgressMessage) => void;
+  readonly signal?: AbortSignal;
+}
+
 export interface ClientOptions {
   readonly createWorker?: () => WorkerLike;
-  /** How long a cancelled job may take to stop before the worker is replaced. */
+  /** How long a cancelled job may take to stop before the worker is replaced (at least 3 steps' time). */
   readonly cancelGraceMs?: number;
 }
 
@@ -85,7 +98,9 @@ type Pending =
       reject: (e: PipelineError) => void;
       onProgress?: (p: ProgressMessage) => void;
       onLoadProgress?: (p: LoadProgressMessage) => void;
-    };
+    }
+  | { kind: 'sharpen'; resolve: (r: SharpenResult) => void; reject: (e: PipelineError) => void; onProgress?: (p: SharpenProgressMessage) => void }
+  | { kind: 'unload-sr'; resolve: () => void; reject: (e: PipelineError) => void };
 
 export class PipelineClient {
   private worker: WorkerLike | null = null;
@@ -95,10 +110,15 @@ export class PipelineClient {
   private jobId: number | null = null;
   private cancelTimer: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
+  /** Duration of the last diffusion step and where it ended, for the cancel grace time. */
+  private lastStepMs = 0;
+  private lastStep = { step: 0, elapsedMs: 0 };
   private readonly createWorker: () => WorkerLike;
   private readonly cancelGraceMs: number;
   /** The worker holds a loaded pipeline (false again after a crash). */
   loaded: LoadedMessage | null = null;
+  /** The LDM3D-SR models the worker holds (null: none; they load on the first sharpen). */
+  srLoaded: SrModelInfo | null = null;
 
   constructor(options: ClientOptions = {}) {
     this.createWorker = options.createWorker ?? createPipelineWorker;
@@ -157,17 +177,71 @@ export class PipelineClient {
     });
   }
 
+  /**
+   * Sharpens the region in view (sr-host.ts). The panorama's buffers in `params` are transferred:
+   * pass copies. Cancel with `cancel()` or the signal; its promise then rejects with 'cancelled'.
+   */
+  sharpen(params: SharpenParams, options: SharpenOptions = {}): Promise<SharpenResult> {
+    return new Promise<SharpenResult>((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(new PipelineError('cancelled', 'cancelled before it started'));
+        return;
+      }
+      const transfer = [params.rgba.buffer, params.depth.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+      const id = this.send((id) => ({ type: 'sharpen', id, ...params }), transfer);
+      this.jobId = id;
+      const onAbort = (): void => this.cancel(id);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => options.signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        kind: 'sharpen',
+        resolve: (r) => {
+          done();
+          this.srLoaded = r.sr;
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          if (e.code === 'device-lost') this.srLoaded = null;
+          reject(e);
+        },
+        onProgress: options.onProgress,
+      });
+    });
+  }
+
+  /** Releases the SR models in the worker (GPU memory); a no-op when none are loaded. */
+  unloadSr(): Promise<void> {
+    if (!this.worker) {
+      this.srLoaded = null;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const id = this.send((id) => ({ type: 'unload-sr', id }));
+      this.pending.set(id, {
+        kind: 'unload-sr',
+        resolve: () => {
+          this.srLoaded = null;
+          resolve();
+        },
+        reject,
+      });
+    });
+  }
+
   /** Stops the running load or generation (or the one with `id`); its promise rejects with code 'cancelled'. */
   cancel(id: number | null = this.jobId): void {
     if (id === null || !this.pending.has(id) || !this.worker) return;
     this.worker.postMessage({ type: 'cancel', id });
     if (this.cancelTimer) return;
+    // A step only ends at a session run's end, and one step on WASM can take tens of seconds.
+    const grace = Math.max(this.cancelGraceMs, 3 * this.lastStepMs);
     this.cancelTimer = setTimeout(() => {
       this.cancelTimer = null;
       if (this.pending.has(id)) {
-        this.crash(`the worker did not stop within ${Math.round(this.cancelGraceMs / 1000)} s of cancel, so it was restarted`, 'cancelled');
+        this.crash(`the worker did not stop within ${Math.round(grace / 1000)} s of cancel, so it was restarted`, 'cancelled');
       }
-    }, this.cancelGraceMs);
+    }, grace);
   }
 
   /** True while a load or generation runs. */
@@ -195,10 +269,11 @@ export class PipelineClient {
     this.stopWorker();
   }
 
-  private send(make: (id: number) => WorkerRequest): number {
+  private send(make: (id: number) => WorkerRequest, transfer?: Transferable[]): number {
     if (this.disposed) throw new PipelineError('disposed', 'the pipeline was disposed');
     const id = this.nextId++;
-    this.ensureWorker().postMessage(make(id));
+    if (transfer?.length) this.ensureWorker().postMessage(make(id), transfer);
+    else this.ensureWorker().postMessage(make(id));
     return id;
   }
 
@@ -244,13 +319,31 @@ export class PipelineClient {
         if (p.kind === 'load') this.settle(id, () => p.resolve(m));
         return;
       case 'progress':
-        if (p.kind === 'generate') p.onProgress?.(m);
+        if (p.kind === 'generate') {
+          if (m.step > 0) {
+            this.lastStepMs = m.step > this.lastStep.step ? (m.elapsedMs - this.lastStep.elapsedMs) / (m.step - this.lastStep.step) : this.lastStepMs;
+          }
+          this.lastStep = { step: m.step, elapsedMs: m.elapsedMs };
+          p.onProgress?.(m);
+        }
         return;
       case 'result':
         if (p.kind === 'generate') {
           const { type: _type, ...result } = m;
           this.settle(id, () => p.resolve(result));
         }
+        return;
+      case 'sharpen-progress':
+        if (p.kind === 'sharpen') p.onProgress?.(m);
+        return;
+      case 'sharpen-result':
+        if (p.kind === 'sharpen') {
+          const { type: _type, ...result } = m;
+          this.settle(id, () => p.resolve(result));
+        }
+        return;
+      case 'sr-unloaded':
+        if (p.kind === 'unload-sr') this.settle(id, () => p.resolve());
         return;
       case 'cancelled':
         this.settle(id, () => p.reject(new PipelineError('cancelled', 'cancelled')));
@@ -275,6 +368,7 @@ export class PipelineClient {
   private crash(reason: string, code: ClientErrorCode = 'worker-crashed'): void {
     this.stopWorker();
     this.loaded = null;
+    this.srLoaded = null;
     const text =
       code === 'worker-crashed'
         ? `The generation worker stopped unexpectedly: ${reason}. The model will be loaded again on the next try.`

@@ -111,6 +111,25 @@ describe('PipelineClient', () => {
     expect(workers[0]!.terminated).toBe(true);
   });
 
+  it('waits at least three step durations before replacing a worker that does not stop', async () => {
+    const { client, workers, controls } = setup({ cancelGraceMs: 50 });
+    await client.load(BASE);
+    controls.stepMs = 120;
+    let cancelledAt = 0;
+    controls.onStep = (s) => {
+      if (s === 3) {
+        workers[0]!.hung = true;
+        cancelledAt = performance.now();
+        client.cancel();
+      }
+    };
+    const e = await rejection(client.generate({ ...params, steps: 200 }));
+    expect(e.code).toBe('cancelled');
+    // Steps take ≥ 120 ms, so the grace is ≥ 360 ms, not the configured 50 ms.
+    expect(performance.now() - cancelledAt).toBeGreaterThanOrEqual(300);
+    expect(workers[0]!.terminated).toBe(true);
+  });
+
   it('rejects with the model error naming the file', async () => {
     const { client, server } = setup();
     server.missing.add('vae_decoder/model.onnx');

@@ -17,6 +17,8 @@ export interface FakeControls {
   disposals: number;
   /** Files the loader read through the ModelSource. */
   readonly read: string[];
+  /** Milliseconds each step waits (default 1). */
+  stepMs?: number;
   /** Called at every step, before the step's callback; lets a test act mid-run. */
   onStep?: (step: number) => void;
 }
@@ -25,7 +27,7 @@ export function fakeControls(): FakeControls {
   return { loseDeviceAtStep: null, webgpu: true, loads: 0, disposals: 0, read: [] };
 }
 
-const tick = () => new Promise<void>((r) => setTimeout(r, 1));
+const tick = (ms = 1) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function fakeLoader(c: FakeControls): PipelineLoader {
   return async (source: ModelSource, pref: BackendPreference) => {
@@ -53,7 +55,7 @@ export function fakeLoader(c: FakeControls): PipelineLoader {
         const negative = { count: count(p.negative), max: 77 };
         hooks.onTokens(prompt, negative);
         for (let step = 1; step <= p.steps; step++) {
-          await tick();
+          await tick(c.stepMs);
           c.onStep?.(step);
           if (hooks.signal.aborted) throw new DOMException('cancelled', 'AbortError');
           if (c.loseDeviceAtStep === step) {

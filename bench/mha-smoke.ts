@@ -1,0 +1,43 @@
+/**
+ * Does onnxruntime-web (the app's build, via src/runtime/ort.ts) run com.microsoft.MultiHeadAttention
+ * graphs on wasm and on WebGPU? Runs each given .onnx (one MHA node: inputs q, k, v; output o) with
+ * inputs/reference written next to it as raw float32 (`NAME.onnx.{q,k,v,ref}.bin`, made by numpy)
+ * and prints max |ort-web − ref| per backend. A check that prints, not a test: it needs the
+ * numpy-made files and a WebGPU adapter.
+ *
+ *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npx tsx bench/mha-smoke.ts A.onnx [B.onnx ...]
+ */
+import { readFileSync } from 'node:fs';
+import { installNodeWebGPU } from '../src/runtime/node-webgpu';
+import { OrtRuntime, cpuTensor, type Backend } from '../src/runtime/ort';
+
+installNodeWebGPU();
+const f32 = (p: string): Float32Array => {
+  const b = readFileSync(p);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+for (const backend of ['wasm', 'webgpu'] as Backend[]) {
+  const rt = await OrtRuntime.create({ backend });
+  for (const file of process.argv.slice(2)) {
+    const ref = f32(`${file}.ref.bin`);
+    const q = f32(`${file}.q.bin`);
+    const k = f32(`${file}.k.bin`);
+    // shapes: batch 2, [2, N, H] for q and ref, [2, M, H] for k and v; H from the graph's input dims
+    const s = await rt.createSession({ label: 'mha', file, model: new Uint8Array(readFileSync(file)) });
+    const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { n: number; m: number; hidden: number };
+    const feeds = {
+      q: cpuTensor('float32', q, [2, meta.n, meta.hidden]),
+      k: cpuTensor('float32', k, [2, meta.m, meta.hidden]),
+      v: cpuTensor('float32', f32(`${file}.v.bin`), [2, meta.m, meta.hidden]),
+    };
+    const t0 = performance.now();
+    const out = await s.run(feeds);
+    const first = performance.now() - t0;
+    const got = (await out.o!.getData()) as Float32Array;
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
+    console.log(`${backend} ${file}: dims ${out.o!.dims.join('x')}, max|ort-web - ref| = ${err.toExponential(2)}, first run ${first.toFixed(0)} ms`);
+    await s.release();
+  }
+  await rt.dispose();
+}

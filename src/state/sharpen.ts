@@ -1,0 +1,204 @@
+/**
+ * "Sharpen what you look at": status, progress and the viewer's detail layer, with actions that
+ * drive the pipeline worker's sharpen job. No React or three here; the desktop and VR panels are
+ * views over it and the Viewer uploads the layer to the panorama material.
+ *
+ * The detail layer (4096×2048 RGBA + float depth, 64 MB) is allocated on the first result for a
+ * scene and dropped when the scene changes. `progress` is transient (every SR step): views read it
+ * with `subscribe`, never with a React hook.
+ */
+import { createStore } from 'zustand/vanilla';
+import { compositeRegion, mergeRects, type LayerRect } from '../panorama/detail-layer';
+import { createDetailLayer, type DetailLayer } from '../panorama/gnomonic';
+import type { SceneStore } from './scene-store';
+import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from '../workers/client';
+import type { BackendPreference, SrModelInfo } from '../workers/protocol';
+import { formatBytes } from '../runtime/model-store';
+
+type Vec3 = { readonly x: number; readonly y: number; readonly z: number };
+
+/** The part of PipelineClient used here (tests pass the real client on a fake worker). */
+export interface SharpenClient {
+  readonly srLoaded: SrModelInfo | null;
+  sharpen(params: SharpenParams, options?: SharpenOptions): Promise<SharpenResult>;
+  unloadSr(): Promise<void>;
+  cancel(): void;
+}
+
+/** Where the viewer looks, in the panorama's frame; set by the Viewer (camera or headset). */
+export type GazeSource = () => { gaze: Vec3; rightHint?: Vec3 } | null;
+
+export type SharpenStatus = 'idle' | 'sharpening' | 'cancelling' | 'unloading';
+
+export interface SharpenProgress {
+  readonly text: string;
+  /** 0…1 of the current phase. */
+  readonly fraction: number;
+}
+
+export interface SharpenState {
+  readonly status: SharpenStatus;
+  /** Transient; see the file comment. */
+  readonly progress: SharpenProgress | null;
+  readonly steps: number;
+  readonly seed: number;
+  /** The shown scene's detail layer, or null before its first sharpen. */
+  readonly layer: DetailLayer | null;
+  /** Scene id the layer belongs to. */
+  readonly layerScene: number | null;
+  /** Rectangles written by the last composite (the Viewer uploads these). */
+  readonly lastRects: readonly LayerRect[];
+  /** Everything sharpened in this scene, merged. */
+  readonly touched: readonly LayerRect[];
+  /** Number of regions composited into this scene's layer. */
+  readonly regions: number;
+  readonly srModel: SrModelInfo | null;
+  /** Border step of the last patch after the depth fit (inverse depth units). */
+  readonly lastBorder: { readonly mean: number; readonly p95: number; readonly max: number } | null;
+  setSteps(steps: number): void;
+  setGazeSource(source: GazeSource | null): void;
+  /** Sharpens what the viewer looks at now. Errors go to the scene's messages. */
+  sharpen(): Promise<void>;
+  cancel(): void;
+  /** Releases the SR models (GPU memory). */
+  unload(): Promise<void>;
+}
+
+export interface SharpenDeps {
+  readonly client: SharpenClient;
+  readonly scene: SceneStore;
+  /** Absolute URL of the LDM3D-SR model folder. */
+  readonly modelUrl: () => string;
+  readonly backend: () => BackendPreference;
+  readonly layerWidth?: number;
+}
+
+export const DEFAULT_SHARPEN_STEPS = 20;
+
+export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number } = {}) {
+  let gazeSource: GazeSource | null = null;
+  const store = createStore<SharpenState>()((set, get) => ({
+    status: 'idle',
+    progress: null,
+    steps: initial.steps ?? DEFAULT_SHARPEN_STEPS,
+    seed: 1,
+    layer: null,
+    layerScene: null,
+    lastRects: [],
+    touched: [],
+    regions: 0,
+    srModel: deps.client.srLoaded,
+    lastBorder: null,
+    setSteps(steps) {
+      if (Number.isInteger(steps) && steps >= 1 && steps <= 1000) set({ steps });
+    },
+    setGazeSource(source) {
+      gazeSource = source;
+    },
+    async sharpen() {
+      const say = deps.scene.getState().say;
+      if (get().status !== 'idle') return;
+      const current = deps.scene.getState().current;
+      if (current === null) {
+        say('error', 'Sharpen: there is no panorama on show.');
+        return;
+      }
+      const view = gazeSource?.() ?? null;
+      if (view === null) {
+        say('error', 'Sharpen: the view direction is not known yet; try again once the scene is drawn.');
+        return;
+      }
+      const { panorama } = current;
+      set({ status: 'sharpening', progress: { text: 'Starting…', fraction: 0 } });
+      try {
+        const result = await deps.client.sharpen(
+          {
+            baseUrl: deps.modelUrl(),
+            backend: deps.backend(),
+            width: panorama.width,
+            height: panorama.height,
+            // Copies: the buffers are transferred to the worker, and the scene keeps showing these.
+            rgba: panorama.rgba.slice(),
+            depth: panorama.depth.slice(),
+            gaze: view.gaze,
+            ...(view.rightHint ? { rightHint: view.rightHint } : {}),
+            steps: get().steps,
+            seed: get().seed,
+            ...(deps.layerWidth ? { layerWidth: deps.layerWidth } : {}),
+          },
+          { onProgress: (p) => set({ progress: progressOf(p.phase, p.done, p.total) }) },
+        );
+        set({ srModel: result.sr, seed: (get().seed + 1) >>> 0 });
+        if (deps.scene.getState().current?.id !== current.id) {
+          say('notice', 'The scene changed while sharpening; the sharpened patch was dropped.');
+          return;
+        }
+        let layer = get().layerScene === current.id ? get().layer : null;
+        if (layer === null || layer.width !== result.layerWidth) layer = createDetailLayer(result.layerWidth, result.layerHeight);
+        const rects = compositeRegion(layer, { region: result.region, rgba: result.rgba, depth: result.depth });
+        const sameLayer = layer === get().layer;
+        set({
+          layer,
+          layerScene: current.id,
+          lastRects: rects,
+          touched: mergeRects([...(sameLayer ? get().touched : []), ...rects]),
+          regions: (sameLayer ? get().regions : 0) + 1,
+          lastBorder: result.border,
+        });
+      } catch (e) {
+        const pe = e as PipelineError;
+        if (pe?.code === 'cancelled') say('notice', 'Sharpen cancelled.');
+        else say('error', `Sharpen failed: ${pe?.message ?? String(e)}`);
+        set({ srModel: deps.client.srLoaded });
+      } finally {
+        set({ status: 'idle', progress: null });
+      }
+    },
+    cancel() {
+      if (get().status !== 'sharpening') return;
+      set({ status: 'cancelling' });
+      deps.client.cancel();
+    },
+    async unload() {
+      if (get().status !== 'idle') return;
+      set({ status: 'unloading' });
+      try {
+        await deps.client.unloadSr();
+      } catch (e) {
+        deps.scene.getState().say('error', `Could not release the upscaler: ${(e as Error).message}`);
+      } finally {
+        set({ status: 'idle', srModel: deps.client.srLoaded });
+      }
+    },
+  }));
+  // A new scene: its layer starts empty (the old one is dropped, not cleared: 64 MB freed).
+  deps.scene.subscribe((s, prev) => {
+    if (s.current?.id !== prev.current?.id && store.getState().layer !== null) {
+      store.setState({ layer: null, layerScene: null, lastRects: [], touched: [], regions: 0, lastBorder: null });
+    }
+  });
+  return store;
+}
+
+export type SharpenStore = ReturnType<typeof createSharpenStore>;
+
+function progressOf(phase: 'download' | 'sessions' | 'step' | 'compose', done: number, total: number): SharpenProgress {
+  const fraction = total > 0 ? Math.min(1, done / total) : 0;
+  switch (phase) {
+    case 'download':
+      return { text: `Loading the upscaler: ${formatBytes(done)} of ${formatBytes(total)}`, fraction };
+    case 'sessions':
+      return { text: `Preparing the upscaler: ${done} of ${total}`, fraction };
+    case 'step':
+      return { text: `Step ${done} of ${total}`, fraction };
+    case 'compose':
+      return { text: 'Placing the sharpened patch', fraction: 1 };
+  }
+}
+
+/** "Loaded: …" line: what the worker holds right now. */
+export function loadedModelsText(pano: { modelId: string; testWeights: boolean } | null, sr: SrModelInfo | null): string {
+  const name = (kind: string, m: { modelId: string; testWeights: boolean }): string => `${kind}${m.testWeights ? ' (tiny test weights)' : ''} [${m.modelId}]`;
+  const parts = [pano ? name('LDM3D-pano', pano) : null, sr ? name('LDM3D-SR', sr) : null].filter((p): p is string => p !== null);
+  return `Loaded: ${parts.length ? parts.join(', ') : 'no models'}`;
+}

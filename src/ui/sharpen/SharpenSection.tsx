@@ -1,0 +1,90 @@
+/**
+ * "Sharpen view" on the desktop panel: sharpens what the camera looks at when pressed, with
+ * progress, cancel, SR steps, what is loaded and a button to release the upscaler. Progress is
+ * written to the DOM from a store subscription (one SR step = no React render).
+ */
+import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useStore } from 'zustand';
+import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
+import type { GenerationStore } from '../../state/generation';
+
+export interface SharpenSectionProps {
+  readonly store: SharpenStore;
+  readonly generation: GenerationStore;
+}
+
+export function SharpenSection({ store, generation }: SharpenSectionProps): ReactNode {
+  const status = useStore(store, (s) => s.status);
+  const steps = useStore(store, (s) => s.steps);
+  const sr = useStore(store, (s) => s.srModel);
+  const regions = useStore(store, (s) => s.regions);
+  const pano = useStore(generation, (s) => s.model);
+  const genStatus = useStore(generation, (s) => s.status);
+  const bar = useRef<HTMLProgressElement>(null);
+  const text = useRef<HTMLSpanElement>(null);
+  const ids = useId();
+
+  useEffect(() => {
+    const write = (p: { text: string; fraction: number } | null): void => {
+      if (bar.current) {
+        bar.current.hidden = p === null;
+        bar.current.value = p?.fraction ?? 0;
+      }
+      if (text.current) text.current.textContent = p?.text ?? '';
+    };
+    write(store.getState().progress);
+    return store.subscribe((s, prev) => {
+      if (s.progress !== prev.progress) write(s.progress);
+    });
+  }, [store]);
+
+  const generating = genStatus === 'planning' || genStatus === 'loading' || genStatus === 'generating' || genStatus === 'cancelling';
+  const running = status === 'sharpening' || status === 'cancelling';
+  const panoInfo = pano ? { modelId: pano.summary.modelId, testWeights: pano.testWeights } : null;
+
+  return (
+    <fieldset data-testid="sharpen-section" data-status={status} data-regions={regions}>
+      <legend>Sharpen what you look at</legend>
+      <div className="row">
+        <button
+          type="button"
+          className="primary"
+          data-testid="sharpen"
+          disabled={running || status === 'unloading' || generating}
+          title={generating ? 'Wait for the generation to finish' : 'Upscale the region in the middle of the view ×4 (LDM3D-SR)'}
+          onClick={() => void store.getState().sharpen()}
+        >
+          {running ? 'Sharpening…' : 'Sharpen view'}
+        </button>
+        <button type="button" data-testid="sharpen-cancel" disabled={status !== 'sharpening'} onClick={() => store.getState().cancel()}>
+          {status === 'cancelling' ? 'Cancelling…' : 'Cancel'}
+        </button>
+      </div>
+      <div className="slider">
+        <label htmlFor={ids + 'steps'}>SR steps</label>
+        <input
+          id={ids + 'steps'}
+          data-testid="sharpen-steps"
+          type="number"
+          min={1}
+          max={1000}
+          value={steps}
+          disabled={running}
+          onChange={(e) => store.getState().setSteps(Number(e.currentTarget.value))}
+        />
+      </div>
+      <progress ref={bar} data-testid="sharpen-progress" max={1} hidden />
+      <p className="hint" aria-live="polite">
+        <span ref={text} data-testid="sharpen-progress-text" />
+      </p>
+      <p className="hint" data-testid="loaded-models">
+        {loadedModelsText(panoInfo, sr)}
+      </p>
+      <div className="row">
+        <button type="button" className="link" data-testid="unload-sr" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()}>
+          Release the upscaler
+        </button>
+      </div>
+    </fieldset>
+  );
+}
