@@ -40,9 +40,9 @@ const stubPlugin = {
   },
 };
 
-await build({
-  entryPoints: [join(root, 'bench/pano-webgpu.ts')],
-  outfile: join(out, 'pano-webgpu.mjs'),
+for (const name of ['pano-webgpu', 'mha-smoke']) await build({
+  entryPoints: [join(root, `bench/${name}.ts`)],
+  outfile: join(out, `${name}.mjs`),
   bundle: true,
   platform: 'node',
   format: 'esm',

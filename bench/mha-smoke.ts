@@ -1,11 +1,13 @@
 /**
  * Does onnxruntime-web (the app's build, via src/runtime/ort.ts) run com.microsoft.MultiHeadAttention
  * graphs on wasm and on WebGPU? Runs each given .onnx (one MHA node: inputs q, k, v; output o) with
- * inputs/reference written next to it as raw float32 (`NAME.onnx.{q,k,v,ref}.bin`, made by numpy)
+ * inputs/reference written next to it by bench/mha_smoke.py (raw float32, `NAME.onnx.{q,k,v,ref}.bin`)
  * and prints max |ort-web − ref| per backend. A check that prints, not a test: it needs the
  * numpy-made files and a WebGPU adapter.
  *
- *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npx tsx bench/mha-smoke.ts A.onnx [B.onnx ...]
+ *   python bench/mha_smoke.py /tmp/mha
+ *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npx tsx bench/mha-smoke.ts /tmp/mha/*.onnx
+ * (BACKENDS='webgpu' to skip wasm.) On the GPU machine it runs bundled (build-device-bundle.mjs).
  */
 import { readFileSync } from 'node:fs';
 import { installNodeWebGPU } from '../src/runtime/node-webgpu';
@@ -16,13 +18,13 @@ const f32 = (p: string): Float32Array => {
   const b = readFileSync(p);
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
-for (const backend of ['wasm', 'webgpu'] as Backend[]) {
+const backends = (process.env.BACKENDS ?? 'wasm webgpu').split(' ').filter((b) => b) as Backend[];
+for (const backend of backends) {
   const rt = await OrtRuntime.create({ backend });
   for (const file of process.argv.slice(2)) {
     const ref = f32(`${file}.ref.bin`);
     const q = f32(`${file}.q.bin`);
     const k = f32(`${file}.k.bin`);
-    // shapes: batch 2, [2, N, H] for q and ref, [2, M, H] for k and v; H from the graph's input dims
     const s = await rt.createSession({ label: 'mha', file, model: new Uint8Array(readFileSync(file)) });
     const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { n: number; m: number; hidden: number };
     const feeds = {
@@ -33,10 +35,13 @@ for (const backend of ['wasm', 'webgpu'] as Backend[]) {
     const t0 = performance.now();
     const out = await s.run(feeds);
     const first = performance.now() - t0;
+    const t1 = performance.now();
+    await s.run(feeds);
+    const second = performance.now() - t1;
     const got = (await out.o!.getData()) as Float32Array;
     let err = 0;
     for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(got[i]! - ref[i]!));
-    console.log(`${backend} ${file}: dims ${out.o!.dims.join('x')}, max|ort-web - ref| = ${err.toExponential(2)}, first run ${first.toFixed(0)} ms`);
+    console.log(`${backend} ${file}: dims ${out.o!.dims.join('x')}, max|ort-web - ref| = ${err.toExponential(2)}, first run ${first.toFixed(0)} ms, second ${second.toFixed(0)} ms (with upload + read-back)`);
     await s.release();
   }
   await rt.dispose();

@@ -111,7 +111,7 @@ function useDetailLayer(pm: PanoramaMesh): void {
             }
           }
         }
-        debug.detail = layer ? { width: layer.width, height: layer.height, regions: s.regions, rects: s.touched.map((r) => ({ ...r })), alphaSum: alphaSum / 255 } : null;
+        debug.detail = layer ? { width: layer.width, height: layer.height, regions: s.regions, rects: s.touched.map((r) => ({ ...r })), alphaSum: alphaSum / 255, border: s.lastBorder } : null;
       }
       debug.sharpenStatus = s.status;
     };

@@ -28,6 +28,8 @@ interface Ldm3dDebugHandle {
     regions: number;
     rects: { x: number; y: number; width: number; height: number }[];
     alphaSum: number;
+    /** |fitted SR depth − base depth| on the last patch's crop border (inverse depth units). */
+    border: { mean: number; p95: number; max: number } | null;
   } | null;
   /** The sharpen store's status ('idle', 'sharpening', 'cancelling', 'unloading'). */
   sharpenStatus?: string;

@@ -1,7 +1,9 @@
 /**
  * Ldm3dPipeline on WebGPU in Node (Dawn; SwiftShader on machines without a GPU): every diffusers
  * golden case, with the latents kept on the GPU between steps, plus cancel-then-run-again.
- * SwiftShader is slow (a tiny UNet call is 1–3 s here), hence one test per case.
+ * SwiftShader is slow (a tiny UNet call is 1–3 s here), hence one test per case, and the per-step
+ * latents are compared on WASM only (pipeline.wasm.test.ts); latents-gpu.test.ts checks the GPU
+ * step maths against the CPU's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
@@ -47,18 +49,17 @@ describe('Ldm3dPipeline on WebGPU (Dawn) vs diffusers goldens', () => {
     await expect(run).rejects.toSatisfy((e) => isPipelineError(e, 'cancelled'));
     expect(seen).toEqual([1, 2]);
     // Same pipeline, same sessions: a full golden case right after.
-    const e = await runCase(pipe, c);
+    const e = await runCase(pipe, c, false);
     expect(e.rgb).toBeLessThanOrEqual(TOLERANCE);
     expect(e.depth).toBeLessThanOrEqual(TOLERANCE);
   }, CASE_TIMEOUT);
 
   for (const c of loadCases().cases) {
     it(`golden case ${c.name} (${c.scheduler}, ${c.num_inference_steps} steps, guidance ${c.guidance_scale}) within 2e-3`, async () => {
-      const e = await runCase(pipe, c);
-      console.log(`webgpu ${e.name}: rgb ${e.rgb.toExponential(2)} depth ${e.depth.toExponential(2)} latents ${e.latents.toExponential(2)}`);
+      const e = await runCase(pipe, c, false);
+      console.log(`webgpu ${e.name}: rgb ${e.rgb.toExponential(2)} depth ${e.depth.toExponential(2)}`);
       expect(e.rgb, 'rgb').toBeLessThanOrEqual(TOLERANCE);
       expect(e.depth, 'depth').toBeLessThanOrEqual(TOLERANCE);
-      expect(e.latents, 'latents (relative)').toBeLessThan(1e-3);
     }, CASE_TIMEOUT);
   }
 });

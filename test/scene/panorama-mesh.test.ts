@@ -24,6 +24,7 @@ import {
 import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
 import type { DepthMapping, RGBDPanorama } from '../../src/panorama/types';
 import { PanoramaMesh } from '../../src/scene/panorama-mesh';
+import { createDetailLayer } from '../../src/panorama/gnomonic';
 
 const synthetic = renderSyntheticPanorama(512);
 
@@ -77,7 +78,11 @@ describe('PanoramaMesh', () => {
     // The lines the TypeScript copy above reproduces; if the shader changes, this test must too.
     expect(src).toContain('float u = (uv.y <= 0.0 || uv.y >= 1.0) ? 0.5 : fract(uv.x);');
     expect(src).toContain('return clamp(ivec2(floor(vec2(u, uv.y) * vec2(size))), ivec2(0), size - 1);');
-    expect(src).toContain('float d = aDepth >= 0.0 ? aDepth : texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;');
+    expect(src).toContain('d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;');
+    // The detail layer (Sharpen): same texel rule at its own size, blended by its alpha; the
+    // mesh's blendVertexDepths mirrors these lines for the edge test.
+    expect(src).toContain('ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));');
+    expect(src).toContain('d = mix(d, texelFetch(uDetailDepth, dt, 0).r, a);');
     expect(src).toContain('float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));');
     expect(src).toContain('vec4(position * dist, 1.0)');
   });
@@ -308,6 +313,35 @@ describe('PanoramaMesh', () => {
     pm.uniforms.uDepth.value!.addEventListener('dispose', () => disposed.push('depth'));
     pm.dispose();
     expect(disposed.sort()).toEqual(['colour', 'depth', 'geometry', 'material']);
+  });
+
+  it('detail layer: uploaded whole, then only the rows written; its depth is what the edge test sees; freed on dispose', () => {
+    const pm = new PanoramaMesh(synthetic.mapping);
+    pm.setPanorama(synthetic.panorama);
+    expect(pm.stats.edgeTriangles).toBeGreaterThan(0);
+    expect(pm.uniforms.uDetail.value.image.width).toBe(1); // transparent placeholder
+    const layer = createDetailLayer(64, 32);
+    pm.setDetailLayer(layer);
+    expect(pm.uniforms.uDetail.value.image).toMatchObject({ width: 64, height: 32 });
+    expect(pm.uniforms.uDetailDepth.value.image.data).toBe(layer.depth);
+    expect(pm.stats.edgeTriangles).toBeGreaterThan(0); // alpha 0 everywhere: the base as it was
+    // An opaque layer of one depth everywhere: a plain sphere, no depth edges left.
+    for (let t = 0; t < 64 * 32; t++) {
+      layer.rgba[t * 4 + 3] = 255;
+      layer.depth[t] = 0.5;
+    }
+    pm.updateDetail([{ x: 3, y: 5, width: 10, height: 2 }]);
+    expect(pm.stats.edgeTriangles).toBe(0);
+    const ranges = pm.uniforms.uDetailDepth.value.updateRanges;
+    expect(ranges).toEqual([
+      { start: (5 * 64 + 3) * 4, count: 40 },
+      { start: (6 * 64 + 3) * 4, count: 40 },
+    ]);
+    const disposed: string[] = [];
+    pm.uniforms.uDetail.value.addEventListener('dispose', () => disposed.push('detail'));
+    pm.uniforms.uDetailDepth.value.addEventListener('dispose', () => disposed.push('detail-depth'));
+    pm.dispose();
+    expect(disposed.sort()).toEqual(['detail', 'detail-depth']);
   });
 
   it('reports the triangle budget for LDM3D-pano output and for 4× more pixels', () => {

@@ -1,0 +1,85 @@
+/**
+ * The CLI end to end on WASM: one real run (a diffusers golden case reproduced from its injected
+ * latents), the files it writes, and a bad command line.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode } from 'fast-png';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCases, loadNpy } from '../pipeline/goldens';
+
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
+
+describe('npm run generate', () => {
+  const out = mkdtempSync(join(tmpdir(), 'ldm3d-cli-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('writes rgb.png (8-bit RGB), depth16.png (16-bit grey) and metadata.json that reproduce a diffusers run', () => {
+    const c = loadCases().cases.find((k) => k.name === 'ddim-1-step')!;
+    const latents = new URL(`../fixtures/goldens/ldm3d-pano/${c.latents}`, import.meta.url).pathname;
+    const r = run([
+      '--prompt', c.prompt,
+      '--steps', String(c.num_inference_steps),
+      '--guidance', String(c.guidance_scale),
+      '--scheduler', c.scheduler,
+      '--latents', latents,
+      '--backend', 'wasm',
+      '--out', out,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/RANDOM TEST WEIGHTS \(tiny-random\/ldm3d-pano\)/);
+    expect(r.stderr).toMatch(/denoise .*1\/1/);
+
+    const rgb = decode(readFileSync(join(out, 'rgb.png')));
+    expect([rgb.width, rgb.height, rgb.channels, rgb.depth]).toEqual([128, 64, 3, 8]);
+    const depth = decode(readFileSync(join(out, 'depth16.png')));
+    expect([depth.width, depth.height, depth.channels, depth.depth]).toEqual([128, 64, 1, 16]);
+    expect(depth.data).toBeInstanceOf(Uint16Array);
+
+    // Same picture as diffusers from the same latents (8-bit rounding and 16-bit truncation apart).
+    const goldenRgb = loadNpy(c.rgb).data;
+    const goldenDepth = loadNpy(c.depth).data;
+    let rgbErr = 0;
+    for (let i = 0; i < goldenRgb.length; i++) rgbErr = Math.max(rgbErr, Math.abs(rgb.data[i] - goldenRgb[i] * 255));
+    expect(rgbErr).toBeLessThanOrEqual(1);
+    let depthErr = 0;
+    for (let i = 0; i < goldenDepth.length; i++) depthErr = Math.max(depthErr, Math.abs((depth.data[i] as number) - goldenDepth[i] * 65535));
+    expect(depthErr).toBeLessThanOrEqual(2);
+
+    const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8'));
+    expect(meta.model).toMatchObject({ id: 'tiny-random/ldm3d-pano', test_weights: true, license: 'apache-2.0', sha256_verified: true });
+    expect(meta.settings).toMatchObject({
+      prompt: c.prompt,
+      negativePrompt: null,
+      steps: 1,
+      guidance: 7,
+      scheduler: 'ddim',
+      seed: null,
+      latents: 'injected',
+      height: 64,
+      width: 128,
+      timesteps: [1],
+    });
+    expect(meta.settings.latentsFile).toBe(latents);
+    expect(meta.backend).toBe('wasm');
+    expect(meta.tokens.prompt).toEqual({ count: c.prompt_untruncated_length, max: 77, truncated: false });
+    for (const k of ['loadTotal', 'tokenize', 'textEncoder', 'denoise', 'vaeDecode', 'postprocess', 'total']) {
+      expect(typeof meta.timings[k], k).toBe('number');
+    }
+    expect(meta.timings.load).toHaveProperty('unet');
+    expect(meta.outputs.depth16).toMatchObject({ file: 'depth16.png', bitDepth: 16, channels: 1 });
+  }, 240_000);
+
+  it('exits with 2 and the usage on a bad command line, before loading anything', () => {
+    const r = run(['--prompt', 'x', '--scheduler', 'lms', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--scheduler must be one of ddim, pndm, euler, dpm/);
+    expect(r.stderr).toMatch(/usage: npm run generate/);
+    const missing = run(['--prompt', 'x']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--out DIR is required/);
+  }, 60_000);
+});
