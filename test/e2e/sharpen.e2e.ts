@@ -104,11 +104,11 @@ describe('sharpen', () => {
     const area = detail.rects.reduce((s, r) => s + r.width * r.height, 0);
     expect(area).toBeLessThan((detail.width * detail.height) / 50);
     expect(detail.alphaSum).toBeGreaterThan(area * 0.2);
-    // The depth fit leaves no step at the patch border (tiny random weights: the SR depth is
-    // noise, so the fit is mostly the offset; the bound is loose on purpose).
+    // The depth fit leaves no step at the patch border (measured 0.0014 max on a wall of the
+    // room with the tiny random weights; inverse depth units).
     expect(detail.border).not.toBeNull();
     console.log(`[sharpen] region ${JSON.stringify(detail.rects)}, alpha sum ${detail.alphaSum.toFixed(0)}, border |Δd| ${JSON.stringify(detail.border)}`);
-    expect(detail.border!.mean).toBeLessThan(0.25);
+    expect(detail.border!.max).toBeLessThan(0.02);
     await expect.poll(() => page.getByTestId('loaded-models').textContent()).toMatch(/LDM3D-SR \(tiny test weights\) \[tiny-random\/ldm3d-sr\]/);
     await waitForFrames(page, 3);
     saveArtefact('e2e/sharpen-tiny.png', await page.screenshot());
