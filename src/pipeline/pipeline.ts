@@ -210,6 +210,12 @@ export class Ldm3dPipeline {
     this.busy = true;
     try {
       return await this.run(options);
+    } catch (e) {
+      // Our own GPU work (buffer maps, dispatches) fails with plain errors when the device goes.
+      if (!(e instanceof PipelineError) && (await this.runtime.lostWithin(100))) {
+        throw new PipelineError('device-lost', `the GPU device was lost during the generation (${reasonOf(e)}). Load the model again to continue.`, { cause: e });
+      }
+      throw e;
     } finally {
       this.busy = false;
     }

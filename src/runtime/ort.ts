@@ -199,6 +199,18 @@ export class OrtRuntime {
     return this.lost !== null;
   }
 
+  /**
+   * For an error thrown by WebGPU work: was the device lost? `device.lost` settles a moment after
+   * the operations that fail because of it, so this waits up to `ms` for it.
+   */
+  async lostWithin(ms: number): Promise<boolean> {
+    if (this.lost !== null || !this.device) return this.lost !== null;
+    await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, ms))]);
+    // Let the `lost` handler registered in the constructor run first.
+    await Promise.resolve();
+    return this.lost !== null;
+  }
+
   /** Throws the error a run would throw now (lost device, disposed runtime). */
   check(what: string): void {
     if (this.disposed) throw new PipelineError('disposed', `${what}: the runtime was disposed`);

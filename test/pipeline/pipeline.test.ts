@@ -54,7 +54,8 @@ describe('Ldm3dPipeline (wasm)', () => {
       expect(e.preview!.rgba.length).toBe(16 * 8 * 4);
       expect(e.preview!.depth.length).toBe(16 * 8);
     }
-    expect(events[2].etaMs).toBe(0);
+    expect(events[0].etaMs!).toBeGreaterThan(0);
+    for (const e of events) expect(e.etaMs!).toBeGreaterThanOrEqual(0);
     // The output: sizes, ranges and the 16-bit depth rule (truncation).
     expect(out.width).toBe(128);
     expect(out.height).toBe(64);

@@ -7,13 +7,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError, PipelineError } from '../../src/pipeline/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { loadCases, loadNpy } from './goldens';
 import { runCase, TOLERANCE } from './parity';
 
 const MODELS = 'models/tiny/ldm3d-pano';
+
+/** The device a pipeline's runtime owns (private; reached for here to simulate a loss). */
+function lostDevice(p: Ldm3dPipeline): GPUDevice {
+  return (p as unknown as { runtime: { device: GPUDevice } }).runtime.device;
+}
+
+async function pipeRejection(p: Promise<unknown>): Promise<PipelineError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof PipelineError) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
 const CASE_TIMEOUT = 600_000;
 
 describe('Ldm3dPipeline on WebGPU (Dawn) vs diffusers goldens', () => {
@@ -52,6 +67,37 @@ describe('Ldm3dPipeline on WebGPU (Dawn) vs diffusers goldens', () => {
     const e = await runCase(pipe, c, false);
     expect(e.rgb).toBeLessThanOrEqual(TOLERANCE);
     expect(e.depth).toBeLessThanOrEqual(TOLERANCE);
+  }, CASE_TIMEOUT);
+
+  it('a lost GPU device mid-run fails with device-lost, and loading again works', async () => {
+    const lostPipe = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'webgpu' });
+    const c = loadCases().cases.find((k) => k.name === 'ddim-1-step')!;
+    try {
+      const err = await pipeRejection(
+        lostPipe.generate({
+          prompt: c.prompt,
+          steps: 3,
+          seed: 1,
+          height: c.height,
+          width: c.width,
+          // What a driver reset or a backgrounded tab does to the app's device.
+          onProgress: (p) => (p.step === 1 ? lostDevice(lostPipe).destroy() : undefined),
+        }),
+      );
+      expect(err.code).toBe('device-lost');
+      expect(err.message).toMatch(/GPU device was lost.*Load the model again/);
+      // Every later call says the same at once, without touching the device.
+      expect((await pipeRejection(lostPipe.generate({ prompt: 'x', steps: 1, height: 64, width: 128 }))).code).toBe('device-lost');
+    } finally {
+      await lostPipe.dispose();
+    }
+    const fresh = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'webgpu' });
+    try {
+      const e = await runCase(fresh, c, false);
+      expect(e.rgb).toBeLessThanOrEqual(TOLERANCE);
+    } finally {
+      await fresh.dispose();
+    }
   }, CASE_TIMEOUT);
 
   for (const c of loadCases().cases) {
