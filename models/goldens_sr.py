@@ -1,7 +1,9 @@
 """Golden outputs of diffusers' community StableDiffusionUpscaleLDM3DPipeline on the tiny random weights.
 
 The pipeline is examples/community/pipeline_stable_diffusion_upscale_ldm3d.py of huggingface/diffusers
-@58eb52c0 (2026-08-23), vendored unchanged in models/community/ (Apache-2.0).
+@58eb52c0 (2026-08-23). It is not committed here (fetched code is never committed): point
+DIFFUSERS_COMMUNITY_PIPELINE at that file of a diffusers checkout, or put it at
+.carry/examples/community/ (ignored by git) as the device runs do.
 
 Reproducibility: torch's RNG cannot be reproduced in JavaScript, so both random draws are injected:
   - the initial latents through the pipeline's own `latents=` argument (unscaled, RandomState noise);
@@ -18,6 +20,7 @@ Everything runs in float32 on the CPU.
 from __future__ import annotations
 
 import importlib
+import os
 import importlib.util
 import json
 import sys
@@ -30,7 +33,9 @@ from export import load_tokenizer, log
 from goldens import numbers, resolved_config, save
 
 HERE = Path(__file__).resolve().parent
-COMMUNITY = HERE / "community" / "pipeline_stable_diffusion_upscale_ldm3d.py"
+COMMUNITY = Path(os.environ.get(
+    "DIFFUSERS_COMMUNITY_PIPELINE",
+    HERE.parent / ".carry" / "examples" / "community" / "pipeline_stable_diffusion_upscale_ldm3d.py"))
 LOW_RES = 32
 SIZE = 128  # = LOW_RES * 4: pipeline input and output size
 README_PROMPT = "high quality high resolution uhd 4k image"
@@ -55,6 +60,10 @@ def community_pipeline_class():
             "diffusers.pipelines.deprecated.stable_diffusion_ldm3d.pipeline_stable_diffusion_ldm3d")
         sys.modules["diffusers.pipelines.stable_diffusion_ldm3d"] = pkg
         sys.modules["diffusers.pipelines.stable_diffusion_ldm3d.pipeline_stable_diffusion_ldm3d"] = mod
+    if not COMMUNITY.is_file():
+        raise SystemExit(
+            f"LDM3D-SR goldens need diffusers' examples/community/pipeline_stable_diffusion_upscale_ldm3d.py; "
+            f"not found at {COMMUNITY}. Set DIFFUSERS_COMMUNITY_PIPELINE to its path in a diffusers checkout.")
     spec = importlib.util.spec_from_file_location("pipeline_stable_diffusion_upscale_ldm3d", COMMUNITY)
     m = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
