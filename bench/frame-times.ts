@@ -46,20 +46,22 @@ function stats(intervals: number[]): FrameStats {
   };
 }
 
-/** Records rAF intervals in the page until `done()` resolves in Node; returns them. */
+/** Starts recording requestAnimationFrame intervals in the page. */
 async function startRecording(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __frameLog: number[]; __frameStop: boolean };
+  // A string, not a function: tsx/esbuild would wrap named inner functions in a __name() helper
+  // that does not exist in the page.
+  await page.evaluate(`(() => {
+    const w = window;
     w.__frameLog = [];
     w.__frameStop = false;
     let last = performance.now();
-    const tick = (t: number): void => {
+    const tick = (t) => {
       w.__frameLog.push(t - last);
       last = t;
       if (!w.__frameStop) requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  });
+  })()`);
 }
 
 async function stopRecording(page: Page): Promise<number[]> {
