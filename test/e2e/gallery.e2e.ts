@@ -221,7 +221,10 @@ describe('generate → saved → reload → gallery → step in → GLB (the iss
     const mesh = gltf.scene.getObjectByName('panorama') as Mesh;
     const { segmentsX, segmentsY } = segmentsForImage(size!.width, size!.height);
     expect(mesh.geometry.attributes.position.count).toBe(sphereVertexCount(segmentsX, segmentsY));
-    expect((mesh.material as MeshBasicMaterial).map).toBeTruthy();
+    // The colour panorama travels as the mesh's sRGB base-colour texture.
+    const map = (mesh.material as MeshBasicMaterial).map;
+    expect(map?.isTexture).toBe(true);
+    expect(map?.colorSpace).toBe('srgb');
     // The model loader aborts some of its own model-file requests (seen without any reload too);
     // that belongs to the generate tests. Anything else logged here is a failure.
     expect(errors.filter((e) => !/^request failed: .*\/models\/.* net::ERR_ABORTED$/.test(e))).toEqual([]);

@@ -66,7 +66,7 @@ describe('exportSceneGlb', () => {
     expect(geometry.index!.count).toBe(result.triangleCount * 3);
 
     const map = (meshes[0].material as { map?: Texture | null }).map;
-    expect(map).toBeTruthy();
+    expect(map?.isTexture).toBe(true);
     const image = map!.image as FakeImageBitmap;
     expect([image.width, image.height]).toEqual([64, 32]);
     // The texture is the panorama, pixel for pixel (PNG is lossless).
