@@ -6,9 +6,13 @@
  * The detail layer (4096×2048 RGBA + float depth, 64 MB) is allocated on the first result for a
  * scene and dropped when the scene changes. `progress` is transient (every SR step): views read it
  * with `subscribe`, never with a React hook.
+ *
+ * Saved before shown: a finished patch goes to `deps.savePatch` (the scene's stored record) and is
+ * composited only once that has settled; a failed save is said and the patch is shown anyway (it
+ * then lasts until the scene changes). Opening a saved scene hands its rebuilt layer to `adopt`.
  */
 import { createStore } from 'zustand/vanilla';
-import { compositeRegion, mergeRects, type LayerRect } from '../panorama/detail-layer';
+import { compositeRegion, mergeRects, type LayerRect, type RegionPatch } from '../panorama/detail-layer';
 import { createDetailLayer, type DetailLayer } from '../panorama/gnomonic';
 import type { SceneStore } from './scene-store';
 import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from '../workers/client';
@@ -28,7 +32,8 @@ export interface SharpenClient {
 /** Where the viewer looks, in the panorama's frame; set by the Viewer (camera or headset). */
 export type GazeSource = () => { gaze: Vec3; rightHint?: Vec3 } | null;
 
-export type SharpenStatus = 'idle' | 'sharpening' | 'cancelling' | 'unloading';
+/** 'sharpening' includes saving the finished patch (cancel is ignored then). */
+export type SharpenStatus = 'idle' | 'sharpening' | 'cancelling' | 'unloading' | 'clearing';
 
 export interface SharpenProgress {
   readonly text: string;
@@ -52,6 +57,8 @@ export interface SharpenState {
   readonly touched: readonly LayerRect[];
   /** Number of regions composited into this scene's layer. */
   readonly regions: number;
+  /** Of those, how many are on screen only (not stored with the scene). */
+  readonly unsaved: number;
   readonly srModel: SrModelInfo | null;
   /** Border step of the last patch after the depth fit (inverse depth units). */
   readonly lastBorder: { readonly mean: number; readonly p95: number; readonly max: number } | null;
@@ -62,6 +69,25 @@ export interface SharpenState {
   cancel(): void;
   /** Releases the SR models (GPU memory). */
   unload(): Promise<void>;
+  /**
+   * Shows a detail layer rebuilt from storage on scene `sceneId` (ignored if another scene is on
+   * show by now). The layer is taken over, not copied.
+   */
+  adopt(sceneId: number, detail: AdoptedDetail): void;
+  /** "Undo sharpening": removes the scene's patches from storage, then from the view. */
+  clearAll(): Promise<void>;
+}
+
+export interface AdoptedDetail {
+  readonly layer: DetailLayer;
+  readonly rects: readonly LayerRect[];
+  readonly regions: number;
+}
+
+/** A finished patch with the size of its layer, as handed to `savePatch`. */
+export interface FinishedPatch extends RegionPatch {
+  readonly layerWidth: number;
+  readonly layerHeight: number;
 }
 
 export interface SharpenDeps {
@@ -71,12 +97,21 @@ export interface SharpenDeps {
   readonly modelUrl: () => string;
   readonly backend: () => BackendPreference;
   readonly layerWidth?: number;
+  /**
+   * Stores a finished patch with scene `sceneId` before it is shown; rejects with an Error whose
+   * message is for the user. Absent: patches live in memory only.
+   */
+  readonly savePatch?: (sceneId: number, patch: FinishedPatch) => Promise<'saved' | 'scene-not-saved'>;
+  /** Removes scene `sceneId`'s stored patches (for clearAll); rejects like savePatch. */
+  readonly clearSaved?: (sceneId: number) => Promise<unknown>;
 }
 
 export const DEFAULT_SHARPEN_STEPS = 20;
 
 export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number } = {}) {
   let gazeSource: GazeSource | null = null;
+  // The worker is done and the patch is being stored: too late to cancel.
+  let saving = false;
   const store = createStore<SharpenState>()((set, get) => ({
     status: 'idle',
     progress: null,
@@ -87,6 +122,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
     lastRects: [],
     touched: [],
     regions: 0,
+    unsaved: 0,
     srModel: deps.client.srLoaded,
     lastBorder: null,
     setSteps(steps) {
@@ -133,6 +169,23 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
           say('notice', 'The scene changed while sharpening; the sharpened patch was dropped.');
           return;
         }
+        let saved = false;
+        if (deps.savePatch) {
+          saving = true;
+          set({ status: 'sharpening', progress: { text: 'Saving the sharpened region with the scene', fraction: 1 } });
+          try {
+            const patch = { region: result.region, rgba: result.rgba, depth: result.depth, layerWidth: result.layerWidth, layerHeight: result.layerHeight };
+            saved = (await deps.savePatch(current.id, patch)) === 'saved';
+          } catch (e) {
+            say('error', (e as Error)?.message ?? String(e));
+          } finally {
+            saving = false;
+          }
+        }
+        if (deps.scene.getState().current?.id !== current.id) {
+          say('notice', saved ? 'The scene changed while the sharpened region was saved; it is kept with its scene.' : 'The scene changed while sharpening; the sharpened patch was dropped.');
+          return;
+        }
         let layer = get().layerScene === current.id ? get().layer : null;
         if (layer === null || layer.width !== result.layerWidth) layer = createDetailLayer(result.layerWidth, result.layerHeight);
         const rects = compositeRegion(layer, { region: result.region, rgba: result.rgba, depth: result.depth });
@@ -143,6 +196,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
           lastRects: rects,
           touched: mergeRects([...(sameLayer ? get().touched : []), ...rects]),
           regions: (sameLayer ? get().regions : 0) + 1,
+          unsaved: (sameLayer ? get().unsaved : 0) + (saved ? 0 : 1),
           lastBorder: result.border,
         });
       } catch (e) {
@@ -155,7 +209,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
       }
     },
     cancel() {
-      if (get().status !== 'sharpening') return;
+      if (get().status !== 'sharpening' || saving) return;
       set({ status: 'cancelling' });
       deps.client.cancel();
     },
@@ -170,11 +224,29 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
         set({ status: 'idle', srModel: deps.client.srLoaded });
       }
     },
+    adopt(sceneId, detail) {
+      if (deps.scene.getState().current?.id !== sceneId) return;
+      set({ layer: detail.layer, layerScene: sceneId, lastRects: [], touched: mergeRects(detail.rects), regions: detail.regions, unsaved: 0, lastBorder: null });
+    },
+    async clearAll() {
+      const sceneId = get().layerScene;
+      if (get().status !== 'idle' || get().layer === null || sceneId === null) return;
+      set({ status: 'clearing' });
+      try {
+        await deps.clearSaved?.(sceneId);
+        // Only what storage no longer has leaves the screen.
+        if (get().layerScene === sceneId) set({ layer: null, layerScene: null, lastRects: [], touched: [], regions: 0, unsaved: 0, lastBorder: null });
+      } catch (e) {
+        deps.scene.getState().say('error', (e as Error)?.message ?? String(e));
+      } finally {
+        set({ status: 'idle' });
+      }
+    },
   }));
   // A new scene: its layer starts empty (the old one is dropped, not cleared: 64 MB freed).
   deps.scene.subscribe((s, prev) => {
     if (s.current?.id !== prev.current?.id && store.getState().layer !== null) {
-      store.setState({ layer: null, layerScene: null, lastRects: [], touched: [], regions: 0, lastBorder: null });
+      store.setState({ layer: null, layerScene: null, lastRects: [], touched: [], regions: 0, unsaved: 0, lastBorder: null });
     }
   });
   return store;

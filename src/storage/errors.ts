@@ -46,3 +46,13 @@ export function isQuotaError(e: unknown): boolean {
   const name = (e as { name?: unknown } | null)?.name;
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
 }
+
+const KEEP_DETAIL = 'The sharpened region stays visible until another scene is opened.';
+
+export function detailQuotaMessage(bytes: number): string {
+  return `Browser storage is full: the sharpened region (${(bytes / 1e6).toFixed(1)} MB) was not saved with the scene. Delete scenes in the gallery to make room. ${KEEP_DETAIL}`;
+}
+
+export function detailWriteFailedMessage(detail: string): string {
+  return `The sharpened region could not be saved with the scene (${detail}); nothing was written. ${KEEP_DETAIL}`;
+}

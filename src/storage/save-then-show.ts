@@ -2,11 +2,15 @@
  * The three ways a scene reaches the screen, each keeping the rule "saved before shown":
  * - `saveThenShow`: a fresh generation result is encoded, committed to IndexedDB, then shown. If
  *   storage fails (full, private mode) it is shown anyway, with a message, and stays exportable.
- * - `showSavedScene`: a gallery entry is read back and shown.
+ * - `showSavedScene`: a gallery entry is read back and shown, with its sharpened regions: the
+ *   detail layer is rebuilt from the stored patches and handed to `detail` right after the show.
  * - `showImportedScene`: imported files are saved like a generation, then shown.
  *
  * The app connects these to the viewer once (`connectSceneServices`); the generate code then only
  * calls `saveThenShow(result, metadata)` with the worker's result message.
+ *
+ * Sharpening keeps the same rule: `saveDetailPatch` adds a finished patch to the shown scene's
+ * stored record, and the sharpen flow shows the patch once that has resolved (or failed).
  *
  * @example
  *   // src/app, once:
@@ -20,8 +24,9 @@ import type { ImportedScene } from '../export/import';
 import type { SceneMetadata } from '../export/metadata';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import type { CurrentScene, CurrentSceneStore } from './current-scene';
-import { SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
+import { detailWriteFailedMessage, SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
 import { SavedSceneStore } from './scene-store';
+import { encodeDetailPatch, restoreDetailLayer, type RestoredDetail, type SizedPatch } from './detail-patches';
 
 /** What the viewer offers (src/state's scene store). */
 export interface SceneViewer {
@@ -32,11 +37,19 @@ export interface SceneViewer {
   depthMapping(): DepthMapping;
 }
 
+/** Where a saved scene's sharpened regions go when it is opened (the sharpen store). */
+export interface DetailSink {
+  /** Panorama `panoramaId` was just shown; `detail` is its restored detail layer. */
+  show(panoramaId: number, detail: RestoredDetail): void;
+}
+
 export interface SceneServices {
   readonly viewer: SceneViewer;
   readonly current: CurrentSceneStore;
   /** Opens the scene database (memoised by the caller); rejects with StorageUnavailableError. */
   readonly store: () => Promise<SavedSceneStore>;
+  /** Without it, opened scenes show without their sharpened regions. */
+  readonly detail?: DetailSink;
 }
 
 /** A generation result: the worker's result message has this shape (rgba + depth + depth16). */
@@ -162,7 +175,11 @@ export async function showImportedScene(
   return persistThenShow(panorama, metadata, files, s, metadata.depthMapping);
 }
 
-/** Reads a saved scene and shows it. Throws a SceneStoreError (or an image error) if it cannot. */
+/**
+ * Reads a saved scene and shows it, with its sharpened regions. Throws a SceneStoreError (or an
+ * image error) if the scene itself cannot be read; damaged patches are only reported (the scene
+ * shows without them).
+ */
 export async function showSavedScene(id: string, s: SceneServices = required()): Promise<number> {
   const store = await s.store();
   const saved = await store.get(id);
@@ -170,10 +187,50 @@ export async function showSavedScene(id: string, s: SceneServices = required()):
   const rgb = decodeRgbPng(saved.rgbPng, 'the saved RGB image');
   const depth = decodeDepthPng(saved.depthPng, 'the saved depth image');
   const panorama: RGBDPanorama = { width: rgb.width, height: rgb.height, rgba: rgb.rgba, depth: uint16ToDepth(depth.depth16) };
-  const { rgbPng, depthPng, thumbnail, detailLayers: _layers, id: _id, detailLayerCount: _n, byteSize: _b, ...metadata } = saved;
+  const { rgbPng, depthPng, thumbnail, detailLayers, id: _id, detailLayerCount: _n, byteSize: _b, ...metadata } = saved;
+  // Rebuilt before the show, so the scene appears with its detail at once.
+  const restored = detailLayers.length > 0 && s.detail ? restoreDetailLayer(detailLayers) : null;
   const panoramaId = s.viewer.show(panorama, saved.prompt, saved.depthMapping);
   s.current.getState().set({ panoramaId, panorama, metadata, files: { rgbPng, depthPng, thumbnail }, savedId: id, storageError: null });
+  if (restored?.detail) s.detail!.show(panoramaId, restored.detail);
+  if (restored && restored.problems.length > 0) {
+    const n = restored.problems.length;
+    const rest = restored.detail ? 'the others are shown' : 'the scene is shown without them';
+    s.viewer.say('error', `${n} of ${detailLayers.length} sharpened regions of this scene could not be restored (${restored.problems.join('; ')}); ${rest}.`);
+  }
   return panoramaId;
+}
+
+/** What became of a sharpened patch handed to saveDetailPatch. */
+export type DetailSaveOutcome = 'saved' | 'scene-not-saved';
+
+/**
+ * Adds a finished patch to the stored record of the scene shown as `panoramaId`, resolving once
+ * it is committed. A scene that is not in storage (the test room, a failed save) resolves with
+ * 'scene-not-saved': its patches live in memory only. Rejects with a SceneStoreError whose message
+ * is for the user (the patch is then shown anyway).
+ */
+export async function saveDetailPatch(panoramaId: number, patch: SizedPatch, s: SceneServices = required()): Promise<DetailSaveOutcome> {
+  const current = s.current.getState().scene;
+  if (!current || current.panoramaId !== panoramaId || current.savedId === null) return 'scene-not-saved';
+  let record;
+  try {
+    record = encodeDetailPatch(patch);
+  } catch (e) {
+    throw new StorageWriteError(detailWriteFailedMessage((e as Error).message ?? String(e)), { cause: e });
+  }
+  const store = await s.store();
+  await store.addDetailLayers(current.savedId, [record]);
+  return 'saved';
+}
+
+/** Removes the stored patches of the scene shown as `panoramaId` ("undo sharpening"). */
+export async function clearSavedDetail(panoramaId: number, s: SceneServices = required()): Promise<DetailSaveOutcome> {
+  const current = s.current.getState().scene;
+  if (!current || current.panoramaId !== panoramaId || current.savedId === null) return 'scene-not-saved';
+  const store = await s.store();
+  await store.clearDetailLayers(current.savedId);
+  return 'saved';
 }
 
 async function persistThenShow(

@@ -4,13 +4,20 @@
  * Layout (database "ldm3d-xr-scenes", version 1):
  * - "scenes": one small index entry per scene (metadata + thumbnail + the keys of its parts), with
  *   an index on createdAt, so the gallery lists scenes without touching full-size pixels.
- * - "parts": the large bytes (RGB PNG, 16-bit depth PNG, future detail layers) under
- *   "<id>/<part>" keys.
+ * - "parts": the large bytes (RGB PNG, 16-bit depth PNG, sharpened detail patches) under
+ *   "<id>/<part>" keys; patch n (0-based, in the order made) is "<id>/detail/<n>/rgba" and
+ *   "<id>/detail/<n>/depth16" (encoding: detail-patches.ts).
  *
  * A save writes all parts and then the index entry in ONE readwrite transaction and resolves only
  * on `complete`: IndexedDB rolls the whole transaction back on any failed request, quota included,
  * so a crash or a full disk leaves either the whole scene or nothing. Callers show a scene only
  * after `save` resolves ("save before show"), so what is on screen is what a reload brings back.
+ * Sharpened patches are added to a saved scene the same way (`addDetailLayers`: parts and the
+ * updated index entry in one transaction) and removed together (`clearDetailLayers`).
+ *
+ * Reading is tolerant: entries written before detail patches existed (no `detailLayers` field)
+ * open with none, and a patch whose parts are missing or in an unknown format comes back as a
+ * record that restoreDetailLayer reports as damaged, so the base scene still opens.
  *
  * The IDBFactory is injected (tests pass fake-indexeddb); in the app it is `globalThis.indexedDB`.
  *
@@ -18,17 +25,21 @@
  *   const store = await SavedSceneStore.open();
  *   const entry = await store.save(record);
  *   for (const s of await store.list()) console.log(s.prompt, s.thumbnail);
- *   const full = await store.get(entry.id); // with rgbPng, depthPng
+ *   const full = await store.get(entry.id); // with rgbPng, depthPng, detailLayers
+ *   await store.addDetailLayers(entry.id, [encodeDetailPatch(patch)]);
  *   await store.delete(entry.id);
  *   store.close();
  */
 import type { SceneMetadata } from '../export/metadata';
 import { validateMetadata } from '../export/metadata';
+import type { DetailPatchRecord } from './detail-patches';
 import {
   QuotaExceededError,
   SceneStoreError,
   StorageUnavailableError,
   StorageWriteError,
+  detailQuotaMessage,
+  detailWriteFailedMessage,
   isQuotaError,
   quotaMessage,
   unavailableMessage,
@@ -49,20 +60,8 @@ export interface Thumbnail {
   readonly bytes: Uint8Array;
 }
 
-/**
- * A higher-resolution patch of the panorama (LDM3D-SR), stored with its scene. None are made yet;
- * the field exists so that scenes saved now keep their shape when they are.
- */
-export interface DetailLayer {
-  readonly kind: 'ldm3d-sr';
-  /** Region of the base panorama it refines, in base-image pixels. */
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-  readonly rgbPng: Uint8Array;
-  readonly depthPng: Uint8Array;
-}
+/** A sharpened region (LDM3D-SR) stored with its scene; see detail-patches.ts for the encoding. */
+export type { DetailPatchRecord } from './detail-patches';
 
 /** What a caller hands to `save`: metadata plus encoded images. */
 export interface NewScene extends SceneMetadata {
@@ -70,7 +69,8 @@ export interface NewScene extends SceneMetadata {
   /** 16-bit greyscale PNG of floor(d·65535). */
   readonly depthPng: Uint8Array;
   readonly thumbnail: Thumbnail;
-  readonly detailLayers?: readonly DetailLayer[];
+  /** Sharpened patches, oldest first. */
+  readonly detailLayers?: readonly DetailPatchRecord[];
 }
 
 /** The gallery's view of a scene: everything but the full-size images. */
@@ -86,7 +86,8 @@ export interface SceneSummary extends SceneMetadata {
 export interface SavedScene extends SceneSummary {
   readonly rgbPng: Uint8Array;
   readonly depthPng: Uint8Array;
-  readonly detailLayers: readonly DetailLayer[];
+  /** Oldest first; a damaged one is still listed (restoreDetailLayer says what is wrong). */
+  readonly detailLayers: readonly DetailPatchRecord[];
 }
 
 interface IndexEntry extends SceneSummary {
@@ -94,13 +95,16 @@ interface IndexEntry extends SceneSummary {
   readonly createdAtMs: number;
 }
 
-interface StoredDetailLayer extends Omit<DetailLayer, 'rgbPng' | 'depthPng'> {
-  readonly rgbPart: string;
+interface StoredDetailLayer extends Omit<DetailPatchRecord, 'rgbaPng' | 'depthPng'> {
+  readonly rgbaPart: string;
   readonly depthPart: string;
+  /** Bytes of both parts, so removing the patch can update the scene's byteSize. */
+  readonly bytes: number;
 }
 
 interface StoredEntry extends IndexEntry {
-  readonly detailLayers: readonly StoredDetailLayer[];
+  /** Absent in entries written before patches were stored. */
+  readonly detailLayers?: readonly StoredDetailLayer[];
 }
 
 type Listener = () => void;
@@ -164,13 +168,7 @@ export class SavedSceneStore {
       [`${id}/rgb`, scene.rgbPng],
       [`${id}/depth16`, scene.depthPng],
     ];
-    const storedLayers: StoredDetailLayer[] = layers.map((layer, i) => {
-      const rgbPart = `${id}/detail/${i}/rgb`;
-      const depthPart = `${id}/detail/${i}/depth16`;
-      parts.push([rgbPart, layer.rgbPng], [depthPart, layer.depthPng]);
-      const { rgbPng: _rgb, depthPng: _depth, ...rest } = layer;
-      return { ...rest, rgbPart, depthPart };
-    });
+    const storedLayers = layers.map((layer, i) => storedLayer(id, i, layer, parts));
     const byteSize = parts.reduce((sum, [, bytes]) => sum + bytes.byteLength, 0) + scene.thumbnail.bytes.byteLength;
     const entry: StoredEntry = {
       ...metadata,
@@ -247,16 +245,57 @@ export class SavedSceneStore {
       if (value instanceof Uint8Array) return value;
       throw new StorageWriteError(`Scene ${id} is damaged: its part "${key}" is missing from storage.`);
     };
+    // A missing patch part must not lose the scene: it comes back empty and fails to decode.
+    const optional = (key: unknown): Uint8Array => (typeof key === 'string' && bytes.get(key) != null ? part(key) : new Uint8Array(0));
     return {
       ...summary(entry),
       rgbPng: part(`${id}/rgb`),
       depthPng: part(`${id}/depth16`),
-      detailLayers: entry.detailLayers.map(({ rgbPart, depthPart, ...layer }) => ({
+      detailLayers: (entry.detailLayers ?? []).map(({ rgbaPart, depthPart, bytes: _bytes, ...layer }) => ({
         ...layer,
-        rgbPng: part(rgbPart),
-        depthPng: part(depthPart),
+        rgbaPng: optional(rgbaPart),
+        depthPng: optional(depthPart),
       })),
     };
+  }
+
+  /**
+   * Appends sharpened patches to a saved scene atomically: their parts and the updated index entry
+   * (detailLayerCount, byteSize) commit together or not at all. Rejects with StorageWriteError for
+   * an id that is not (or no longer) stored, QuotaExceededError when storage is full, and
+   * StorageUnavailableError when storage is gone; the messages say the patch stays on screen.
+   */
+  async addDetailLayers(id: string, layers: readonly DetailPatchRecord[]): Promise<SceneSummary> {
+    const parts: [string, Uint8Array][] = [];
+    const bytesAdded = layers.reduce((sum, l) => sum + l.rgbaPng.byteLength + l.depthPng.byteLength, 0);
+    return this.updateEntry(id, bytesAdded, (entry, partStore) => {
+      const existing = entry.detailLayers ?? [];
+      const added = layers.map((layer, i) => storedLayer(id, existing.length + i, layer, parts));
+      for (const [key, bytes] of parts) partStore.put(exactCopy(bytes), key);
+      return {
+        ...entry,
+        detailLayers: [...existing, ...added],
+        detailLayerCount: existing.length + added.length,
+        byteSize: entry.byteSize + bytesAdded,
+        parts: [...entry.parts, ...parts.map(([key]) => key)],
+      };
+    });
+  }
+
+  /** Removes all of a scene's sharpened patches ("undo sharpening") in one transaction. */
+  async clearDetailLayers(id: string): Promise<SceneSummary> {
+    return this.updateEntry(id, 0, (entry, partStore) => {
+      const layers = entry.detailLayers ?? [];
+      const gone = new Set(layers.flatMap((l) => [l.rgbaPart, l.depthPart]));
+      for (const key of gone) partStore.delete(key);
+      return {
+        ...entry,
+        detailLayers: [],
+        detailLayerCount: 0,
+        byteSize: entry.byteSize - layers.reduce((sum, l) => sum + (l.bytes ?? 0), 0),
+        parts: entry.parts.filter((key) => !gone.has(key)),
+      };
+    });
   }
 
   /** Deletes a scene and all its parts in one transaction. Deleting a missing id is not an error. */
@@ -275,7 +314,7 @@ export class SavedSceneStore {
     this.emit();
   }
 
-  /** Called after every committed save or delete (e.g. to refresh a gallery). Returns unsubscribe. */
+  /** Called after every committed change (e.g. to refresh a gallery). Returns unsubscribe. */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -285,6 +324,43 @@ export class SavedSceneStore {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+
+  /**
+   * Reads a scene's index entry and writes back `change(entry)` in one readwrite transaction
+   * (callbacks, not awaits, keep it alive); `bytes` is what the change adds, for quota messages.
+   */
+  private async updateEntry(id: string, bytes: number, change: (entry: StoredEntry, parts: IDBObjectStore) => StoredEntry): Promise<SceneSummary> {
+    const tx = this.transaction([SCENES, PARTS], 'readwrite');
+    const done = settle(tx, bytes);
+    let missing = false;
+    let failure: unknown = null;
+    let updated: StoredEntry | null = null;
+    const entryRequest = tx.objectStore(SCENES).get(id);
+    entryRequest.onsuccess = () => {
+      const entry = entryRequest.result as StoredEntry | undefined;
+      try {
+        if (!entry) {
+          missing = true;
+          tx.abort();
+          return;
+        }
+        updated = change(entry, tx.objectStore(PARTS));
+        tx.objectStore(SCENES).put(updated);
+      } catch (e) {
+        // A synchronous throw (DataCloneError, quota in some engines): roll back what was queued.
+        failure = e;
+        abortQuietly(tx);
+      }
+    };
+    try {
+      await done;
+    } catch (e) {
+      if (missing) throw new StorageWriteError(`This scene is no longer in storage (deleted in another tab?), so the change was not saved. ${KEEP_DETAIL_NOTE}`);
+      throw detailError(failure ?? e, bytes);
+    }
+    this.emit();
+    return summary(updated!);
   }
 
   private transaction(stores: string[], mode: IDBTransactionMode): IDBTransaction {
@@ -323,6 +399,27 @@ export function newSceneId(): string {
   // randomUUID needs a secure context; getRandomValues does not.
   const b = c.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+const KEEP_DETAIL_NOTE = 'What is on screen stays until another scene is opened.';
+
+/** The stored form of patch `index` of scene `id`; pushes its two parts onto `parts`. */
+function storedLayer(id: string, index: number, layer: DetailPatchRecord, parts: [string, Uint8Array][]): StoredDetailLayer {
+  const rgbaPart = `${id}/detail/${index}/rgba`;
+  const depthPart = `${id}/detail/${index}/depth16`;
+  parts.push([rgbaPart, layer.rgbaPng], [depthPart, layer.depthPng]);
+  const { rgbaPng, depthPng, ...rest } = layer;
+  return { ...rest, rgbaPart, depthPart, bytes: rgbaPng.byteLength + depthPng.byteLength };
+}
+
+/** mapError, with messages about the sharpened region rather than the whole scene. */
+function detailError(e: unknown, bytes: number): SceneStoreError {
+  const mapped = mapError(e, bytes);
+  if (mapped instanceof QuotaExceededError) return new QuotaExceededError(detailQuotaMessage(bytes), bytes, { cause: mapped.cause ?? e });
+  if (mapped instanceof StorageWriteError && !(e instanceof SceneStoreError)) {
+    return new StorageWriteError(detailWriteFailedMessage(describe(e)), { cause: e });
+  }
+  return mapped;
 }
 
 function summary(entry: IndexEntry): SceneSummary {

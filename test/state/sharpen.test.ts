@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createSharpenStore, loadedModelsText, type SharpenClient } from '../../src/state/sharpen';
+import { createSharpenStore, loadedModelsText, type FinishedPatch, type SharpenClient, type SharpenDeps } from '../../src/state/sharpen';
+import { createDetailLayer } from '../../src/panorama/gnomonic';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineError, type SharpenParams, type SharpenResult } from '../../src/workers/client';
 
@@ -38,10 +39,10 @@ function result(): SharpenResult {
   };
 }
 
-function setup(client: SharpenClient) {
+function setup(client: SharpenClient, extra: Partial<SharpenDeps> = {}) {
   const scene = createSceneStore({ near: 1, far: 10 });
   scene.getState().showPanorama(pano(), 'a');
-  const store = createSharpenStore({ client, scene, modelUrl: () => 'http://x/sr/', backend: () => 'wasm', layerWidth: 16 }, { steps: 2 });
+  const store = createSharpenStore({ client, scene, modelUrl: () => 'http://x/sr/', backend: () => 'wasm', layerWidth: 16, ...extra }, { steps: 2 });
   store.getState().setGazeSource(() => ({ gaze: { x: 0, y: 0, z: -1 } }));
   return { scene, store };
 }
@@ -101,6 +102,99 @@ describe('sharpen store', () => {
     await p;
     expect(c.scene.getState().messages.at(-1)).toMatchObject({ kind: 'notice', text: 'Sharpen cancelled.' });
     expect(c.store.getState().status).toBe('idle');
+  });
+
+  it('saves a finished patch before showing it; a failed save is said and the patch shown anyway', async () => {
+    const log: string[] = [];
+    const saved: { sceneId: number; patch: FinishedPatch }[] = [];
+    let fail = false;
+    let release: () => void = () => undefined;
+    const client = fakeClient(async () => result());
+    const { scene, store } = setup(client, {
+      savePatch: (sceneId, patch) => {
+        log.push(`save (layer ${store.getState().layer === null ? 'empty' : 'set'})`);
+        saved.push({ sceneId, patch });
+        return new Promise<'saved'>((resolve, reject) => (release = () => (fail ? reject(new Error('Browser storage is full: …')) : resolve('saved'))));
+      },
+    });
+    store.subscribe((s, prev) => {
+      if (s.layer !== prev.layer) log.push('shown');
+    });
+    const run = store.getState().sharpen();
+    await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(store.getState().progress?.text).toMatch(/Saving/);
+    // Too late to cancel: the worker is done.
+    store.getState().cancel();
+    expect(client.cancelled()).toBe(0);
+    expect(store.getState().status).toBe('sharpening');
+    release();
+    await run;
+    expect(log).toEqual(['save (layer empty)', 'shown']);
+    expect(saved[0].sceneId).toBe(scene.getState().current!.id);
+    expect(saved[0].patch).toMatchObject({ layerWidth: 16, layerHeight: 8, region: { y0: 3, y1: 4, x0: 15, count: 2 } });
+    expect(store.getState()).toMatchObject({ regions: 1, unsaved: 0 });
+
+    fail = true;
+    const again = store.getState().sharpen();
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    await again;
+    expect(store.getState()).toMatchObject({ regions: 2, unsaved: 1 });
+    expect(scene.getState().messages.at(-1)).toMatchObject({ kind: 'error', text: 'Browser storage is full: …' });
+    expect(store.getState().status).toBe('idle');
+  });
+
+  it('a patch saved while the scene changed is kept with its scene, not shown on the new one', async () => {
+    let release: () => void = () => undefined;
+    const { scene, store } = setup(fakeClient(async () => result()), {
+      savePatch: () => new Promise<'saved'>((resolve) => (release = () => resolve('saved'))),
+    });
+    const run = store.getState().sharpen();
+    await new Promise((r) => setTimeout(r, 0));
+    scene.getState().showPanorama(pano(), 'b');
+    release();
+    await run;
+    expect(store.getState().layer).toBeNull();
+    expect(scene.getState().messages.at(-1)?.text).toMatch(/kept with its scene/);
+  });
+
+  it('a scene that is not stored keeps its patches on screen, counted as unsaved, without a message', async () => {
+    const { scene, store } = setup(fakeClient(async () => result()), { savePatch: async () => 'scene-not-saved' });
+    await store.getState().sharpen();
+    expect(store.getState()).toMatchObject({ regions: 1, unsaved: 1 });
+    expect(store.getState().layer).not.toBeNull();
+    expect(scene.getState().messages).toEqual([]);
+  });
+
+  it('adopts a restored layer for the scene on show only; undo clears storage first, then the view', async () => {
+    const cleared: number[] = [];
+    let clearFails = false;
+    const { scene, store } = setup(fakeClient(async () => result()), {
+      clearSaved: async (id) => {
+        if (clearFails) throw new Error('The sharpened region could not be saved with the scene (x)');
+        cleared.push(id);
+      },
+    });
+    const id = scene.getState().current!.id;
+    const layer = createDetailLayer(16, 8);
+    store.getState().adopt(id + 1, { layer, rects: [{ x: 1, y: 1, width: 2, height: 2 }], regions: 3 });
+    expect(store.getState().layer).toBeNull();
+    store.getState().adopt(id, { layer, rects: [{ x: 1, y: 1, width: 2, height: 2 }, { x: 2, y: 2, width: 2, height: 2 }], regions: 3 });
+    expect(store.getState()).toMatchObject({ layer, layerScene: id, regions: 3, touched: [{ x: 1, y: 1, width: 3, height: 3 }] });
+    // A sharpen then adds to the restored layer.
+    await store.getState().sharpen();
+    expect(store.getState().layer).toBe(layer);
+    expect(store.getState().regions).toBe(4);
+
+    clearFails = true;
+    await store.getState().clearAll();
+    expect(store.getState().layer).toBe(layer);
+    expect(scene.getState().messages.at(-1)?.kind).toBe('error');
+    clearFails = false;
+    await store.getState().clearAll();
+    expect(cleared).toEqual([id]);
+    expect(store.getState()).toMatchObject({ layer: null, regions: 0, touched: [], status: 'idle' });
   });
 
   it('says what is loaded', () => {

@@ -3,6 +3,8 @@ import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { SavedSceneStore } from '../../src/storage/scene-store';
 import { createCurrentSceneStore } from '../../src/storage/current-scene';
 import {
+  clearSavedDetail,
+  saveDetailPatch,
   saveThenShow,
   saveThenShowPublisher,
   showImportedScene,
@@ -18,6 +20,10 @@ import { makePanorama } from '../export/fixtures';
 import { toPanorama } from '../../src/export/scene-files';
 import type { GenerationDeps } from '../../src/state/generation';
 import type { GenerationResult } from '../../src/workers/client';
+import { compositeRegion } from '../../src/panorama/detail-layer';
+import { createDetailLayer } from '../../src/panorama/gnomonic';
+import { depthErrorBound, encodeDetailPatch, type RestoredDetail } from '../../src/storage/detail-patches';
+import { sharpenedPatch } from './detail-fixtures';
 
 const info: GenerationInfo = {
   prompt: 'a lighthouse on a cliff',
@@ -39,8 +45,15 @@ function result() {
 function harness(store: () => Promise<SavedSceneStore>, log: string[] = []) {
   const shown: RGBDPanorama[] = [];
   const said: string[] = [];
+  const details: { panoramaId: number; detail: RestoredDetail }[] = [];
   let nextId = 1;
   const services: SceneServices = {
+    detail: {
+      show(panoramaId, detail) {
+        log.push('detail');
+        details.push({ panoramaId, detail });
+      },
+    },
     viewer: {
       show(panorama) {
         log.push('show');
@@ -55,7 +68,7 @@ function harness(store: () => Promise<SavedSceneStore>, log: string[] = []) {
     current: createCurrentSceneStore(),
     store,
   };
-  return { services, log, shown, said };
+  return { services, log, shown, said, details };
 }
 
 /** A store whose save logs when the transaction has committed. */
@@ -193,6 +206,87 @@ describe('showSavedScene / showImportedScene', () => {
     expect(saved!.prompt).toBe(info.prompt);
     expect(saved!.settings.seed).toBe(42);
     expect(Array.from(saved!.rgbPng)).toEqual(Array.from(files.rgbPng));
+  });
+});
+
+describe('sharpened regions of a saved scene', () => {
+  it('saves each patch with the shown scene; opening it after a reload rebuilds the same layer, after the show', async () => {
+    const factory = new IDBFactory();
+    const first = harness(() => SavedSceneStore.open(factory));
+    const { savedId, panoramaId } = await saveThenShow(result(), info, first.services);
+    const patches = [sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1), sharpenedPatch(256, { x: 0, y: 0.2, z: 1 }, 2)];
+    for (const p of patches) expect(await saveDetailPatch(panoramaId, p, first.services)).toBe('saved');
+    const live = createDetailLayer(256, 128);
+    for (const p of patches) compositeRegion(live, p);
+
+    const log: string[] = [];
+    const second = harness(() => SavedSceneStore.open(factory), log);
+    const shownId = await showSavedScene(savedId!, second.services);
+    expect(log).toEqual(['show', 'detail']);
+    expect(second.details).toHaveLength(1);
+    const { panoramaId: id, detail } = second.details[0];
+    expect(id).toBe(shownId);
+    expect(detail.regions).toBe(2);
+    expect(detail.layer.rgba).toEqual(live.rgba);
+    const bound = Math.max(...patches.map((p) => depthErrorBound(encodeDetailPatch(p))));
+    let worst = 0;
+    for (let i = 0; i < live.depth.length; i++) if (live.rgba[i * 4 + 3] > 0) worst = Math.max(worst, Math.abs(live.depth[i] - detail.layer.depth[i]));
+    expect(worst).toBeLessThanOrEqual(bound);
+    expect(second.said).toEqual([]);
+
+    // Undo: gone from storage; the next open shows the scene without detail.
+    expect(await clearSavedDetail(shownId, second.services)).toBe('saved');
+    const third = harness(() => SavedSceneStore.open(factory));
+    await showSavedScene(savedId!, third.services);
+    expect(third.shown).toHaveLength(1);
+    expect(third.details).toEqual([]);
+  });
+
+  it('a scene that is not stored (storage failed, or another panorama) keeps its patches in memory only', async () => {
+    const h = harness(() => SavedSceneStore.open(undefined));
+    const { panoramaId, savedId } = await saveThenShow(result(), info, h.services);
+    expect(savedId).toBeNull();
+    expect(await saveDetailPatch(panoramaId, sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1), h.services)).toBe('scene-not-saved');
+    expect(await saveDetailPatch(panoramaId + 1, sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1), h.services)).toBe('scene-not-saved');
+  });
+
+  it('a save that fails rejects with a message for the user; a bad patch is refused before anything is written', async () => {
+    const factory = new IDBFactory();
+    const h = harness(() => SavedSceneStore.open(factory));
+    const { panoramaId, savedId } = await saveThenShow(result(), info, h.services);
+    const store = await h.services.store();
+    await store.delete(savedId!); // deleted in another tab while shown here
+    await expect(saveDetailPatch(panoramaId, sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1), h.services)).rejects.toThrow(/no longer in storage/);
+    const bad = { ...sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1), layerWidth: 100 };
+    await expect(saveDetailPatch(panoramaId, bad, h.services)).rejects.toThrow(/sharpened region could not be saved.*2:1/);
+  });
+
+  it('a corrupt stored patch: the base scene still opens, the good patches show, and the message says what is wrong', async () => {
+    const factory = new IDBFactory();
+    const first = harness(() => SavedSceneStore.open(factory));
+    const { savedId } = await saveThenShow(result(), info, first.services);
+    const store = await first.services.store();
+    const good = encodeDetailPatch(sharpenedPatch(256, { x: 0, y: 0, z: -1 }, 1));
+    const corrupt = encodeDetailPatch(sharpenedPatch(256, { x: 0, y: 0.2, z: 1 }, 2));
+    const flipped = corrupt.depthPng.slice();
+    flipped[flipped.length - 20] ^= 0xff;
+    await store.addDetailLayers(savedId!, [good, { ...corrupt, depthPng: flipped }]);
+
+    const second = harness(() => SavedSceneStore.open(factory));
+    await showSavedScene(savedId!, second.services);
+    expect(second.shown).toHaveLength(1);
+    expect(second.details[0].detail.regions).toBe(1);
+    expect(second.said).toHaveLength(1);
+    expect(second.said[0]).toMatch(/^error: 1 of 2 sharpened regions of this scene could not be restored \(patch 2: its depth image is a damaged PNG .*\); the others are shown\.$/);
+
+    // Only a corrupt one: the scene shows without detail.
+    const only = await saveThenShow(result(), info, first.services);
+    await store.addDetailLayers(only.savedId!, [{ ...corrupt, depthPng: flipped }]);
+    const third = harness(() => SavedSceneStore.open(factory));
+    await showSavedScene(only.savedId!, third.services);
+    expect(third.shown).toHaveLength(1);
+    expect(third.details).toEqual([]);
+    expect(third.said[0]).toMatch(/1 of 1 sharpened regions .* the scene is shown without them\.$/);
   });
 });
 

@@ -8,6 +8,13 @@ import {
   StorageWriteError,
 } from '../../src/storage/errors';
 import { encodeDepth16Png, encodeRgbPng, encodeThumbnailPng } from '../../src/export/png';
+import { compositeRegion } from '../../src/panorama/detail-layer';
+import { createDetailLayer } from '../../src/panorama/gnomonic';
+import { depthErrorBound, encodeDetailPatch, restoreDetailLayer } from '../../src/storage/detail-patches';
+import { sharpenedPatch } from './detail-fixtures';
+
+const AHEAD = { x: 0, y: 0, z: -1 };
+const SEAM = { x: 0, y: 0.2, z: 1 };
 
 function makeScene(prompt: string, createdAt: string, seed = 1): NewScene {
   const w = 8;
@@ -73,6 +80,22 @@ async function rawCounts(factory: IDBFactory): Promise<{ scenes: number; parts: 
   return out;
 }
 
+/** Edits the database behind the store's back (old entries, lost parts). */
+async function rawEdit(factory: IDBFactory, edit: (scenes: IDBObjectStore, parts: IDBObjectStore) => void): Promise<void> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const r = factory.open('ldm3d-xr-scenes');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const tx = db.transaction(['scenes', 'parts'], 'readwrite');
+  edit(tx.objectStore('scenes'), tx.objectStore('parts'));
+  await new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error);
+  });
+  db.close();
+}
+
 afterEach(() => {
   IDBObjectStore.prototype.put = originalPut;
 });
@@ -130,14 +153,146 @@ describe('SavedSceneStore', () => {
   it('keeps detail layers with their scene', async () => {
     const store = await SavedSceneStore.open(new IDBFactory());
     const s = makeScene('detail', '2026-01-01T00:00:00Z');
-    const layer = { kind: 'ldm3d-sr' as const, x: 2, y: 1, width: 4, height: 2, rgbPng: s.rgbPng, depthPng: s.depthPng };
+    const layer = encodeDetailPatch(sharpenedPatch(128, AHEAD, 1));
     const saved = await store.save({ ...s, detailLayers: [layer] });
     expect(saved.detailLayerCount).toBe(1);
+    expect(saved.byteSize).toBe(s.rgbPng.length + s.depthPng.length + s.thumbnail.bytes.length + layer.rgbaPng.length + layer.depthPng.length);
     const got = await store.get(saved.id);
     expect(got!.detailLayers).toHaveLength(1);
-    expect(got!.detailLayers[0]).toMatchObject({ kind: 'ldm3d-sr', x: 2, y: 1, width: 4, height: 2 });
-    expect(Array.from(got!.detailLayers[0].depthPng)).toEqual(Array.from(s.depthPng));
+    const { rgbaPng, depthPng, ...fields } = layer;
+    expect(got!.detailLayers[0]).toMatchObject(fields);
+    expect(Array.from(got!.detailLayers[0].rgbaPng)).toEqual(Array.from(rgbaPng));
+    expect(Array.from(got!.detailLayers[0].depthPng)).toEqual(Array.from(depthPng));
     store.close();
+  });
+
+  describe('detail patches of a saved scene', () => {
+    it('adds patches atomically, in order, updating count, size and listeners; a reopened store rebuilds the same layer', async () => {
+      const factory = new IDBFactory();
+      const store = await SavedSceneStore.open(factory);
+      const scene = makeScene('sharpened', '2026-01-01T00:00:00Z');
+      const saved = await store.save(scene);
+      let notified = 0;
+      store.subscribe(() => notified++);
+      const patches = [sharpenedPatch(128, AHEAD, 1), sharpenedPatch(128, SEAM, 2), sharpenedPatch(128, AHEAD, 3)];
+      const records = patches.map(encodeDetailPatch);
+      const after1 = await store.addDetailLayers(saved.id, [records[0]]);
+      const after3 = await store.addDetailLayers(saved.id, records.slice(1));
+      expect(notified).toBe(2);
+      expect(after1.detailLayerCount).toBe(1);
+      expect(after3.detailLayerCount).toBe(3);
+      const recordBytes = records.reduce((n, r) => n + r.rgbaPng.length + r.depthPng.length, 0);
+      expect(after3.byteSize).toBe(saved.byteSize + recordBytes);
+      expect((await store.list())[0]).toMatchObject({ id: saved.id, detailLayerCount: 3, byteSize: after3.byteSize });
+      store.close();
+      expect(await rawCounts(factory)).toEqual({ scenes: 1, parts: 2 + 6 });
+
+      // A reload: what the viewer had in memory comes back (colour exactly, depth within the bound).
+      const live = createDetailLayer(128, 64);
+      for (const p of patches) compositeRegion(live, p);
+      const reopened = await SavedSceneStore.open(factory);
+      const got = (await reopened.get(saved.id))!;
+      expect(got.detailLayers.map((l) => l.region)).toEqual(patches.map((p) => p.region));
+      const { detail, problems } = restoreDetailLayer(got.detailLayers);
+      expect(problems).toEqual([]);
+      expect(detail!.regions).toBe(3);
+      expect(detail!.layer.rgba).toEqual(live.rgba);
+      const bound = Math.max(...records.map(depthErrorBound));
+      let worst = 0;
+      for (let i = 0; i < live.depth.length; i++) if (live.rgba[i * 4 + 3] > 0) worst = Math.max(worst, Math.abs(live.depth[i] - detail!.layer.depth[i]));
+      expect(worst).toBeLessThanOrEqual(bound);
+      expect(worst).toBeGreaterThan(0);
+      reopened.close();
+    });
+
+    it('clears all patches of a scene (parts included) and can add again afterwards', async () => {
+      const factory = new IDBFactory();
+      const store = await SavedSceneStore.open(factory);
+      const saved = await store.save(makeScene('undo', '2026-01-01T00:00:00Z'));
+      await store.addDetailLayers(saved.id, [encodeDetailPatch(sharpenedPatch(128, AHEAD, 1)), encodeDetailPatch(sharpenedPatch(128, SEAM, 2))]);
+      const cleared = await store.clearDetailLayers(saved.id);
+      expect(cleared).toMatchObject({ detailLayerCount: 0, byteSize: saved.byteSize });
+      expect((await store.get(saved.id))!.detailLayers).toEqual([]);
+      expect(await rawCounts(factory)).toEqual({ scenes: 1, parts: 2 });
+      const again = encodeDetailPatch(sharpenedPatch(128, SEAM, 3));
+      await store.addDetailLayers(saved.id, [again]);
+      const got = (await store.get(saved.id))!;
+      expect(got.detailLayers).toHaveLength(1);
+      expect(Array.from(got.detailLayers[0].rgbaPng)).toEqual(Array.from(again.rgbaPng));
+      // Deleting the scene takes its patches with it.
+      await store.delete(saved.id);
+      store.close();
+      expect(await rawCounts(factory)).toEqual({ scenes: 0, parts: 0 });
+    });
+
+    it('refuses an unknown scene id with a clear message, writing nothing', async () => {
+      const factory = new IDBFactory();
+      const store = await SavedSceneStore.open(factory);
+      await store.save(makeScene('other', '2026-01-01T00:00:00Z'));
+      const e = await store.addDetailLayers('gone', [encodeDetailPatch(sharpenedPatch(128, AHEAD, 1))]).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(StorageWriteError);
+      expect((e as Error).message).toMatch(/no longer in storage/);
+      await expect(store.clearDetailLayers('gone')).rejects.toBeInstanceOf(StorageWriteError);
+      store.close();
+      expect(await rawCounts(factory)).toEqual({ scenes: 1, parts: 2 });
+    });
+
+    for (const mode of ['async-quota', 'sync-quota'] as const) {
+      it(`a full disk (${mode}) on the second part rolls the patch back and says so; the scene is unchanged`, async () => {
+        const factory = new IDBFactory();
+        const store = await SavedSceneStore.open(factory);
+        const saved = await store.save(makeScene('full', '2026-01-01T00:00:00Z'));
+        const first = encodeDetailPatch(sharpenedPatch(128, AHEAD, 1));
+        await store.addDetailLayers(saved.id, [first]);
+        let notified = 0;
+        store.subscribe(() => notified++);
+        const record = encodeDetailPatch(sharpenedPatch(128, SEAM, 2));
+        failNthPut(2, mode);
+        const e = await store.addDetailLayers(saved.id, [record]).catch((x: unknown) => x);
+        IDBObjectStore.prototype.put = originalPut;
+        expect(e).toBeInstanceOf(QuotaExceededError);
+        expect((e as QuotaExceededError).bytesNeeded).toBe(record.rgbaPng.length + record.depthPng.length);
+        expect((e as Error).message).toMatch(/storage is full: the sharpened region \(\d+\.\d MB\) was not saved with the scene/i);
+        expect((e as Error).message).toMatch(/stays visible/);
+        expect(notified).toBe(0);
+        const got = (await store.get(saved.id))!;
+        expect(got.detailLayerCount).toBe(1);
+        expect(got.detailLayers).toHaveLength(1);
+        store.close();
+        expect(await rawCounts(factory)).toEqual({ scenes: 1, parts: 4 });
+      });
+    }
+
+    it('reads entries written before patches were stored, and a patch whose parts are gone', async () => {
+      const factory = new IDBFactory();
+      const store = await SavedSceneStore.open(factory);
+      const old = await store.save(makeScene('old', '2026-01-01T00:00:00Z'));
+      const damaged = await store.save(makeScene('damaged', '2026-01-02T00:00:00Z'));
+      await store.addDetailLayers(damaged.id, [encodeDetailPatch(sharpenedPatch(128, AHEAD, 1)), encodeDetailPatch(sharpenedPatch(128, SEAM, 2))]);
+      store.close();
+      // Session 1's entries have no detailLayers field; and a lost part of patch 2.
+      await rawEdit(factory, (scenes, parts) => {
+        const r = scenes.get(old.id);
+        r.onsuccess = () => {
+          const { detailLayers: _gone, ...entry } = r.result as Record<string, unknown>;
+          scenes.put(entry);
+        };
+        parts.delete(`${damaged.id}/detail/1/depth16`);
+      });
+      const reopened = await SavedSceneStore.open(factory);
+      const a = (await reopened.get(old.id))!;
+      expect(a.detailLayers).toEqual([]);
+      expect(Array.from(a.rgbPng).length).toBeGreaterThan(0);
+      const b = (await reopened.get(damaged.id))!;
+      expect(b.detailLayers).toHaveLength(2);
+      const { detail, problems } = restoreDetailLayer(b.detailLayers);
+      expect(detail!.regions).toBe(1);
+      expect(problems).toEqual(['patch 2: its depth image is missing from storage']);
+      // An old entry takes patches too.
+      await reopened.addDetailLayers(old.id, [encodeDetailPatch(sharpenedPatch(128, AHEAD, 3))]);
+      expect((await reopened.get(old.id))!.detailLayers).toHaveLength(1);
+      reopened.close();
+    });
   });
 
   it('deletes a scene with all its parts; deleting a missing id is harmless', async () => {

@@ -5,9 +5,22 @@
  */
 import { sceneStore } from '../../state/scene-store';
 import { createCurrentSceneStore } from '../../storage/current-scene';
-import { connectSceneServices, openSceneStoreOnce, type SceneServices } from '../../storage/save-then-show';
+import { connectSceneServices, openSceneStoreOnce, type DetailSink, type SceneServices } from '../../storage/save-then-show';
 
 export const currentScene = createCurrentSceneStore();
+
+let detailSink: DetailSink | null = null;
+
+/**
+ * Where opened scenes' sharpened regions go: the sharpen store, connected by app-sharpen.ts
+ * (importing it here would be a cycle: app-sharpen → app-generation → this module).
+ */
+export function connectDetailSink(sink: DetailSink): () => void {
+  detailSink = sink;
+  return () => {
+    if (detailSink === sink) detailSink = null;
+  };
+}
 
 export const sceneServices: SceneServices = {
   viewer: {
@@ -17,6 +30,7 @@ export const sceneServices: SceneServices = {
   },
   current: currentScene,
   store: () => openSceneStoreOnce(),
+  detail: { show: (panoramaId, detail) => detailSink?.show(panoramaId, detail) },
 };
 
 connectSceneServices(sceneServices);

@@ -18,6 +18,7 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
   const steps = useStore(store, (s) => s.steps);
   const sr = useStore(store, (s) => s.srModel);
   const regions = useStore(store, (s) => s.regions);
+  const unsaved = useStore(store, (s) => s.unsaved);
   const pano = useStore(generation, (s) => s.model);
   const genStatus = useStore(generation, (s) => s.status);
   const bar = useRef<HTMLProgressElement>(null);
@@ -80,9 +81,25 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
       <p className="hint" data-testid="loaded-models">
         {loadedModelsText(panoInfo, sr)}
       </p>
+      {regions > 0 ? (
+        <p className="hint" data-testid="sharpen-regions">
+          {regions === 1 ? '1 sharpened region' : `${regions} sharpened regions`} in this scene
+          {unsaved > 0 ? ` (${unsaved === regions ? (regions === 1 ? 'it is' : 'all are') : `${unsaved} are`} not saved: shown until another scene is opened)` : ''}
+        </p>
+      ) : null}
       <div className="row">
         <button type="button" className="link" data-testid="unload-sr" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()}>
           Release the upscaler
+        </button>
+        <button
+          type="button"
+          className="link"
+          data-testid="sharpen-clear"
+          disabled={regions === 0 || status !== 'idle'}
+          title="Remove every sharpened region of this scene, also from storage"
+          onClick={() => void store.getState().clearAll()}
+        >
+          Undo sharpening
         </button>
       </div>
     </fieldset>

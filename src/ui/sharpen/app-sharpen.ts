@@ -1,11 +1,15 @@
 /**
  * The app's one sharpen store, on the same pipeline worker client as generation (one worker,
  * one job at a time: the panels disable Sharpen while a generation runs and the other way round).
+ * Finished patches are saved with the shown scene; an opened scene's patches come back through
+ * the gallery's detail sink.
  */
 import { resolveModelBaseUrl } from '../../runtime/model-store';
 import { createSharpenStore, type SharpenStore } from '../../state/sharpen';
 import { sceneStore } from '../../state/scene-store';
+import { clearSavedDetail, saveDetailPatch } from '../../storage/save-then-show';
 import { generationStore, pipelineClient } from '../generate/app-generation';
+import { connectDetailSink, sceneServices } from '../gallery/app-gallery';
 
 export const DEFAULT_SR_MODEL_URL = './models/tiny/ldm3d-sr/';
 
@@ -25,6 +29,11 @@ export const sharpenStore: SharpenStore = createSharpenStore(
     scene: sceneStore,
     modelUrl: () => resolveModelBaseUrl(settings.modelUrl, document.baseURI),
     backend: () => generationStore.getState().settings.backend,
+    // Sharpened regions are saved with the scene (IndexedDB) and come back when it is opened.
+    savePatch: (sceneId, patch) => saveDetailPatch(sceneId, patch, sceneServices),
+    clearSaved: (sceneId) => clearSavedDetail(sceneId, sceneServices),
   },
   settings.steps ? { steps: settings.steps } : {},
 );
+
+connectDetailSink({ show: (sceneId, detail) => sharpenStore.getState().adopt(sceneId, detail) });
