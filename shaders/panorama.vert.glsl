@@ -20,6 +20,13 @@ uniform float uInvRange;    // 1 / near - 1 / far
 // background instead of stretching from foreground to background (panorama-mesh.ts).
 attribute float aDepth;
 
+#ifdef PATCH
+// Refined tiles under sharpened regions (src/panorama/patch-mesh.ts). (uA, vA, uB, vB): this
+// boundary vertex lies on the coarser neighbour's segment A→B and is placed on it (no T-junction
+// crack); uA < 0: a free vertex, displaced along its own direction like every base vertex.
+attribute vec4 aStitch;
+#endif
+
 varying vec2 vUv;
 
 ivec2 depthTexel(vec2 uv, ivec2 size) {
@@ -29,18 +36,48 @@ ivec2 depthTexel(vec2 uv, ivec2 size) {
   return clamp(ivec2(floor(vec2(u, uv.y) * vec2(size))), ivec2(0), size - 1);
 }
 
+// Relative inverse depth at uv: the base texel, mixed toward the detail layer (LDM3D-SR) by its
+// alpha, each texture by the same texel rule at its own resolution. panorama-mesh.ts and
+// patch-mesh.ts (blendedInverseDepth) mirror this blend on the CPU for the edge test; edge
+// triangles get their flat depth from there.
+float blendedDepth(vec2 uv) {
+  float d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
+  ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));
+  float a = texelFetch(uDetail, dt, 0).a;
+  return mix(d, texelFetch(uDetailDepth, dt, 0).r, a);
+}
+
+// distance = 1 / lerp(1/far, 1/near, d): LDM3D depth is affine in inverse distance.
+float distanceOf(float d) {
+  return 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));
+}
+
+#ifdef PATCH
+// uvToDirection() of src/panorama/equirect.ts.
+vec3 directionOf(vec2 uv) {
+  float lon = (uv.x - 0.5) * 6.283185307179586;
+  float lat = (0.5 - uv.y) * 3.141592653589793;
+  return vec3(sin(lon) * cos(lat), sin(lat), -cos(lon) * cos(lat));
+}
+#endif
+
 void main() {
   vUv = uv;
-  float d = aDepth;
-  if (d < 0.0) {
-    d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
-    // The detail layer by the same texel rule at its own resolution (panorama-mesh.ts mirrors
-    // this blend on the CPU for the edge test; edge triangles get their flat depth from there).
-    ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));
-    float a = texelFetch(uDetail, dt, 0).a;
-    d = mix(d, texelFetch(uDetailDepth, dt, 0).r, a);
+  vec3 p;
+#ifdef PATCH
+  if (aDepth < 0.0 && aStitch.x >= 0.0) {
+    // The fraction of uv along A→B: what the neighbour's triangle interpolates there too.
+    vec2 e = aStitch.zw - aStitch.xy;
+    float t = dot(uv - aStitch.xy, e) / dot(e, e);
+    vec3 a = directionOf(aStitch.xy) * distanceOf(blendedDepth(aStitch.xy));
+    vec3 b = directionOf(aStitch.zw) * distanceOf(blendedDepth(aStitch.zw));
+    p = mix(a, b, t);
+  } else
+#endif
+  {
+    float d = aDepth < 0.0 ? blendedDepth(uv) : aDepth;
+    float dist = distanceOf(d);
+    p = position * dist;
   }
-  // distance = 1 / lerp(1/far, 1/near, d): LDM3D depth is affine in inverse distance.
-  float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));
-  gl_Position = projectionMatrix * modelViewMatrix * vec4(position * dist, 1.0);
+  gl_Position = projectionMatrix * modelViewMatrix * vec4(p, 1.0);
 }

@@ -20,6 +20,7 @@ import { vrDebug } from '../ui/vr/vr-debug';
 import { FadeMachine } from '../xr/comfort-fade';
 import type { ViewerRig } from '../xr/viewer-rig';
 import { debugHandle, frameRendered, panoramaApplied } from './debug-handle';
+import { publishShownDetail } from '../export/shown-detail';
 
 /**
  * Owns the PanoramaMesh for the lifetime of the canvas (drei's Fbo pattern: create in useMemo,
@@ -102,6 +103,7 @@ function useDetailLayer(pm: PanoramaMesh): void {
       if (s.layer !== prev?.layer) pm.setDetailLayer(s.layer);
       else if (s.lastRects !== prev?.lastRects) pm.updateDetail(s.lastRects);
       if (s.layer !== prev?.layer || s.lastRects !== prev?.lastRects) {
+        publishShownDetail(pm.detailLayer); // what the export buttons take (src/export/shown-detail.ts)
         const layer = s.layer;
         let alphaSum = 0;
         if (layer) {
@@ -111,6 +113,8 @@ function useDetailLayer(pm: PanoramaMesh): void {
             }
           }
         }
+        const mesh = pm.stats.detail;
+        debug.detailMesh = { tiles: mesh.tiles, triangles: mesh.triangles, edgeTriangles: mesh.edgeTriangles, skippedTiles: mesh.skippedTiles };
         debug.detail = layer ? { width: layer.width, height: layer.height, regions: s.regions, rects: s.touched.map((r) => ({ ...r })), alphaSum: alphaSum / 255, border: s.lastBorder } : null;
       }
       debug.sharpenStatus = s.status;

@@ -31,6 +31,11 @@ interface Ldm3dDebugHandle {
     /** |fitted SR depth − base depth| on the last patch's crop border (inverse depth units). */
     border: { mean: number; p95: number; max: number } | null;
   } | null;
+  /**
+   * The refined mesh under sharpened regions (src/scene/detail-mesh.ts): tiles drawn, triangles
+   * they add (edge triangles among them), tiles the triangle budget refused.
+   */
+  detailMesh?: { tiles: number; triangles: number; edgeTriangles: number; skippedTiles: number };
   /** The sharpen store's status ('idle', 'sharpening', 'cancelling', 'unloading'). */
   sharpenStatus?: string;
 }

@@ -1,6 +1,8 @@
 /**
- * The depth-displaced panorama: one Mesh, one draw call. This class owns every GPU resource it
- * creates (geometry, colour and depth textures, material) and frees them in `dispose()`.
+ * The depth-displaced panorama: one Mesh, one draw call, plus (under sharpened regions) a child
+ * Mesh of refined tiles, one more draw call (detail-mesh.ts, docs/detail-mesh.md). This class owns
+ * every GPU resource it creates (geometries, colour and depth textures, materials) and frees them
+ * in `dispose()`.
  *
  * Work is split so the render loop does nothing:
  * - `setPanorama` (a new image): reuses the geometry when the grid size is unchanged and the
@@ -10,6 +12,10 @@
  * - Edge triangles ("rubber sheets") are found on the CPU with the panorama module's own rule
  *   (`detectEdgeTriangles`), so GPU and CPU agree by construction, and are redrawn flat at their
  *   farthest vertex's depth (see `rebuildDrawList`); the fragment shader never has to `discard`.
+ * - The detail layer (Sharpen): `setDetailLayer` / `updateDetail` upload it and add refined tiles
+ *   where it has weight (only the tiles the written rectangles touch are rebuilt); the base grid's
+ *   cells under a tile become degenerate triangles, and the tiles' borders are stitched onto the
+ *   remaining cells, so the two meshes neither overlap nor leave a crack.
  */
 import {
   BufferAttribute,
@@ -44,6 +50,15 @@ import {
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import type { DetailLayer } from '../panorama/gnomonic';
 import type { LayerRect } from '../panorama/detail-layer';
+import {
+  baseTrianglesOfTile,
+  DEFAULT_PATCH_REFINE,
+  DEFAULT_PATCH_TRIANGLE_BUDGET,
+  makePatchTiling,
+  patchEdgeTolerance,
+  tilesReadingLayer,
+} from '../panorama/patch-mesh';
+import { DetailMesh, type DetailMeshStats } from './detail-mesh';
 import vertexShader from '../../shaders/panorama.vert.glsl?raw';
 import fragmentShader from '../../shaders/panorama.frag.glsl?raw';
 
@@ -69,6 +84,8 @@ export interface PanoramaMeshStats {
   readonly edgeTriangles: number;
   readonly segmentsX: number;
   readonly segmentsY: number;
+  /** The refined tiles under sharpened regions (detail-mesh.ts); zeros when there are none. */
+  readonly detail: DetailMeshStats;
 }
 
 export interface PanoramaMeshOptions {
@@ -81,6 +98,13 @@ export interface PanoramaMeshOptions {
   readonly anisotropy?: number;
   /** Overrides the grid size chosen from the image size (tests, benchmarks). */
   readonly segments?: (width: number, height: number) => { segmentsX: number; segmentsY: number };
+  /**
+   * Fine rows per base row under sharpened regions (patch-mesh.ts; a power of two, 1 = no
+   * refined mesh). Default DEFAULT_PATCH_REFINE (4).
+   */
+  readonly detailRefine?: number;
+  /** Most triangles the refined tiles may add. Default DEFAULT_PATCH_TRIANGLE_BUDGET (1 M). */
+  readonly detailTriangleBudget?: number;
 }
 
 /** Uint8ClampedArray → Uint8Array view over the same memory (three uploads Uint8Array bytes). */
@@ -112,6 +136,11 @@ export class PanoramaMesh {
   private readonly tolerance: number | undefined;
   private readonly anisotropy: number;
   private readonly chooseSegments: (w: number, h: number) => { segmentsX: number; segmentsY: number };
+  /** Refined tiles under the detail layer's weight; a child of `mesh`, drawn with it. */
+  private readonly patches: DetailMesh;
+  private readonly detailRefine: number;
+  /** The detail layer changed while there was no grid or panorama: scan it whole at setPanorama. */
+  private patchesStale = true;
 
   constructor(mapping: DepthMapping, options: PanoramaMeshOptions = {}) {
     this.tolerance = options.edgeTolerance;
@@ -148,6 +177,12 @@ export class PanoramaMesh {
     this.mesh.frustumCulled = false;
     // Nothing to show until a panorama arrives.
     this.mesh.visible = false;
+    this.detailRefine = options.detailRefine ?? DEFAULT_PATCH_REFINE;
+    // Checked now rather than at the first sharpen (makePatchTiling's rule).
+    if (this.detailRefine > 1) makePatchTiling(4, 2, this.detailRefine, 1);
+    this.patches = new DetailMesh(this.uniforms, options.detailTriangleBudget ?? DEFAULT_PATCH_TRIANGLE_BUDGET);
+    // A child: shown, hidden and moved with the panorama, in both eyes like any geometry.
+    this.mesh.add(this.patches.mesh);
   }
 
   /** Shows `panorama`. Its arrays are referenced, not copied: do not mutate them afterwards. */
@@ -163,6 +198,8 @@ export class PanoramaMesh {
     this.uniforms.uDepth.value = this.depth;
     this.panorama = panorama;
     this.edgeRatio = NaN;
+    // Same tiles (they depend on the layer only), new base depth under them.
+    this.syncPatches(this.patchesStale ? null : 'depth');
     this.rebuildDrawList();
     this.mesh.visible = true;
   }
@@ -173,7 +210,10 @@ export class PanoramaMesh {
     this.mapping = mapping;
     this.uniforms.uInvFar.value = invFar;
     this.uniforms.uInvRange.value = invRange;
-    if (this.panorama !== null && mapping.far / mapping.near !== this.edgeRatio) this.rebuildDrawList();
+    if (this.panorama !== null && mapping.far / mapping.near !== this.edgeRatio) {
+      this.syncPatches('depth');
+      this.rebuildDrawList();
+    }
   }
 
   /**
@@ -192,6 +232,7 @@ export class PanoramaMesh {
     this.uniforms.uDetail.value = this.detailColour;
     this.uniforms.uDetailDepth.value = this.detailDepth;
     this.edgeRatio = NaN;
+    this.syncPatches(null);
     this.rebuildDrawList();
   }
 
@@ -209,6 +250,7 @@ export class PanoramaMesh {
       }
       tex.needsUpdate = true;
     }
+    this.syncPatches(rects);
     this.rebuildDrawList();
   }
 
@@ -222,6 +264,7 @@ export class PanoramaMesh {
       edgeTriangles: this.edgeCount,
       segmentsX: this.grid?.segmentsX ?? 0,
       segmentsY: this.grid?.segmentsY ?? 0,
+      detail: this.patches.stats,
     };
   }
 
@@ -240,6 +283,11 @@ export class PanoramaMesh {
     return this.edgeFlags.subarray(0, this.grid?.triangleCount ?? 0);
   }
 
+  /** The refined tiles' mesh (a child of `mesh`), for tests and measurements. */
+  get detailMesh(): DetailMesh {
+    return this.patches;
+  }
+
   /**
    * Frees the GPU copies of the geometry, textures and material. Like three's own dispose() it is
    * not final: if the mesh is drawn again, three uploads everything anew (React StrictMode runs
@@ -252,6 +300,42 @@ export class PanoramaMesh {
     this.depth?.dispose();
     this.detailColour.dispose();
     this.detailDepth.dispose();
+    this.patches.dispose();
+  }
+
+  /**
+   * Brings the refined tiles up to date (patch-mesh.ts). `null`: the layer (or grid) is new, scan it
+   * whole and start over; 'depth': the same tiles, new depth under all of them (panorama or far/near
+   * changed); rects: the layer changed there, so add the tiles it now gives weight to and rewrite
+   * those reading it. The base grid's cells under refined tiles are hidden in rebuildDrawList.
+   */
+  private syncPatches(change: readonly LayerRect[] | null | 'depth'): void {
+    const grid = this.grid;
+    const pano = this.panorama;
+    const layer = this.detail;
+    if (grid === null || pano === null) {
+      this.patchesStale = true;
+      return;
+    }
+    this.patchesStale = false;
+    if (layer === null || this.detailRefine <= 1) {
+      if (this.patches.tiling !== null) this.patches.reset(null);
+      return;
+    }
+    let tiling = this.patches.tiling;
+    if (tiling === null || tiling.segmentsX !== grid.segmentsX || tiling.segmentsY !== grid.segmentsY || change === null) {
+      tiling = makePatchTiling(grid.segmentsX, grid.segmentsY, this.detailRefine);
+      this.patches.reset(tiling);
+      change = null;
+    }
+    const src = { base: pano, layer, mapping: this.mapping, tolerance: patchEdgeTolerance(tiling, this.tolerance) };
+    if (change === 'depth') {
+      this.patches.update([], 'all', src);
+      return;
+    }
+    const wanted = tilesReadingLayer(tiling, layer, change, true);
+    const changed = change === null ? [] : tilesReadingLayer(tiling, layer, change, false);
+    this.patches.update(wanted, changed, src);
   }
 
   /** Builds the grid for this image size, or keeps the current one when the size maps to it. */
@@ -407,6 +491,14 @@ export class PanoramaMesh {
       if (used > 0) {
         attr.addUpdateRange(base * size, used * size);
         attr.needsUpdate = true;
+      }
+    }
+    // Cells a refined tile replaces: degenerate triangles (culled before rasterisation), so the
+    // two meshes never overlap; the tiles' stitched borders meet the remaining cells exactly.
+    const tiling = this.patches.tiling;
+    if (tiling !== null && tiling.segmentsX === grid.segmentsX && tiling.segmentsY === grid.segmentsY) {
+      for (const { ti, tj } of this.patches.refinedTiles()) {
+        for (const [first, count] of baseTrianglesOfTile(tiling, ti, tj)) dst.fill(0, first * 3, (first + count) * 3);
       }
     }
     index.clearUpdateRanges();

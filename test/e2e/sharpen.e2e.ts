@@ -109,6 +109,13 @@ describe('sharpen', () => {
     expect(detail.border).not.toBeNull();
     console.log(`[sharpen] region ${JSON.stringify(detail.rects)}, alpha sum ${detail.alphaSum.toFixed(0)}, border |Δd| ${JSON.stringify(detail.border)}`);
     expect(detail.border!.max).toBeLessThan(0.02);
+    // Real geometry under it: refined tiles (src/scene/detail-mesh.ts), within their budget; a
+    // PATCH shader that failed to compile would show up in the console errors checked below.
+    const mesh = (await page.evaluate(() => window.__ldm3d?.detailMesh ?? null))!;
+    console.log(`[sharpen] refined mesh ${JSON.stringify(mesh)}`);
+    expect(mesh.tiles).toBeGreaterThan(0);
+    expect(mesh.triangles).toBeGreaterThanOrEqual(mesh.tiles * 500);
+    expect(mesh.triangles).toBeLessThanOrEqual(1_000_000);
     await expect.poll(() => page.getByTestId('loaded-models').textContent()).toMatch(/LDM3D-SR \(tiny test weights\) \[tiny-random\/ldm3d-sr\]/);
     await waitForFrames(page, 3);
     saveArtefact('e2e/sharpen-tiny.png', await page.screenshot());

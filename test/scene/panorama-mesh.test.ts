@@ -82,9 +82,11 @@ describe('PanoramaMesh', () => {
     // The detail layer (Sharpen): same texel rule at its own size, blended by its alpha; the
     // mesh's blendVertexDepths mirrors these lines for the edge test.
     expect(src).toContain('ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));');
-    expect(src).toContain('d = mix(d, texelFetch(uDetailDepth, dt, 0).r, a);');
-    expect(src).toContain('float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));');
-    expect(src).toContain('vec4(position * dist, 1.0)');
+    expect(src).toContain('return mix(d, texelFetch(uDetailDepth, dt, 0).r, a);');
+    expect(src).toContain('float d = aDepth < 0.0 ? blendedDepth(uv) : aDepth;');
+    expect(src).toContain('return 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));');
+    expect(src).toContain('p = position * dist;');
+    expect(src).toContain('gl_Position = projectionMatrix * modelViewMatrix * vec4(p, 1.0);');
   });
 
   it('places vertices where the panorama module does (same texel, same distance)', () => {
