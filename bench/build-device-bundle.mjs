@@ -9,7 +9,7 @@
 //        tsx cannot load the shaders' `?raw` imports, the bundle can)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,7 +40,7 @@ const stubPlugin = {
   },
 };
 
-for (const name of ['pano-webgpu', 'mha-smoke']) await build({
+for (const name of ['pano-webgpu', 'mha-smoke', 'sr-webgpu']) await build({
   entryPoints: [join(root, `bench/${name}.ts`)],
   outfile: join(out, `${name}.mjs`),
   bundle: true,
@@ -54,6 +54,12 @@ for (const name of ['pano-webgpu', 'mha-smoke']) await build({
   logLevel: 'warning',
   sourcemap: false,
 });
+
+// LDM3D-SR's PyTorch reference (bench/run-device-sr.sh) needs diffusers' community pipeline file,
+// which is never committed (models/goldens_sr.py): it travels inside .carry/bench when it is here.
+const community = join(root, '.carry/examples/community/pipeline_stable_diffusion_upscale_ldm3d.py');
+if (existsSync(community)) copyFileSync(community, join(out, 'pipeline_stable_diffusion_upscale_ldm3d.py'));
+else console.warn(`${community} is missing: bench/run-device-sr.sh will run without the PyTorch reference`);
 
 if (process.argv.includes('--bundle-only')) process.exit(0);
 

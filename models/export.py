@@ -4,6 +4,7 @@
     python models/export.py --model Intel/ldm3d-pano --out models/full/ldm3d-pano [--fp16]
     python models/export.py --tiny --out models/tiny/ldm3d-pano --goldens test/fixtures/goldens/ldm3d-pano
     python models/export.py --random-full --out /tmp/random-full   # architecture-only random weights, benchmarks
+    python models/export.py --random-full --pipeline ldm3d-sr --out /tmp/random-full-sr   # the same for LDM3D-SR, 512x512
     python models/export.py --model Intel/ldm3d-sr --out models/full/ldm3d-sr            # LDM3D-SR (detected)
     python models/export.py --tiny --pipeline ldm3d-sr --out models/tiny/ldm3d-sr --goldens test/fixtures/goldens/ldm3d-sr
 
@@ -828,6 +829,7 @@ def export(c: Components, o: ExportOptions) -> dict:
         "files": files,
         "sessions": sessions_manifest,
         "tokenizer": {"files": tok_files},
+        "attention": o.attention,  # 'mha': the app self-tests fused attention on the GPU at load
     }
     if manifest["text"]["max_length"] != 77:
         raise SystemExit(f"tokenizer model_max_length is {tok.model_max_length}, expected 77")
@@ -932,9 +934,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.random_full:
         import tiny
 
-        c = tiny.build_random_full_components()
+        # --pipeline ldm3d-sr: the inferred full-size LDM3D-SR (tiny.full_sr_configs), 512x512 by default
+        sr = args.pipeline == "ldm3d-sr"
+        c = tiny.build_random_full_sr_components() if sr else tiny.build_random_full_components()
         o = ExportOptions(
-            model_id="random-full/ldm3d-pano (architecture only, random weights)", test_weights=True,
+            model_id=f"random-full/{args.pipeline} (architecture only, random weights)", test_weights=True,
             height=args.height or preset["height"], width=args.width or preset["width"],
             slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
         export(c, o)

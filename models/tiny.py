@@ -286,3 +286,64 @@ def build_tiny_sr_checkpoint(folder: Path) -> None:
     n = {k: sum(p.numel() for p in m.parameters()) for k, m in
          (("text_encoder", text_encoder), ("unet", unet), ("vae", vae))}
     log(f"tiny SR checkpoint at {folder}: parameters {n}")
+
+
+# --------------------------------------------------------------------------------------------
+# LDM3D-SR (random-full: full-size architecture, random weights; benchmarks only)
+# --------------------------------------------------------------------------------------------
+
+# The app's SR size: a 128x128 crop upsampled x4 = 512x512 image, latent 4x64x64.
+SR_FULL_SIZE = 512
+
+
+def full_sr_configs() -> dict:
+    """Inferred (UNCONFIRMED) full-size architecture of Intel/ldm3d-sr; its config files were not seen.
+
+    UNet: the SD-1.x UNet of FULL_CONFIGS, not the SD x4 upscaler's (block_out_channels 256/512/512/1024,
+    473 M parameters = 1.9 GB in fp32): Intel/ldm3d-sr's unet/diffusion_pytorch_model.safetensors is
+    3.44 GB, the size of an fp32 SD-1.x UNet (Intel/ldm3d-pano's is 3.44 GB too). Input channels 8 =
+    noisy latents ‖ VAE-encoded low-res RGBD, which the community pipeline checks; the noise level is a
+    class label, so a class embedding (nn.Embedding) of 1000 entries like the x4 upscaler's (its size
+    is a guess: it must exceed max_noise_level = 350; 1000 × 1280 floats are 5 MB of the 3.44 GB).
+    Text encoder: CLIP ViT-L/14 (LDM3D-SR shares LDM3D-4c's SD-1.4 lineage). VAE: the 4-channel RGBD VAE.
+    tiny_sr_configs is this same layout shrunk.
+    """
+    return {
+        "text_encoder": dict(FULL_CONFIGS["text_encoder"]),
+        "unet": dict(FULL_CONFIGS["unet"], in_channels=8, out_channels=4, num_class_embeds=1000,
+                     sample_size=SR_FULL_SIZE // 8),
+        "vae": dict(FULL_CONFIGS["vae"], sample_size=SR_FULL_SIZE),
+    }
+
+
+def build_random_full_sr_components():
+    """LDM3D-SR's full-size classes with random weights (fixed seeds): the export and
+    bench/torch_reference_sr.py both call this, so they hold the same weights."""
+    import torch
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from export import Components, log
+
+    cfg = full_sr_configs()
+    tok_dir = Path(tempfile.mkdtemp(prefix="ldm3d-sr-random-full-tok-"))
+    # The real CLIP vocabulary cannot be fetched here; the tiny one's ids are a subset of 0..49407.
+    vocab, _ = write_tiny_tokenizer(tok_dir)
+    te_cfg = dict(cfg["text_encoder"], bos_token_id=vocab[BOS], eos_token_id=vocab[EOS], pad_token_id=vocab[EOS])
+    torch.manual_seed(SEED + 2)
+    config = CLIPTextConfig(**te_cfg)
+    try:
+        config._attn_implementation = "eager"
+    except Exception:  # noqa: BLE001 - some versions make it read-only; sdpa also exports
+        pass
+    text_encoder = CLIPTextModel(config).eval()
+    torch.manual_seed(SEED + 2)
+    unet = UNet2DConditionModel(**cfg["unet"]).eval()
+    torch.manual_seed(SEED + 2)
+    vae = AutoencoderKL(**cfg["vae"]).eval()
+    n = {k: sum(p.numel() for p in m.parameters()) for k, m in
+         (("text_encoder", text_encoder), ("unet", unet), ("vae", vae))}
+    log(f"random full-size LDM3D-SR architecture (benchmarks only): parameters {n}")
+    return Components(text_encoder, unet, vae, tok_dir, dict(SR_SCHEDULER_CONFIG),
+                      {"_class_name": "StableDiffusionUpscaleLDM3DPipeline", "max_noise_level": SR_MAX_NOISE_LEVEL},
+                      "n/a (random weights)", "random-full", "ldm3d-sr")

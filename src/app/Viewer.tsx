@@ -26,6 +26,17 @@ import { publishShownDetail } from '../export/shown-detail';
  * Owns the PanoramaMesh for the lifetime of the canvas (drei's Fbo pattern: create in useMemo,
  * dispose in the effect cleanup) and feeds it from the store.
  */
+/**
+ * A scene swap waiting behind the VR fade. The sharpen store switches to the new scene's detail
+ * layer at once, but the panorama changes only when the screen is black: the layer must wait for
+ * the same moment, or the new scene's sharpened patches would be drawn over the old scene.
+ */
+interface SceneSwap {
+  pending: boolean;
+  afterSwap: (() => void) | null;
+}
+const sceneSwaps = new WeakMap<PanoramaMesh, SceneSwap>();
+
 export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): PanoramaMesh {
   const gl = useThree((s) => s.gl);
   const pm = useMemo(
@@ -37,6 +48,8 @@ export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): Pa
   );
   useEffect(() => {
     const debug = debugHandle();
+    const swap: SceneSwap = { pending: false, afterSwap: null };
+    sceneSwaps.set(pm, swap);
     const apply = (s: SceneState, prev: SceneState | null): void => {
       if (s.depthMapping !== prev?.depthMapping) {
         pm.setDepthMapping(s.depthMapping);
@@ -54,9 +67,14 @@ export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): Pa
         };
         // In the headset a new scene (generated, opened, imported) comes behind a fade to black.
         if (fader && gl.xr.isPresenting && s.current !== prev?.current) {
+          swap.pending = true;
           fader.request(() => {
             vrDebug().fades++;
             show();
+            swap.pending = false;
+            const after = swap.afterSwap;
+            swap.afterSwap = null;
+            after?.();
           });
         } else show();
       }
@@ -66,6 +84,7 @@ export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine): Pa
     const unsubscribe = sceneStore.subscribe(apply);
     return () => {
       unsubscribe();
+      sceneSwaps.delete(pm);
       pm.dispose();
     };
   }, [pm, sceneStore, fader, gl]);
@@ -99,10 +118,24 @@ function useDetailLayer(pm: PanoramaMesh): void {
   }, [gl, camera, pm]);
   useEffect(() => {
     const debug = debugHandle();
+    // The layer the mesh shows; it lags the store's while a scene swap waits behind the VR fade.
+    let shown: SharpenState['layer'] | undefined;
     const apply = (s: SharpenState, prev: SharpenState | null): void => {
-      if (s.layer !== prev?.layer) pm.setDetailLayer(s.layer);
-      else if (s.lastRects !== prev?.lastRects) pm.updateDetail(s.lastRects);
-      if (s.layer !== prev?.layer || s.lastRects !== prev?.lastRects) {
+      let changed = false;
+      if (s.layer !== shown) {
+        const swap = sceneSwaps.get(pm);
+        if (swap?.pending) {
+          swap.afterSwap = () => apply(sharpenStore.getState(), null);
+        } else {
+          pm.setDetailLayer(s.layer);
+          shown = s.layer;
+          changed = true;
+        }
+      } else if (s.lastRects !== prev?.lastRects) {
+        pm.updateDetail(s.lastRects);
+        changed = true;
+      }
+      if (changed) {
         publishShownDetail(pm.detailLayer); // what the export buttons take (src/export/shown-detail.ts)
         const layer = s.layer;
         let alphaSum = 0;
