@@ -16,6 +16,10 @@
  * - `scenes[0].extras["ldm3d-xr"]` holds the scene metadata and the indices of two images: the
  *   RGB PNG and the lossless 16-bit depth PNG, so `readSceneGlb` (glb-read.ts) recovers the exact
  *   panorama.
+ * - A sharpened scene (sharpened.ts) is written with `texturePng` (the sharpened composite, up to
+ *   4096 × 2048) as the base colour texture and `displacement` (the composited depth) for the
+ *   vertices, as the headset draws it; the base PNGs stay in the extras for a lossless import of
+ *   the scene as generated.
  *
  * GLTFExporter needs `FileReader` and `Blob` (every browser and worker has them); it never draws
  * on a canvas here because the texture arrives already encoded through the plugin below.
@@ -33,6 +37,7 @@ import {
   keptTriangleIndices,
   segmentsForImage,
   DEFAULT_EDGE_TOLERANCE,
+  type DepthMapView,
 } from '../panorama/mesh';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import { toMetadataDocument, type SceneMetadata } from './metadata';
@@ -43,8 +48,15 @@ export { GLB_EXTRAS_KEY, GlbFormatError, isGlb, readSceneGlb, type GlbSceneConte
 export interface GlbExportInput {
   readonly panorama: RGBDPanorama;
   readonly depthMapping: DepthMapping;
-  /** The RGB PNG to embed as the texture (encodeRgbPng). */
+  /** The RGB PNG to embed as the texture (encodeRgbPng) and for import. */
   readonly rgbPng: Uint8Array;
+  /** A different PNG to texture the mesh with (the sharpened composite); default `rgbPng`. */
+  readonly texturePng?: Uint8Array;
+  /**
+   * Depth to displace the vertices by, in the panorama's frame at any 2:1 size (the sharpened
+   * composite); default the panorama's. The grid density still follows the panorama's size.
+   */
+  readonly displacement?: DepthMapView;
   /** The 16-bit depth PNG to embed for lossless import (encodeDepth16Png). */
   readonly depthPng: Uint8Array;
   readonly metadata: SceneMetadata;
@@ -86,7 +98,7 @@ export async function exportSceneGlb(input: GlbExportInput): Promise<GlbExportRe
   const { panorama, depthMapping } = input;
   const size = segmentsForImage(panorama.width, panorama.height);
   const sphere = buildSphereMesh(input.segmentsX ?? size.segmentsX, input.segmentsY ?? size.segmentsY);
-  const { positions, distances } = displaceSphereMesh(sphere, panorama, depthMapping);
+  const { positions, distances } = displaceSphereMesh(sphere, input.displacement ?? panorama, depthMapping);
   const edgeMask = detectEdgeTriangles(sphere.indices, distances, input.edgeTolerance ?? DEFAULT_EDGE_TOLERANCE);
   const kept32 = keptTriangleIndices(sphere.indices, edgeMask);
   // 16-bit indices where they fit: half the index bytes, and every viewer supports them.
@@ -144,11 +156,13 @@ class EmbeddedPanoramaPlugin implements GLTFExporterPlugin {
     if (material !== this.material) return;
     const json = this.writer.json;
     this.rgbImage = this.addImage(this.input.rgbPng, 'rgb');
+    const textureImage =
+      this.input.texturePng && this.input.texturePng !== this.input.rgbPng ? this.addImage(this.input.texturePng, 'rgb-sharpened') : this.rgbImage;
     json.samplers ??= [];
     // LINEAR / LINEAR_MIPMAP_LINEAR; u repeats around the 360° seam, v clamps at the poles.
     const sampler = json.samplers.push({ magFilter: 9729, minFilter: 9987, wrapS: 10497, wrapT: 33071 }) - 1;
     json.textures ??= [];
-    const texture = json.textures.push({ sampler, source: this.rgbImage, name: 'rgb' }) - 1;
+    const texture = json.textures.push({ sampler, source: textureImage, name: textureImage === this.rgbImage ? 'rgb' : 'rgb-sharpened' }) - 1;
     const pbr = (materialDef.pbrMetallicRoughness ??= {}) as Record<string, unknown>;
     pbr.baseColorTexture = { index: texture };
   }

@@ -5,6 +5,8 @@
  *   the PNG alone still says what made it;
  * - `<base>-depth16.png`: 16-bit greyscale, floor(d·65535);
  * - `<base>.glb` (glb.ts) and `<base>.metadata.json` (metadata.ts);
+ * - for a sharpened scene, `<base>-sharpened.png` and `<base>-sharpened-depth16.png`: the same two
+ *   formats at the detail layer's size (sharpened.ts), made on export only;
  * - a thumbnail PNG for the gallery.
  *
  * Pure and DOM-free: it can run in a worker.
@@ -109,4 +111,6 @@ export const FILE_SUFFIX = {
   depth: '-depth16.png',
   glb: '.glb',
   metadata: '.metadata.json',
+  sharpenedRgb: '-sharpened.png',
+  sharpenedDepth: '-sharpened-depth16.png',
 } as const;

@@ -138,7 +138,7 @@ export class Ldm3dSrPipeline {
     const manifest = source.manifest;
     checkSrManifest(manifest);
     checkAbort(options.signal, 'loading the upscaler');
-    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto' });
+    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha' });
     let done = 0;
     const loaded = (stage: SrLoadProgress['stage']): void => {
       options.onProgress?.({ stage, done: ++done, total: 5 });

@@ -71,6 +71,12 @@ export interface Manifest {
   readonly sessions: Readonly<Partial<Record<SessionName, SessionSpec>>>;
   /** Tokenizer files (tokenizer.json, tokenizer_config.json, ...) as @huggingface/transformers loads them. */
   readonly tokenizer: { readonly files: readonly string[] };
+  /**
+   * How models/export.py wrote the attention layers (--attention); absent in older manifests, which
+   * are 'sliced'. 'mha': fused com.microsoft.MultiHeadAttention nodes, which the runtime self-tests
+   * on the GPU at load (OrtRuntime verifyAttention) because some adapters compute them wrongly.
+   */
+  readonly attention?: 'sliced' | 'default' | 'mha';
 }
 
 /** Where an exported pipeline's files come from: a folder on disk (CLI, tests) or the browser's model store. */

@@ -3,8 +3,9 @@
  * as a fallback with a notice for the user), owns the GPUDevice that ORT and our own kernels share,
  * creates sessions from bytes, runs them one at a time, and turns ORT's failures into PipelineErrors.
  *
- *   const rt = await OrtRuntime.create({ backend: 'auto' });
+ *   const rt = await OrtRuntime.create({ backend: 'auto' });   // + verifyAttention: true for fused-attention graphs
  *   if (rt.notice) showToUser(rt.notice);
+ *   log(rt.summary);                                            // back end, adapter, subgroups and why
  *   const s = await rt.createSession({ label: 'unet', file: 'unet/model.onnx', model: bytes });
  *   const out = await s.run({ sample: cpuTensor('float32', data, [1, 4, 8, 16]), ... });
  *   await rt.dispose();
@@ -16,6 +17,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { PipelineError, reasonOf } from '../pipeline/errors';
+import { checkFusedAttention, describeAttentionCheck, type AttentionCheck } from './attention-check';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendRequest = Backend | 'auto';
@@ -62,38 +64,83 @@ const WANTED_LIMITS = [
   'maxBindGroups',
   'maxBindingsPerBindGroup',
 ] as const;
-const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
+const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query'];
+
+/**
+ * Smallest subgroup size for which the runtime asks for the 'subgroups' feature. ORT's WebGPU kernels
+ * pick subgroup code paths whenever the device has the feature, and their flash attention was
+ * written for subgroups of 16 or more (its source once said "16 is the smallest size tested").
+ * SwiftShader reports subgroups of exactly 4 and gets wrong MultiHeadAttention results with them
+ * (max error 0.45–0.92; 4e-7 without). 8 rather than 16: Intel GPUs report a minimum of 8 and ORT
+ * ships Intel-specific subgroup MatMul kernels, which a threshold of 16 would switch off there;
+ * the fused-attention self-test (verifyAttention) guards the attention kernels on such a device and
+ * turns subgroups off when they fail. Reported minima: NVIDIA 32, Adreno 64, Mali 16, Intel 8.
+ */
+export const MIN_SUBGROUP_SIZE = 8;
+
+/** 'auto': by MIN_SUBGROUP_SIZE; 'on' / 'off': for experiments (the adapter must have the feature for 'on'). */
+export type SubgroupPolicy = 'auto' | 'on' | 'off';
+
+export interface SubgroupState {
+  /** Whether the device was created with the 'subgroups' feature (ORT then uses its subgroup kernels). */
+  readonly enabled: boolean;
+  /** The adapter's reported subgroup sizes; null when it does not report them. */
+  readonly minSize: number | null;
+  readonly maxSize: number | null;
+  /** Why, for logs: "sizes 32–32 ≥ 8", "sizes 4–4 < 8: onnxruntime's subgroup kernels give wrong results …". */
+  readonly reason: string;
+}
+
+function decideSubgroups(policy: SubgroupPolicy, adapter: GPUAdapter): SubgroupState {
+  const info = adapter.info as GPUAdapterInfo | undefined;
+  const size = (v: unknown): number | null => (typeof v === 'number' && v > 0 ? v : null);
+  const minSize = size(info?.subgroupMinSize);
+  const maxSize = size(info?.subgroupMaxSize);
+  const sizes = minSize === null ? 'sizes not reported' : `sizes ${minSize}–${maxSize ?? '?'}`;
+  const state = (enabled: boolean, reason: string): SubgroupState => ({ enabled, minSize, maxSize, reason });
+  if (!adapter.features.has('subgroups')) return state(false, 'the adapter has no subgroups feature');
+  if (policy === 'off') return state(false, `turned off by the subgroups: 'off' option (${sizes})`);
+  if (policy === 'on') return state(true, `forced on by the subgroups: 'on' option (${sizes})`);
+  if (minSize === null) return state(false, 'the adapter does not report its subgroup sizes');
+  if (minSize < MIN_SUBGROUP_SIZE) {
+    return state(false, `${sizes} < ${MIN_SUBGROUP_SIZE}: onnxruntime's subgroup kernels give wrong results on such small subgroups`);
+  }
+  return state(true, `${sizes} ≥ ${MIN_SUBGROUP_SIZE}`);
+}
 
 interface DeviceResult {
   readonly device: GPUDevice | null;
   readonly description: string;
   readonly reason: string | null;
+  readonly subgroups: SubgroupState | null;
 }
 
-async function createDevice(): Promise<DeviceResult> {
+async function createDevice(policy: SubgroupPolicy): Promise<DeviceResult> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (!gpu) return { device: null, description: '', reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
+  if (!gpu) return { device: null, description: '', reason: 'this browser has no WebGPU (navigator.gpu is missing)', subgroups: null };
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
-    return { device: null, description: '', reason: `requesting a WebGPU adapter failed: ${reasonOf(e)}` };
+    return { device: null, description: '', reason: `requesting a WebGPU adapter failed: ${reasonOf(e)}`, subgroups: null };
   }
-  if (!adapter) return { device: null, description: '', reason: 'no WebGPU adapter is available (GPU blocklisted or WebGPU disabled)' };
+  if (!adapter) return { device: null, description: '', reason: 'no WebGPU adapter is available (GPU blocklisted or WebGPU disabled)', subgroups: null };
   const requiredLimits: Record<string, number> = {};
   const limits = adapter.limits as unknown as Record<string, number | undefined>;
   for (const key of WANTED_LIMITS) {
     const v = limits[key];
     if (typeof v === 'number') requiredLimits[key] = v;
   }
+  const subgroups = decideSubgroups(policy, adapter);
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  if (subgroups.enabled) requiredFeatures.push('subgroups');
   const info = adapter.info as GPUAdapterInfo | undefined;
   const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ') || 'unknown adapter';
   try {
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'ldm3d-xr' });
-    return { device, description, reason: null };
+    return { device, description, reason: null, subgroups };
   } catch (e) {
-    return { device: null, description, reason: `creating a WebGPU device failed: ${reasonOf(e)}` };
+    return { device: null, description, reason: `creating a WebGPU device failed: ${reasonOf(e)}`, subgroups };
   }
 }
 
@@ -107,6 +154,8 @@ export interface SessionInit {
   readonly externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
   /** Keep outputs on the GPU (WebGPU only): the caller reads them with our kernels. */
   readonly gpuOutputs?: boolean;
+  /** Fixed values for symbolic input dimensions ("batch": 2): ORT can then plan the graph for one shape. */
+  readonly freeDimensionOverrides?: Readonly<Record<string, number>>;
 }
 
 /** One ORT inference session. Runs go through the runtime's queue: one run at a time. */
@@ -136,12 +185,27 @@ export class OrtSession {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    this.runtime.untrack(this);
     await this.session.release();
   }
 }
 
 export interface RuntimeOptions {
   readonly backend?: BackendRequest;
+  /** Whether the WebGPU device gets the 'subgroups' feature; default 'auto' (see MIN_SUBGROUP_SIZE). */
+  readonly subgroups?: SubgroupPolicy;
+  /**
+   * Run the fused-attention self-test (attention-check.ts) on the WebGPU device before returning; the
+   * pipeline sets it when the manifest's graphs use com.microsoft.MultiHeadAttention. If the test
+   * fails with subgroups on, the device is recreated without them and tested again; if it still
+   * fails, 'auto' falls back to WASM with a notice and 'webgpu' fails with 'webgpu-unavailable'.
+   */
+  readonly verifyAttention?: boolean;
+}
+
+/** One run of the fused-attention self-test, with the subgroup setting of the device it ran on. */
+export interface AttentionAttempt extends AttentionCheck {
+  readonly subgroups: boolean;
 }
 
 export class OrtRuntime {
@@ -161,6 +225,10 @@ export class OrtRuntime {
     readonly notice: string | null,
     /** The adapter, for logs and metadata. */
     readonly adapter: string,
+    /** Whether the device has subgroups and why (WebGPU only). */
+    readonly subgroups: SubgroupState | null,
+    /** Every fused-attention self-test run while creating this runtime, in order; empty when not asked. */
+    readonly attentionChecks: readonly AttentionAttempt[],
   ) {
     if (device) {
       void device.lost.then((info) => {
@@ -183,16 +251,77 @@ export class OrtRuntime {
   static async create(options: RuntimeOptions = {}): Promise<OrtRuntime> {
     configureOnce();
     const request = options.backend ?? 'auto';
-    if (request === 'wasm') return new OrtRuntime('wasm', null, null, 'cpu');
-    const { device, description, reason } = await createDevice();
-    if (device) return new OrtRuntime('webgpu', device, null, description);
-    if (request === 'webgpu') throw new PipelineError('webgpu-unavailable', `WebGPU is not available: ${reason}`);
-    return new OrtRuntime(
-      'wasm',
-      null,
-      `WebGPU is not available (${reason}), so the model runs on the CPU with WebAssembly, which is much slower.`,
-      'cpu',
-    );
+    if (request === 'wasm') return new OrtRuntime('wasm', null, null, 'cpu', null, []);
+    const attempts: AttentionAttempt[] = [];
+    let policy = options.subgroups ?? 'auto';
+    let failure: string;
+    let attentionFailed = false;
+    for (;;) {
+      const created = await createDevice(policy);
+      if (!created.device) {
+        failure = created.reason ?? 'no device';
+        break;
+      }
+      let subgroups = created.subgroups;
+      const failed = attempts[attempts.length - 1];
+      if (failed && subgroups) {
+        subgroups = { ...subgroups, reason: `turned off: fused attention was wrong with them, ${describeAttentionCheck(failed)}` };
+      }
+      // `attempts` is shared on purpose: the runtime that is returned lists every test, its own included.
+      const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts);
+      if (!options.verifyAttention) return rt;
+      const check = await rt.verifyFusedAttention();
+      attempts.push({ ...check, subgroups: subgroups?.enabled ?? false });
+      if (check.pass) return rt;
+      await rt.dispose();
+      if (subgroups?.enabled) {
+        policy = 'off';
+        continue;
+      }
+      failure = `fused attention (com.microsoft.MultiHeadAttention) gives wrong results on ${created.description}: ${describeAttentionCheck(check)}`;
+      attentionFailed = true;
+      break;
+    }
+    if (request === 'webgpu') throw new PipelineError('webgpu-unavailable', `WebGPU cannot be used: ${failure}`);
+    const notice = attentionFailed
+      ? `The GPU's fused attention gives wrong results (${failure}), so the model runs on the CPU with WebAssembly, which is much slower. A model exported with sliced attention would run on this GPU.`
+      : `WebGPU is not available (${failure}), so the model runs on the CPU with WebAssembly, which is much slower.`;
+    return new OrtRuntime('wasm', null, notice, 'cpu', null, attempts);
+  }
+
+  /**
+   * Runs the fused-attention self-test on this runtime's back end (see attention-check.ts); create()
+   * calls it when asked to verify attention. Sessions it creates are released before it returns.
+   */
+  verifyFusedAttention(): Promise<AttentionCheck> {
+    return checkFusedAttention(async (model, inputs) => {
+      const s = await this.createSession({ label: 'attention self-test', file: 'attention self-test (built in)', model });
+      try {
+        const out = await s.run({
+          q: cpuTensor('float32', inputs.q, inputs.qDims),
+          k: cpuTensor('float32', inputs.k, inputs.kvDims),
+          v: cpuTensor('float32', inputs.v, inputs.kvDims),
+        });
+        const o = out.o;
+        if (!o) throw new Error('the graph returned no output o');
+        return (await o.getData()) as Float32Array;
+      } finally {
+        await s.release();
+      }
+    });
+  }
+
+  /** One line for logs and the "loaded" text: back end, adapter, subgroups and the attention check. */
+  get summary(): string {
+    if (this.backend === 'wasm') {
+      const last = this.attentionChecks[this.attentionChecks.length - 1];
+      return last ? `WASM (CPU); fused attention failed on the GPU: ${describeAttentionCheck(last)}` : 'WASM (CPU)';
+    }
+    const parts = [`WebGPU on ${this.adapter}`];
+    if (this.subgroups) parts.push(`subgroups ${this.subgroups.enabled ? 'on' : 'off'} (${this.subgroups.reason})`);
+    const last = this.attentionChecks[this.attentionChecks.length - 1];
+    if (last) parts.push(`fused attention verified: ${describeAttentionCheck(last)}`);
+    return parts.join('; ');
   }
 
   get isLost(): boolean {
@@ -227,6 +356,7 @@ export class OrtRuntime {
     };
     if (init.externalData?.length) options.externalData = init.externalData.map((d) => ({ path: d.path, data: d.data }));
     if (init.gpuOutputs && this.device) options.preferredOutputLocation = 'gpu-buffer';
+    if (init.freeDimensionOverrides) options.freeDimensionOverrides = { ...init.freeDimensionOverrides };
     const session = await this.enqueue(init.label, async () => {
       try {
         return await ort.InferenceSession.create(init.model, options);
@@ -241,6 +371,11 @@ export class OrtRuntime {
     const wrapped = new OrtSession(this, session, init.label, init.file);
     this.sessions.add(wrapped);
     return wrapped;
+  }
+
+  /** A released session leaves the runtime's list (a staged pipeline creates sessions per generation). */
+  untrack(session: OrtSession): void {
+    this.sessions.delete(session);
   }
 
   /** Runs `job` after every earlier job: ORT sessions must not run concurrently on one wasm instance. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_KINDS, makeExportFile } from '../../src/export/downloads';
+import { EXPORT_KINDS, exportKindsFor, makeExportFile } from '../../src/export/downloads';
 import { encodeSceneFiles } from '../../src/export/scene-files';
 import { parseMetadata } from '../../src/export/metadata';
 import { readSceneGlb } from '../../src/export/glb';
@@ -20,7 +20,9 @@ describe('makeExportFile', () => {
   const base = 'ldm3d-2026-05-04-1234567-a-reading-room-with-tall-windows-golden';
 
   it('offers the four formats with names, types and the right bytes', async () => {
-    expect(EXPORT_KINDS.map((k) => k.kind)).toEqual(['rgb', 'depth', 'glb', 'metadata']);
+    expect(exportKindsFor(false).map((k) => k.kind)).toEqual(['rgb', 'depth', 'glb', 'metadata']);
+    // The sharpened files are offered only with a detail layer (sharpened.test.ts).
+    expect(EXPORT_KINDS.filter((k) => k.needsDetail).map((k) => k.kind)).toEqual(['sharpened-rgb', 'sharpened-depth']);
     const rgb = await makeExportFile('rgb', src);
     expect(rgb).toMatchObject({ name: `${base}-rgb.png`, mimeType: 'image/png' });
     expect(rgb.bytes).toBe(files.rgbPng);

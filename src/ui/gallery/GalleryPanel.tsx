@@ -1,12 +1,15 @@
 /**
- * The desktop gallery: export the scene on screen (RGB PNG, 16-bit depth PNG, GLB, metadata JSON),
+ * The desktop gallery: export the scene on screen (RGB PNG, 16-bit depth PNG, GLB, metadata JSON;
+ * the sharpened PNGs too once part of it is sharpened),
  * import one back, and list saved scenes with thumbnails to open or delete. A thin view: storage,
  * encoding and import live in src/storage and src/export; this file only calls them and reports
  * failures through the viewer's messages.
  */
 import { useCallback, useEffect, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
 import { useStore } from 'zustand';
-import { EXPORT_KINDS, makeExportFile, type ExportKind } from '../../export/downloads';
+import { exportKindsFor, type ExportKind } from '../../export/downloads';
+import { makeExportFileOffThread } from '../../export/export-client';
+import { shownDetail } from '../../export/shown-detail';
 import { importSceneFiles, readImportFile } from '../../export/import';
 import { showImportedScene, showSavedScene, type SceneServices } from '../../storage/save-then-show';
 import type { SceneSummary } from '../../storage/scene-store';
@@ -25,6 +28,7 @@ function messageOf(e: unknown): string {
 
 export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
   const current = useStore(services.current, (s) => s.scene);
+  const hasDetail = useStore(shownDetail, (s) => s.layer !== null);
   const { scenes, error, loading } = useSceneList(services.store);
   const [busy, setBusy] = useState<string | null>(null);
   const [collapsed, setCollapsed] = useState(false);
@@ -48,7 +52,13 @@ export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
   const onExport = (kind: ExportKind): void => {
     if (!current) return;
     void run(`export-${kind}`, async () => {
-      const file = await makeExportFile(kind, { ...current, depthMapping: viewer.depthMapping() });
+      const file = await makeExportFileOffThread(kind, {
+        panorama: current.panorama,
+        metadata: current.metadata,
+        files: current.files,
+        depthMapping: viewer.depthMapping(),
+        detail: shownDetail.getState().layer,
+      });
       downloadBytes(file.bytes, file.name, file.mimeType);
     });
   };
@@ -85,7 +95,7 @@ export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
                   : 'Not saved (see the message); export it to keep it.'}
             </p>
             <div className="gallery-exports" role="group" aria-label="Export the scene on screen">
-              {EXPORT_KINDS.map(({ kind, label }) => (
+              {exportKindsFor(hasDetail).map(({ kind, label }) => (
                 <button
                   key={kind}
                   type="button"
@@ -179,6 +189,7 @@ function GalleryItem({ scene, isCurrent, disabled, onOpen, onDelete }: GalleryIt
         <span className="gallery-meta">
           {date.toLocaleString()} · seed {scene.settings.seed}
           {scene.testWeights ? ' · test weights' : ''}
+          {scene.detailLayerCount > 0 ? ` · ${scene.detailLayerCount} sharpened` : ''}
         </span>
         <span className="row">
           <button type="button" data-testid="gallery-open" disabled={disabled} onClick={onOpen}>

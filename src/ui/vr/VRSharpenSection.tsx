@@ -3,15 +3,26 @@
  * below the line of sight, so the head's forward, not the controller ray, is the direction),
  * with Cancel, progress and what is loaded. Progress reaches the label through setProperties,
  * at most PROGRESS_MIN_MS apart, never through React.
+ *
+ * Leaving the session while a sharpen runs does not stop it: the direction was taken when Sharpen
+ * was pressed, so the patch still lands where the user looked, and the desktop panel shows the
+ * same run with its own Cancel. A notice says so, since the headset's progress label is gone.
  */
 import { Container, Text, type VanillaText } from '@react-three/uikit';
+import { useXRStore } from '@react-three/xr';
 import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
+import { sceneStore } from '../../state/scene-store';
 import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
 import { PROGRESS_MIN_MS } from './VRPromptSection';
+import { vrDebug } from './vr-debug';
+
+/** Said when the session ends while a sharpen is running. */
+export const LEFT_VR_WHILE_SHARPENING =
+  'You left VR while sharpening: it carries on and lands where you looked. Cancel it in the Sharpen panel if you no longer want it.';
 
 export interface VRSharpenSectionProps {
   readonly store: SharpenStore;
@@ -26,6 +37,49 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   const label = useRef<VanillaText>(null);
   const generating = genStatus === 'planning' || genStatus === 'loading' || genStatus === 'generating' || genStatus === 'cancelling';
   const running = status === 'sharpening' || status === 'cancelling';
+  const xr = useXRStore();
+  const sharpenDisabled = running || generating || status === 'unloading';
+  const cancelDisabled = status !== 'sharpening';
+  // The buttons' handlers, also handed to the tests (vr-debug.ts) only while the button is enabled.
+  const onSharpen = (): void => void store.getState().sharpen();
+  const onCancel = (): void => store.getState().cancel();
+
+  useEffect(() => {
+    const debug = vrDebug();
+    debug.sharpen = sharpenDisabled ? null : onSharpen;
+    debug.cancelSharpen = cancelDisabled ? null : onCancel;
+    return () => {
+      debug.sharpen = debug.cancelSharpen = null;
+    };
+  });
+
+  useEffect(() => {
+    const debug = vrDebug();
+    debug.detailAlphaAt = (uvs) => {
+      const layer = store.getState().layer;
+      if (layer === null) return uvs.map(() => 0);
+      return uvs.map(([u, v]) => {
+        const x = Math.min(layer.width - 1, Math.floor((u - Math.floor(u)) * layer.width));
+        const y = Math.min(layer.height - 1, Math.max(0, Math.floor(v * layer.height)));
+        return layer.rgba[(y * layer.width + x) * 4 + 3];
+      });
+    };
+    return () => {
+      debug.detailAlphaAt = null;
+    };
+  }, [store]);
+
+  useEffect(
+    () =>
+      // A store listener, not an unmount cleanup: it fires when the session ends, before React
+      // unmounts the panel, and never for StrictMode's rehearsal unmount.
+      xr.subscribe((s, prev) => {
+        if (prev.session != null && s.session == null && store.getState().status === 'sharpening') {
+          sceneStore.getState().say('notice', LEFT_VR_WHILE_SHARPENING);
+        }
+      }),
+    [xr, store],
+  );
 
   useEffect(() => {
     let lastAt = -Infinity;
@@ -33,7 +87,10 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
     const apply = (): void => {
       timer = null;
       lastAt = performance.now();
-      label.current?.setProperties({ text: asciiText(store.getState().progress?.text ?? '') });
+      const text = asciiText(store.getState().progress?.text ?? '');
+      label.current?.setProperties({ text });
+      const log = vrDebug().sharpenProgressLog;
+      if (text && log.at(-1) !== text) log.push(text);
     };
     apply();
     const unsubscribe = store.subscribe((s, prev) => {
@@ -51,8 +108,8 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   return (
     <Container flexDirection="column" gap={6}>
       <Container flexDirection="row" gap={10} alignItems="center">
-        <VRButton label={running ? 'Sharpening...' : 'Sharpen view'} disabled={running || generating || status === 'unloading'} onClick={() => void store.getState().sharpen()} />
-        <VRButton label="Cancel" disabled={status !== 'sharpening'} onClick={() => store.getState().cancel()} />
+        <VRButton label={running ? 'Sharpening...' : 'Sharpen view'} disabled={sharpenDisabled} onClick={onSharpen} />
+        <VRButton label="Cancel" disabled={cancelDisabled} onClick={onCancel} />
         <VRButton label="Release SR" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()} />
       </Container>
       <Text ref={label} fontSize={16} color="#b8c2cc">

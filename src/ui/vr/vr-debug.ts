@@ -31,6 +31,13 @@ export interface VRDebugHandle {
   safeRadius: number;
   /** Snap turns applied. */
   snapTurns: number;
+  /** The Sharpen view and its Cancel buttons' handlers; null while the button is disabled. */
+  sharpen: (() => void) | null;
+  cancelSharpen: (() => void) | null;
+  /** Every distinct line written to the sharpen section's progress label. */
+  sharpenProgressLog: string[];
+  /** Detail-layer weight (0…255) at texture coordinates, 0 where there is no layer. */
+  detailAlphaAt: ((uvs: readonly (readonly [number, number])[]) => number[]) | null;
 }
 
 declare global {
@@ -55,6 +62,10 @@ const handle: VRDebugHandle = {
   fadeOpacity: 0,
   safeRadius: 0,
   snapTurns: 0,
+  sharpen: null,
+  cancelSharpen: null,
+  sharpenProgressLog: [],
+  detailAlphaAt: null,
 };
 
 export function vrDebug(): VRDebugHandle {
