@@ -7,11 +7,17 @@
  *
  *   python bench/mha_smoke.py /tmp/mha
  *   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npx tsx bench/mha-smoke.ts /tmp/mha/*.onnx
- * (BACKENDS='webgpu' to skip wasm.) On the GPU machine it runs bundled (build-device-bundle.mjs).
+ * (BACKENDS='webgpu' to skip wasm; SUBGROUPS='auto'|'on'|'off' for the WebGPU device, default 'auto',
+ * which leaves them off on SwiftShader: SUBGROUPS=on reproduces ORT's wrong results there.)
+ * On WebGPU it first prints the runtime's subgroup decision and the cost of the load-time
+ * fused-attention self-test (src/runtime/attention-check.ts) for each of auto/on/off; that part needs
+ * no files (`npx tsx bench/mha-smoke.ts` alone). On the GPU machine it runs bundled
+ * (build-device-bundle.mjs).
  */
 import { readFileSync } from 'node:fs';
 import { installNodeWebGPU } from '../src/runtime/node-webgpu';
-import { OrtRuntime, cpuTensor, type Backend } from '../src/runtime/ort';
+import { OrtRuntime, cpuTensor, type Backend, type SubgroupPolicy } from '../src/runtime/ort';
+import { describeAttentionCheck } from '../src/runtime/attention-check';
 
 installNodeWebGPU();
 const f32 = (p: string): Float32Array => {
@@ -19,8 +25,25 @@ const f32 = (p: string): Float32Array => {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
 const backends = (process.env.BACKENDS ?? 'wasm webgpu').split(' ').filter((b) => b) as Backend[];
+const subgroups = (process.env.SUBGROUPS ?? 'auto') as SubgroupPolicy;
+
+if (backends.includes('webgpu')) {
+  for (const policy of ['auto', 'on', 'off'] as const) {
+    const t0 = performance.now();
+    const rt = await OrtRuntime.create({ backend: 'webgpu', subgroups: policy, verifyAttention: true });
+    const createMs = performance.now() - t0;
+    // Again on the same device: what the check costs once ORT and its shader cache are warm.
+    const again = await rt.verifyFusedAttention();
+    console.log(`self-test subgroups=${policy}: create with verifyAttention ${createMs.toFixed(0)} ms → ${rt.summary}`);
+    for (const a of rt.attentionChecks) console.log(`  attempt (subgroups ${a.subgroups ? 'on' : 'off'}): ${describeAttentionCheck(a)}`);
+    console.log(`  again on the same device: ${describeAttentionCheck(again)}`);
+    await rt.dispose();
+  }
+}
+
 for (const backend of backends) {
-  const rt = await OrtRuntime.create({ backend });
+  const rt = await OrtRuntime.create({ backend, subgroups });
+  if (backend === 'webgpu') console.log(rt.summary);
   for (const file of process.argv.slice(2)) {
     const ref = f32(`${file}.ref.bin`);
     const q = f32(`${file}.q.bin`);

@@ -15,6 +15,15 @@
  * guidance mix, scheduler step, preview, any CPU round trip) → optionally one UNet call profiled
  * per dispatch (bench/lib/dispatch-profiler.ts).
  *
+ * --memory-compare: instead, the pipeline's memory policies side by side in this one process
+ * (bench/lib/memory-compare.ts): for each of --configs (default resident, staged, resident+warmup,
+ * staged+warmup) load → [warm-up] → first generation → second generation → dispose, with time,
+ * nvidia-smi peak/level and live GPU buffers per phase; prints a markdown table (--md FILE too).
+ * An unreported resident "prime" run goes first so every configuration sees a warm driver shader
+ * cache (--no-prime to skip). Locally (SwiftShader, tiny models; nvidia-smi figures are then '–'):
+ *   npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2
+ * On the GPU machine: bench/run-device-memory.sh.
+ *
  * --unet-options merges extra ORT session options into the UNet's session (experiments, e.g.
  * freeDimensionOverrides). --turbofan undoes node-webgpu.ts's --liftoff-only (browsers tier wasm
  * up to TurboFan; Node on a 2-core machine waited minutes for it, see that file).
@@ -29,7 +38,17 @@ import { OrtProbe, type RunRecord } from './lib/ort-probe';
 import { DispatchProfiler } from './lib/dispatch-profiler';
 import { median, round, summary } from './lib/stats';
 import { installWasmMemoryProbe, wasmHeapBytes } from './lib/wasm-memory';
-import { loadPipelineUnderTest, type GenerationOptions } from './lib/pipeline-under-test';
+import type { GenerationOptions } from './lib/pipeline-under-test';
+import type { CompareConfig } from './lib/memory-compare';
+
+// Static config here; the pipeline itself is imported dynamically below, after --help: its WGSL
+// `?raw` imports load in the bundle (and Vite), not under tsx, so `npx tsx ... --help` still works.
+const CONFIGS: Readonly<Record<string, CompareConfig>> = {
+  resident: { name: 'resident', memory: 'resident', warmUp: false },
+  staged: { name: 'staged', memory: 'staged', warmUp: false },
+  'resident+warmup': { name: 'resident+warmup', memory: 'resident', warmUp: true },
+  'staged+warmup': { name: 'staged+warmup', memory: 'staged', warmUp: true },
+};
 
 const { values: args } = parseArgs({
   options: {
@@ -45,12 +64,30 @@ const { values: args } = parseArgs({
     loop: { type: 'string', default: 'pipeline' },
     label: { type: 'string', default: 'baseline' },
     out: { type: 'string' },
+    'memory-compare': { type: 'boolean', default: false },
+    configs: { type: 'string', default: Object.keys(CONFIGS).join(',') },
+    'no-prime': { type: 'boolean', default: false },
+    md: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+const USAGE = [
+  'usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE]',
+  `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--out FILE.json] [--md FILE.md]`,
+  'Run it bundled: npm run bench:pano -- ARGS (tsx cannot load the shaders\' ?raw imports; --help is all it can do).',
+  'Memory policies locally (SwiftShader, tiny models): npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2',
+  'On the GPU machine: node bench/build-device-bundle.mjs, then the device tool: run(command="bash bench/run-device-memory.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=600)',
+].join('\n');
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!args.models) {
-  console.error('usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE]');
+  console.error(USAGE);
   process.exit(2);
 }
+const { loadPipelineUnderTest } = await import('./lib/pipeline-under-test');
+const { compareTable, memoryCompare } = await import('./lib/memory-compare');
 const steps = Number(args.steps);
 const warmRuns = Number(args['warm-runs']);
 const t0 = performance.now();
@@ -85,6 +122,51 @@ interface GenerationResult {
 }
 
 const pipelineDtype = JSON.parse(readFileSync(`${args.models}/manifest.json`, 'utf8')).dtype as string;
+
+if (args['memory-compare']) {
+  const configs: CompareConfig[] = args.configs.split(',').map((name) => {
+    const c = CONFIGS[name.trim()];
+    if (!c) {
+      console.error(`unknown config ${name}; known: ${Object.keys(CONFIGS).join(', ')}`);
+      process.exit(2);
+    }
+    return c;
+  });
+  log(`memory compare: ${configs.map((c) => c.name).join(', ')}; ${steps} steps, guidance ${gen.guidance}; driver ${nodeGpu.driver}`);
+  const { prime, results } = await memoryCompare({
+    models: args.models,
+    configs,
+    prime: !args['no-prime'],
+    generation: { prompt: gen.prompt, negativePrompt: gen.negative, steps, guidance: gen.guidance, scheduler: gen.scheduler, seed: gen.seed, preview: true },
+    gpuMem,
+    log,
+  });
+  const gpu = gpuMem.stop();
+  const table = compareTable(results);
+  const adapter = probe.device ? deviceAdapter() : 'unknown adapter';
+  const header = `Memory policies, ${steps} steps, guidance ${gen.guidance}, ${gen.scheduler}; ${pipelineDtype} weights from ${args.models}; adapter ${adapter}; GPU ${gpu.gpu ?? '– (no nvidia-smi)'}; ${new Date().toISOString()}`;
+  const result = {
+    label: args.label,
+    kind: 'memory-compare',
+    date: new Date().toISOString(),
+    node: process.version,
+    ort: ort.env.versions,
+    adapter,
+    vulkanDriver: nodeGpu.driver,
+    modelDtype: pipelineDtype,
+    options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, prime: !args['no-prime'] },
+    primeMs: prime,
+    gpu,
+    sessionCreates: probe.creates.map((c) => ({ ...c, ms: round(c.ms) })),
+    wasmHeapBytes: wasmHeapBytes(),
+    results,
+  };
+  if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
+  if (args.md) writeFileSync(args.md, `${header}\n\n${table}\n`);
+  console.log(`\n${header}\n\n${table}\n`);
+  uninstallNodeWebGPU();
+  process.exit(0);
+}
 const pipeline = await (async () => {
   log(`loading ${args.models} (driver ${nodeGpu.driver})`);
   const tl = performance.now();

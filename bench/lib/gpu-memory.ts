@@ -35,6 +35,9 @@ export class GpuMemorySampler {
   private readonly info: string[] | null;
   private error: string | undefined;
   private marks: { label: string; peakMiB: number }[] = [];
+  /** The latest sample, and the peak since phase() (per-phase peaks in one process). */
+  private last = -1;
+  private phasePeak = -1;
 
   constructor(private readonly intervalMs = 100) {
     this.info = query('name,driver_version,memory.total,memory.used');
@@ -58,6 +61,8 @@ export class GpuMemorySampler {
         if (Number.isFinite(v)) {
           this.samples++;
           if (v > this.peak) this.peak = v;
+          this.last = v;
+          if (v > this.phasePeak) this.phasePeak = v;
         }
       }
     });
@@ -72,6 +77,17 @@ export class GpuMemorySampler {
   /** Records the peak so far under a label (e.g. after session creation), then keeps going. */
   mark(label: string): void {
     this.marks.push({ label, peakMiB: this.peak });
+  }
+
+  /** Starts a new phase: phasePeakMiB is then the peak since now (starting from the latest sample). */
+  phase(): void {
+    this.phasePeak = this.last;
+  }
+
+  /** MiB above the idle baseline: the peak since phase(), and the latest sample; null without nvidia-smi. */
+  get phaseAboveBaselineMiB(): { peak: number; now: number } | null {
+    if (this.baseline === null || this.last < 0) return null;
+    return { peak: this.phasePeak - this.baseline, now: this.last - this.baseline };
   }
 
   get markedPeaks(): readonly { label: string; peakMiB: number }[] {

@@ -15,9 +15,14 @@
  *
  * On WebGPU the latents stay on the GPU for the whole loop (docs/pipeline.md); on WASM everything is
  * Float32Arrays. Either way the same plan (src/pipeline/schedulers) drives the steps.
+ *
+ * Memory (LoadOptions.memory, docs/performance.md): 'resident' keeps the three sessions loaded;
+ * 'staged' creates each one when its stage starts and releases it when the stage ends, re-reading
+ * its bytes from the ModelSource (the model store: no download). `warmUp()` after loading runs
+ * every stage once at the real shapes so the first generation compiles no shaders.
  */
 import type { RGBDPanorama } from '../panorama/types';
-import { OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
+import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
 import { PipelineError, reasonOf } from './errors';
 import type { Manifest, ModelSource } from './manifest';
 import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
@@ -27,7 +32,7 @@ import { postprocess, type Ldm3dImage } from './postprocess';
 import { randomNormals } from './prng';
 import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedulers';
 import { TextEncoderStage } from './stages/text-encoder';
-import { UNetStage } from './stages/unet';
+import { UNetStage, type UNetShape } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';
 import { ClipTokenizer, type Tokens } from './tokenizer';
 
@@ -39,11 +44,89 @@ export interface LoadProgress {
   readonly elapsedMs: number;
 }
 
+/**
+ * 'resident': every session stays loaded (fastest: nothing is created per generation).
+ * 'staged': one session at a time, created for its stage and released after it (peak memory =
+ * the largest stage, not the sum; costs session creation on every generation).
+ */
+export type MemoryPolicy = 'resident' | 'staged';
+
 export interface LoadOptions {
   /** 'auto' (default): WebGPU, else WASM with a notice. */
   readonly backend?: BackendRequest;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: LoadProgress) => void;
+  /** Default 'auto': see chooseMemoryPolicy. */
+  readonly memory?: MemoryPolicy | 'auto';
+  /**
+   * Give the UNet session its input shape (batch, latent size) as freeDimensionOverrides (default
+   * true). The session is then specialised: a generation with another batch (guidance ≤ 1 vs > 1)
+   * or size re-creates it (resident) instead of keeping one UNet per shape, which would double the
+   * largest weights in memory.
+   */
+  readonly staticShapes?: boolean;
+}
+
+/** What chooseMemoryPolicy looks at (navigator, the adapter, the model); injectable for tests. */
+export interface MemoryEnvironment {
+  readonly backend: Backend;
+  /** navigator.deviceMemory (GiB, rounded down by the browser to 0.25…8), or undefined. */
+  readonly deviceMemoryGiB?: number;
+  /** navigator.userAgent, or ''. */
+  readonly userAgent?: string;
+  /** The adapter's vendor/architecture/description, as OrtRuntime.adapter. */
+  readonly adapter?: string;
+  /** Bytes of the text encoder, UNet and VAE decoder files together. */
+  readonly weightBytes: number;
+}
+
+/** Above this many bytes of weights, WASM stages the sessions: the wasm heap is 4 GiB in all. */
+const WASM_RESIDENT_LIMIT = 1.5 * 2 ** 30;
+/** Mobile GPUs (shared memory) and headset browsers. */
+const MOBILE_ADAPTER = /qualcomm|adreno|\barm\b|mali|powervr|imagination|apple.*(iphone|ipad)/i;
+const MOBILE_AGENT = /OculusBrowser|Quest|Android|Mobile|Pico|Vision/i;
+
+/**
+ * The default memory policy. Staging costs session creation on every generation (~7 s for the
+ * full-size fp32 model on an H100: BENCHMARKS.md), so it is chosen only where resident sessions
+ * would not fit: a mobile GPU or headset (Quest 3: 8 GB shared by the OS, the browser and the
+ * compositor; the resident pipeline peaked at 14.6 GiB), a device reporting less than 8 GiB
+ * (navigator.deviceMemory is capped at 8, so 8 cannot tell an 8 GB laptop from a 64 GB desktop:
+ * those stay resident, and a desktop with a discrete GPU is the common case there), or WASM with
+ * weights that would crowd the 4 GiB heap. Small models (the tiny test models, ~3 MB) always stay
+ * resident.
+ */
+export function chooseMemoryPolicy(env: MemoryEnvironment): MemoryPolicy {
+  const small = env.weightBytes < 256 * 2 ** 20;
+  if (small) return 'resident';
+  if (env.backend === 'wasm') return env.weightBytes > WASM_RESIDENT_LIMIT ? 'staged' : 'resident';
+  if (MOBILE_ADAPTER.test(env.adapter ?? '') || MOBILE_AGENT.test(env.userAgent ?? '')) return 'staged';
+  if (env.deviceMemoryGiB !== undefined && env.deviceMemoryGiB < 8) return 'staged';
+  return 'resident';
+}
+
+function memoryEnvironment(runtime: OrtRuntime, manifest: Manifest): MemoryEnvironment {
+  const nav = (globalThis as { navigator?: { deviceMemory?: number; userAgent?: string } }).navigator;
+  const files = new Set<string>();
+  for (const name of ['text_encoder', 'unet', 'vae_decoder'] as const) {
+    const spec = manifest.sessions[name];
+    if (!spec) continue;
+    files.add(spec.file);
+    const folder = spec.file.includes('/') ? spec.file.slice(0, spec.file.lastIndexOf('/') + 1) : '';
+    for (const d of spec.external_data) files.add(folder + d);
+  }
+  const weightBytes = manifest.files.filter((f) => files.has(f.path)).reduce((a, f) => a + f.bytes, 0);
+  // Node (CLI, tests, bench) has a navigator without deviceMemory; only a browser's value counts.
+  return { backend: runtime.backend, deviceMemoryGiB: nav?.deviceMemory, userAgent: nav?.userAgent ?? '', adapter: runtime.adapter, weightBytes };
+}
+
+export interface WarmUpResult {
+  /** Milliseconds per stage (creation included in 'staged'), and total. */
+  readonly timings: Readonly<Record<string, number>>;
+  /** The shapes used: what the next default generation will run. */
+  readonly batch: number;
+  readonly height: number;
+  readonly width: number;
 }
 
 export interface TokenInfo {
@@ -113,7 +196,12 @@ export interface GenerateResult extends Ldm3dImage {
   readonly settings: GenerateSettings;
   readonly tokens: { readonly prompt: TokenInfo; readonly negative: TokenInfo };
   readonly backend: Backend;
-  /** Milliseconds: tokenize, textEncoder, denoise, stepMean, vaeDecode, postprocess, total. */
+  /**
+   * Milliseconds: tokenize, textEncoder, denoise, stepMean, vaeDecode, postprocess, total; and
+   * textEncoderCreate / unetCreate / vaeDecoderCreate when a session was created for this run
+   * (always when staged; resident only when the UNet shape changed). Creation is included in
+   * textEncoder, denoise and vaeDecode, not in stepMean.
+   */
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -127,6 +215,42 @@ function tokenInfo(t: Tokens, max: number): TokenInfo {
   return { count: t.length, max, truncated: t.truncated };
 }
 
+/**
+ * One stage's session, created on demand. `arg` is what the session is specialised for (the UNet's
+ * shape); asking for another releases the old session first, so two never coexist.
+ */
+class StageSlot<S extends { dispose(): Promise<void> }, A = null> {
+  private stage: S | null = null;
+  private key = '';
+
+  constructor(
+    readonly name: 'text_encoder' | 'unet' | 'vae_decoder',
+    private readonly make: (arg: A) => Promise<S>,
+  ) {}
+
+  get loaded(): boolean {
+    return this.stage !== null;
+  }
+
+  /** The session for `arg`, and how long creating it took (0 when it was already there). */
+  async get(arg: A): Promise<{ stage: S; createdMs: number }> {
+    const key = JSON.stringify(arg);
+    if (this.stage && this.key === key) return { stage: this.stage, createdMs: 0 };
+    await this.release();
+    const t = now();
+    const stage = await this.make(arg);
+    this.stage = stage;
+    this.key = key;
+    return { stage, createdMs: now() - t };
+  }
+
+  async release(): Promise<void> {
+    const s = this.stage;
+    this.stage = null;
+    if (s) await s.dispose();
+  }
+}
+
 export class Ldm3dPipeline {
   private busy = false;
   private disposed = false;
@@ -136,10 +260,13 @@ export class Ldm3dPipeline {
     readonly manifest: Manifest,
     private readonly runtime: OrtRuntime,
     private readonly tokenizer: ClipTokenizer,
-    private readonly textEncoder: TextEncoderStage,
-    private readonly unet: UNetStage,
-    private readonly vae: VaeDecoderStage,
+    private readonly textEncoder: StageSlot<TextEncoderStage>,
+    private readonly unet: StageSlot<UNetStage, UNetShape | null>,
+    private readonly vae: StageSlot<VaeDecoderStage>,
     private readonly kernels: GpuKernels | null,
+    /** How sessions are kept between stages and generations (LoadOptions.memory, resolved). */
+    readonly memory: MemoryPolicy,
+    private readonly staticShapes: boolean,
     /** Milliseconds per load stage. */
     readonly loadTimings: Readonly<Record<string, number>>,
   ) {}
@@ -157,32 +284,141 @@ export class Ldm3dPipeline {
       checkAbort(options.signal, 'loading the model');
     };
     checkAbort(options.signal, 'loading the model');
-    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto' });
-    const stages: Array<{ dispose(): unknown }> = [];
+    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha' });
     try {
+      const requested = options.memory ?? 'auto';
+      const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;
+      const staticShapes = options.staticShapes ?? true;
       let t = now();
       const [tokJson, tokConfig] = await Promise.all(TOKENIZER_FILES.map((f) => readModelFile(source, f)));
       const tokenizer = ClipTokenizer.fromFiles(tokJson, tokConfig, manifest.text.max_length);
       step('tokenizer', t);
+      const textEncoder = new StageSlot('text_encoder', () => TextEncoderStage.load(runtime, source));
+      const unet = new StageSlot('unet', (shape: UNetShape | null) => UNetStage.load(runtime, source, { shape: shape ?? undefined }));
+      const vae = new StageSlot('vae_decoder', () => VaeDecoderStage.load(runtime, source));
+      // Every graph is created once here even when staged, so a file ORT cannot load (or a GPU
+      // that runs out of memory creating it) is reported by the load, not by the first generation.
+      // Staged releases each one at once: ORT frees a device's buffers, its cache included, when
+      // the last session on it is released (measured: bench/lib/gpu-buffers.ts).
       t = now();
-      const textEncoder = await TextEncoderStage.load(runtime, source);
-      stages.push(textEncoder);
+      await textEncoder.get(null);
+      if (memory === 'staged') await textEncoder.release();
       step('text_encoder', t);
       t = now();
-      const unet = await UNetStage.load(runtime, source);
-      stages.push(unet);
+      await unet.get(staticShapes ? defaultUNetShape(manifest) : null);
+      if (memory === 'staged') await unet.release();
       step('unet', t);
       t = now();
-      const vae = await VaeDecoderStage.load(runtime, source);
-      stages.push(vae);
+      await vae.get(null);
+      if (memory === 'staged') await vae.release();
       step('vae_decoder', t);
       t = now();
       const kernels = runtime.device ? await createKernels(runtime.device) : null;
       step('kernels', t);
-      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, timings);
+      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, staticShapes, timings);
     } catch (e) {
       await runtime.dispose();
       throw e;
+    }
+  }
+
+  /** Sessions loaded right now (all three when resident; none between stages when staged). */
+  get loadedSessions(): string[] {
+    return [this.textEncoder, this.unet, this.vae].filter((s) => s.loaded).map((s) => s.name);
+  }
+
+  /**
+   * Gets a stage's session, runs `use`, and in 'staged' mode releases the session afterwards (also
+   * on failure or cancel). timings.textEncoderCreate / unetCreate / vaeDecoderCreate: the time
+   * spent creating the session, when one was created.
+   */
+  private async withStage<S extends { dispose(): Promise<void> }, A, T>(
+    slot: StageSlot<S, A>,
+    arg: A,
+    timings: Record<string, number>,
+    use: (stage: S) => Promise<T>,
+  ): Promise<T> {
+    try {
+      const { stage, createdMs } = await slot.get(arg);
+      if (createdMs > 0) timings[CREATE_TIMING[slot.name]] = createdMs;
+      return await use(stage);
+    } finally {
+      if (this.memory === 'staged') {
+        // A release that fails (lost device) must not hide the error of the run itself.
+        await slot.release().catch(() => undefined);
+      }
+    }
+  }
+
+  /** The UNet shape of a generation, or null when sessions are not specialised. */
+  private unetShape(cfg: boolean, shape: LatentShape): UNetShape | null {
+    return this.staticShapes ? { batch: cfg ? 2 : 1, latentHeight: shape.height, latentWidth: shape.width } : null;
+  }
+
+  /**
+   * Runs every stage once at the shapes of a default generation (manifest defaults: batch 2 when
+   * guidance > 1, the default image size) with zero inputs, so the first real generation pays no
+   * first-run cost (shader compilation, pipeline creation, buffer allocation). Meant for right after
+   * loading, while the user types; `signal` cancels it between stages (a single UNet call cannot be
+   * interrupted). Rejects with 'cancelled' or 'busy' (a generation is running).
+   *
+   * 'resident': the sessions stay loaded and warm. 'staged': each session is created, run once and
+   * released, as in a generation, so peak memory stays that of one stage. What survives then is
+   * outside ORT: the browser's and the driver's shader caches (Chrome keeps compiled WebGPU
+   * pipelines on disk; NVIDIA keeps a driver cache), since ORT's own compiled programs belong to
+   * its per-device context, which goes with the last session. The benchmark measures how much of
+   * the first-run cost that removes (bench/pano-webgpu.ts --memory-compare).
+   *
+   * WASM: nothing to compile, and a full-size UNet call takes minutes there, which a Generate would
+   * have to wait for, so it returns at once (timings empty).
+   */
+  async warmUp(signal?: AbortSignal): Promise<WarmUpResult> {
+    if (this.disposed) throw new PipelineError('disposed', 'the pipeline was disposed; load it again');
+    if (this.busy) throw new PipelineError('busy', 'a generation is already running on this pipeline');
+    const m = this.manifest;
+    const f = m.vae_scale_factor;
+    const cfg = m.defaults.guidance_scale > 1;
+    const batch = cfg ? 2 : 1;
+    const result = { batch, height: m.image.height, width: m.image.width };
+    if (this.runtime.backend === 'wasm') return { ...result, timings: {} };
+    this.busy = true;
+    const timings: Record<string, number> = {};
+    const t0 = now();
+    try {
+      const shape: LatentShape = { channels: m.latent_channels, height: m.image.height / f, width: m.image.width / f };
+      const max = this.tokenizer.maxLength;
+      checkAbort(signal, 'the warm-up');
+      this.runtime.check('warm-up');
+      let t = now();
+      await this.withStage(this.textEncoder, null, timings, (te) => te.encode(Array.from({ length: batch }, () => new BigInt64Array(max)), max));
+      timings.text_encoder = now() - t;
+      checkAbort(signal, 'the warm-up');
+      t = now();
+      const n = shape.channels * shape.height * shape.width;
+      await this.withStage(this.unet, this.unetShape(cfg, shape), timings, async (unet) => {
+        const out = await unet.run(
+          cpuTensor('float32', new Float32Array(batch * n), [batch, shape.channels, shape.height, shape.width]),
+          0,
+          cpuTensor('float32', new Float32Array(batch * max * m.text.hidden_size), [batch, max, m.text.hidden_size]),
+        );
+        // Wait for the GPU: the point is that the compilation has happened when this resolves.
+        if (out.location === 'gpu-buffer') await out.getData();
+        out.dispose();
+      });
+      timings.unet = now() - t;
+      checkAbort(signal, 'the warm-up');
+      t = now();
+      await this.withStage(this.vae, null, timings, (vae) => vae.decode(cpuTensor('float32', new Float32Array(n), [1, shape.channels, shape.height, shape.width])));
+      timings.vae_decoder = now() - t;
+      timings.total = now() - t0;
+      return { ...result, timings };
+    } catch (e) {
+      if (!(e instanceof PipelineError) && (await this.runtime.lostWithin(100))) {
+        throw new PipelineError('device-lost', `the GPU device was lost during the warm-up (${reasonOf(e)}). Load the model again to continue.`, { cause: e });
+      }
+      throw e;
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -291,48 +527,54 @@ export class Ldm3dPipeline {
     const negativeTokens = this.tokenizer.encode(settings.negativePrompt ?? '');
     timings.tokenize = now() - t;
 
+    t = now();
+    const ids = cfg ? [negativeTokens.ids, promptTokens.ids] : [promptTokens.ids];
+    // The embeddings come back to the CPU, so (staged) the text encoder is gone before the UNet comes.
+    const text = await this.withStage(this.textEncoder, null, timings, (te) => te.encode(ids, max));
+    timings.textEncoder = now() - t;
+
     const executor: LatentExecutor = this.kernels
       ? await GpuExecutor.create(this.kernels, shape, schedule, initial, cfg ? settings.guidance : null)
       : new CpuExecutor(shape, schedule, initial, cfg ? settings.guidance : null);
     try {
-      t = now();
-      const ids = cfg ? [negativeTokens.ids, promptTokens.ids] : [promptTokens.ids];
-      const text = await this.textEncoder.encode(ids, max);
       const hidden = executor.embeddings(text.data, text.dims);
-      timings.textEncoder = now() - t;
+      checkAbort(signal, 'the generation');
 
       const tLoop = now();
       const total = schedule.steps.length;
       const wantPreview = o.preview ?? true;
-      for (let i = 0; i < total; i++) {
-        checkAbort(signal, 'the generation');
-        const step = schedule.steps[i];
-        const out: RtTensor = await this.unet.run(executor.unetInput(step), step.timestep, hidden);
-        let preview: RGBDPanorama | null;
-        try {
-          preview = await executor.apply(step, out, wantPreview);
-        } finally {
-          out.dispose();
+      await this.withStage(this.unet, this.unetShape(cfg, shape), timings, async (unet) => {
+        // Session creation (staged, or a new shape) is not a step: the ETA uses step times only.
+        const tSteps = now();
+        for (let i = 0; i < total; i++) {
+          checkAbort(signal, 'the generation');
+          const step = schedule.steps[i];
+          const out: RtTensor = await unet.run(executor.unetInput(step), step.timestep, hidden);
+          let preview: RGBDPanorama | null;
+          try {
+            preview = await executor.apply(step, out, wantPreview);
+          } finally {
+            out.dispose();
+          }
+          this.runtime.check('denoising');
+          if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
+          const mean = (now() - tSteps) / (i + 1);
+          await o.onProgress?.({
+            step: i + 1,
+            total,
+            timestep: step.timestep,
+            elapsedMs: now() - tStart,
+            etaMs: mean * (total - i - 1) + (this.lastDecodeMs ?? 0),
+            preview,
+          });
         }
-        this.runtime.check('denoising');
-        if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
-        const elapsed = now() - tLoop;
-        const mean = elapsed / (i + 1);
-        await o.onProgress?.({
-          step: i + 1,
-          total,
-          timestep: step.timestep,
-          elapsedMs: now() - tStart,
-          etaMs: mean * (total - i - 1) + (this.lastDecodeMs ?? 0),
-          preview,
-        });
-      }
+        timings.stepMean = (now() - tSteps) / total;
+      });
       timings.denoise = now() - tLoop;
-      timings.stepMean = timings.denoise / total;
 
       checkAbort(signal, 'the generation');
       t = now();
-      const decoded = await this.vae.decode(executor.vaeInput(this.manifest.vae_scaling_factor));
+      const decoded = await this.withStage(this.vae, null, timings, (vae) => vae.decode(executor.vaeInput(this.manifest.vae_scaling_factor)));
       timings.vaeDecode = now() - t;
       this.lastDecodeMs = timings.vaeDecode;
       const [, channels, height, width] = decoded.dims;
@@ -362,6 +604,17 @@ export class Ldm3dPipeline {
     this.kernels?.dispose();
     await this.runtime.dispose();
   }
+}
+
+const CREATE_TIMING = { text_encoder: 'textEncoderCreate', unet: 'unetCreate', vae_decoder: 'vaeDecoderCreate' } as const;
+
+/** The UNet shape of a generation with the manifest's defaults (what load() and warmUp() prepare). */
+function defaultUNetShape(m: Manifest): UNetShape {
+  return {
+    batch: m.defaults.guidance_scale > 1 ? 2 : 1,
+    latentHeight: m.image.height / m.vae_scale_factor,
+    latentWidth: m.image.width / m.vae_scale_factor,
+  };
 }
 
 async function createKernels(device: GPUDevice): Promise<GpuKernels> {

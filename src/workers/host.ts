@@ -47,6 +47,8 @@ interface Loaded {
   readonly backend: BackendPreference;
   readonly store: ModelStore;
   pipeline: HostedPipeline | null;
+  /** Warm-up runs once per loaded pipeline, not on every repeated load request. */
+  warmUpStarted?: boolean;
 }
 
 export class PipelineWorkerHost {
@@ -55,6 +57,8 @@ export class PipelineWorkerHost {
   private job: { readonly id: number; readonly kind: JobKind; readonly abort: AbortController } | null = null;
   private readonly sr: SrWorkerHost | null;
   private disposed = false;
+  /** The warm-up started after a load (not a job: any request that needs the pipeline stops it first). */
+  private warm: { readonly abort: AbortController; readonly done: Promise<void> } | null = null;
   /** What the last successful load asked for, so a lost device can be recovered from. */
   private lastLoad: { baseUrl: string; backend: BackendPreference } | null = null;
   private readonly now: () => number;
@@ -153,6 +157,8 @@ export class PipelineWorkerHost {
     const abort = new AbortController();
     this.job = { id, kind, abort };
     try {
+      // A Generate (or anything else) cancels the warm-up; it stops between two stages.
+      await this.stopWarmUp();
       await run(abort.signal);
     } finally {
       this.job = null;
@@ -176,6 +182,10 @@ export class PipelineWorkerHost {
         testWeights: m.test_weights,
         loadMs: Math.round(this.now() - started),
       });
+      if (!loaded.warmUpStarted) {
+        loaded.warmUpStarted = true;
+        this.startWarmUp(pipeline);
+      }
     } catch (e) {
       if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
       else this.failWith(req, e, 'load-failed');
@@ -333,9 +343,30 @@ export class PipelineWorkerHost {
     }
   }
 
+  /** Warms the pipeline up while the user types (Ldm3dPipeline.warmUp); failures are left to the next generation to report. */
+  private startWarmUp(pipeline: HostedPipeline): void {
+    if (!pipeline.warmUp) return;
+    const abort = new AbortController();
+    const done = pipeline
+      .warmUp(abort.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.warm?.abort === abort) this.warm = null;
+      });
+    this.warm = { abort, done };
+  }
+
+  private async stopWarmUp(): Promise<void> {
+    const w = this.warm;
+    if (!w) return;
+    w.abort.abort();
+    await w.done;
+  }
+
   private async dispose(): Promise<void> {
     this.disposed = true;
     this.job?.abort.abort();
+    await this.stopWarmUp();
     const p = this.loaded?.pipeline;
     this.loaded = null;
     if (p) await p.dispose().catch(() => undefined);

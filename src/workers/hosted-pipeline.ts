@@ -34,6 +34,12 @@ export interface HostedPipeline {
   readonly notices: readonly string[];
   /** Rejects with an AbortError once `hooks.signal` aborts; the sessions stay usable. */
   generate(params: GenerateParams, hooks: StepHooks): Promise<PipelineOutput>;
+  /**
+   * Optional: runs every stage once at the default shapes so the first generation compiles no
+   * shaders (Ldm3dPipeline.warmUp). The host starts it after a load and aborts it (awaiting the
+   * end) before any other job; it rejects once `signal` aborts.
+   */
+  warmUp?(signal: AbortSignal): Promise<void>;
   dispose(): Promise<void>;
 }
 

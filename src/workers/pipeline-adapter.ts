@@ -52,6 +52,9 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
         timings: roundAll(out.timings),
       };
     },
+    async warmUp(signal) {
+      await pipe.warmUp(signal);
+    },
     dispose: () => pipe.dispose(),
   };
   return hosted;

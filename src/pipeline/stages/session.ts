@@ -8,7 +8,7 @@ export async function loadStageSession(
   runtime: OrtRuntime,
   source: ModelSource,
   name: SessionName,
-  options: { gpuOutputs?: boolean } = {},
+  options: { gpuOutputs?: boolean; freeDimensionOverrides?: Readonly<Record<string, number>> } = {},
 ): Promise<{ session: OrtSession; spec: SessionSpec }> {
   const spec = source.manifest.sessions[name];
   if (!spec) throw new PipelineError('model-file', `manifest.json: no "${name}" session`, { file: 'manifest.json' });
@@ -18,7 +18,14 @@ export async function loadStageSession(
   const externalData = await Promise.all(
     spec.external_data.map(async (location) => ({ path: location, data: await readModelFile(source, folder + location) })),
   );
-  const session = await runtime.createSession({ label: name, file: spec.file, model, externalData, gpuOutputs: options.gpuOutputs });
+  const session = await runtime.createSession({
+    label: name,
+    file: spec.file,
+    model,
+    externalData,
+    gpuOutputs: options.gpuOutputs,
+    freeDimensionOverrides: options.freeDimensionOverrides,
+  });
   for (const input of spec.inputs) {
     if (!session.inputNames.includes(input.name)) {
       await session.release();

@@ -4,6 +4,38 @@ import { PipelineError } from '../errors';
 import type { ModelSource, SessionSpec } from '../manifest';
 import { loadStageSession } from './session';
 
+/** The UNet input shape a session is specialised for. */
+export interface UNetShape {
+  readonly batch: number;
+  readonly latentHeight: number;
+  readonly latentWidth: number;
+}
+
+/**
+ * Symbolic dimension names of the UNet's inputs → their values for `shape`, read from the manifest
+ * (sample [batch, C, h, w], encoder_hidden_states [batch, 77, hidden]); undefined when the export
+ * names them inconsistently (one name for two different sizes), so nothing wrong is ever fixed.
+ */
+export function unetDimensionOverrides(spec: SessionSpec, shape: UNetShape): Record<string, number> | undefined {
+  const wanted: Record<string, ReadonlyArray<number | null>> = {
+    sample: [shape.batch, null, shape.latentHeight, shape.latentWidth],
+    encoder_hidden_states: [shape.batch, null, null],
+  };
+  const out: Record<string, number> = {};
+  for (const input of spec.inputs) {
+    const values = wanted[input.name];
+    if (!values) continue;
+    for (let i = 0; i < input.shape.length; i++) {
+      const dim = input.shape[i];
+      const v = values[i] ?? null;
+      if (typeof dim !== 'string' || v === null) continue;
+      if (dim in out && out[dim] !== v) return undefined;
+      out[dim] = v;
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export class UNetStage {
   private readonly timestepShape: number[];
 
@@ -19,8 +51,19 @@ export class UNetStage {
     this.timestepShape = t.shape.length === 0 ? [] : [1];
   }
 
-  static async load(runtime: OrtRuntime, source: ModelSource, options: { gpuOutputs?: boolean } = {}): Promise<UNetStage> {
-    const { session, spec } = await loadStageSession(runtime, source, 'unet', { gpuOutputs: options.gpuOutputs ?? true });
+  /**
+   * `shape`: the one input shape this session will see (batch = 2 with guidance, latent size), given
+   * to ORT as freeDimensionOverrides so it plans the graph for it (BENCHMARKS.md: UNet call −43 % CPU
+   * side, −2 % per step, a much cheaper first run). The session then refuses any other shape.
+   */
+  static async load(
+    runtime: OrtRuntime,
+    source: ModelSource,
+    options: { gpuOutputs?: boolean; shape?: UNetShape } = {},
+  ): Promise<UNetStage> {
+    const declared = source.manifest.sessions.unet;
+    const overrides = declared && options.shape ? unetDimensionOverrides(declared, options.shape) : undefined;
+    const { session, spec } = await loadStageSession(runtime, source, 'unet', { gpuOutputs: options.gpuOutputs ?? true, freeDimensionOverrides: overrides });
     return new UNetStage(session, spec);
   }
 

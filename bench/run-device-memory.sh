@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 4, GPU memory: the pipeline's memory policies side by side on the GPU machine, one process
+# (bench/pano-webgpu.ts --memory-compare, see bench/lib/memory-compare.ts):
+#   resident, staged, resident+warmup, staged+warmup — each: load → [warm-up] → first generation →
+#   second generation → dispose; time, nvidia-smi peak/level and live GPU buffers per phase, after an
+#   unreported "prime" run that warms the driver's shader cache.
+#   1. unpack Node 20, the Vulkan loader and the bench bundle (carried, as bench/run-device.sh)
+#   2. export the random-full LDM3D-pano graphs (models/export.py --random-full; CPU), unless
+#      /tmp/rf/manifest.json is already there (a warm machine)
+#   3. the comparison; $OUT gets memory.md (the table), memory.json (every figure), logs.tar.gz
+#
+# Prepared here first (ignored folder .carry/bench):  node bench/build-device-bundle.mjs
+# Then, via the device tool:
+#   run(command="bash bench/run-device-memory.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=600)
+# Knobs: STEPS (20), GUIDANCE (7), CONFIGS (comma-separated, default all four), NO_PRIME=1,
+# ATTENTION=mha (export the UNet with fused MultiHeadAttention instead of sliced attention),
+# BUDGET_S (seconds this script may use, 585).
+set -uo pipefail
+START=$SECONDS
+OUT=${OUT:-/tmp/bench-out}
+WORK=/tmp/bench-work
+mkdir -p "$OUT" "$WORK"
+REPO=$(pwd)
+STEPS=${STEPS:-20}
+GUIDANCE=${GUIDANCE:-7}
+BUDGET_S=${BUDGET_S:-585}
+ATTENTION=${ATTENTION:-sliced}
+MODELS=/tmp/rf-$ATTENTION
+say() { echo "[memory $((SECONDS - START))s] $*"; }
+pin() { local c=$1; shift; if command -v taskset > /dev/null; then taskset -c "$c" "$@"; else "$@"; fi; }
+publish() {
+  cp "$WORK"/memory.md "$WORK"/memory.json "$OUT/" 2> /dev/null
+  tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude=memory.json --exclude=memory.md . 2> /dev/null
+}
+
+# 1. tools ---------------------------------------------------------------------------------------
+for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+ldconfig
+for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
+  if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
+done
+for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
+  if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
+done
+say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
+xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node
+mkdir -p /tmp/bench /tmp/py
+tar -C /tmp/bench -xJf .carry/bench/node_modules.tar.xz
+cp .carry/bench/pano-webgpu.mjs /tmp/bench/
+# the export builds the architecture with diffusers (its source travels as .carry/bench/diffusers.tar.xz)
+tar -C /tmp/py -xJf .carry/bench/diffusers.tar.xz
+export PYTHONPATH=/tmp/py${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
+say "node $(/tmp/node --version); tools ready"
+
+# 2. export ----------------------------------------------------------------------------------------
+if [ ! -f "$MODELS/manifest.json" ]; then
+  EXTRA=()
+  [ "$ATTENTION" = mha ] && EXTRA=(--attention mha)
+  pin 0-15 env OMP_NUM_THREADS=16 python3 models/export.py --random-full "${EXTRA[@]}" --out "$MODELS" \
+    --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export.log" 2>&1
+  rc=$?
+  tail -n 12 "$WORK/export.log"
+  say "export rc=$rc"
+  [ $rc -eq 0 ] || { publish; exit $rc; }
+fi
+du -sh "$MODELS"/*
+
+# 3. the comparison ---------------------------------------------------------------------------------
+ARGS=(--models "$MODELS" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION"
+      --out "$WORK/memory.json" --md "$WORK/memory.md")
+[ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")
+[ -n "${NO_PRIME:-}" ] && ARGS+=(--no-prime)
+LEFT=$(( BUDGET_S - (SECONDS - START) ))
+say "pano-webgpu ${ARGS[*]} (${LEFT}s left)"
+( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory.log" )
+say "pano-webgpu rc=${PIPESTATUS[0]}"
+publish
+say done
