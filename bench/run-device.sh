@@ -26,7 +26,8 @@ mkdir -p "$WORK"
 REPO=$(pwd)
 STEPS=${STEPS:-20}
 BUDGET_S=${BUDGET_S:-560}
-MODELS=/tmp/rf
+ATTENTION=${ATTENTION:-mha}
+MODELS=${MODELS:-/tmp/rf-$ATTENTION}
 MODELS16=/tmp/rf16
 # (freedims is no longer a default experiment: the pipeline sets the UNet's freeDimensionOverrides
 # itself since the memory-policy work, so the baseline has them; the memory policies are measured by
@@ -71,14 +72,14 @@ say "node $(/tmp/node --version); tools ready"
 # 2. export (CPU cores 4-15) ‖ torch reference (GPU, cores 0-3) ---------------------------------
 EXPORT_PID=
 if [ ! -f "$MODELS/manifest.json" ]; then
-  pin 4-9 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --out "$MODELS" \
+  pin 4-9 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --attention "$ATTENTION" --out "$MODELS" \
     --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export.log" 2>&1 &
   EXPORT_PID=$!
 fi
 EXPORT16_PID=
 if [[ " $EXPERIMENTS " == *" fp16 "* ]] && [ ! -f "$MODELS16/manifest.json" ]; then
   # the same graphs with weights stored as fp16 (+ Cast to fp32): half the download
-  pin 10-15 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --fp16 --out "$MODELS16" \
+  pin 10-15 env OMP_NUM_THREADS=6 python3 models/export.py --random-full --attention "$ATTENTION" --fp16 --out "$MODELS16" \
     --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export16.log" 2>&1 &
   EXPORT16_PID=$!
 fi
@@ -124,6 +125,11 @@ run_experiment() { # the ONE change each experiment makes against the baseline
     bufcache-disabled) run_webgpu experiment-bufcache-disabled --warm-runs 1 --ep-options '{"storageBufferCacheMode":"disabled"}' ;;
     # weights stored as fp16 (export --fp16), computed in fp32
     fp16) [ -f "$MODELS16/manifest.json" ] && run_webgpu experiment-fp16-weights --warm-runs 1 --models "$MODELS16" ;;
+    # ORT's WebGPU EP runs layout-sensitive ops (Conv: 45 % of the mha UNet's time) in NCHW by
+    # default; NHWC is the layout its Conv2dMM kernels were first written for
+    nhwc) run_webgpu experiment-nhwc --warm-runs 1 --ep-options '{"preferredLayout":"NHWC"}' ;;
+    # exact-size buffer reuse instead of size buckets: less memory for static-shape graphs
+    bufcache-simple) run_webgpu experiment-bufcache-simple --warm-runs 1 --ep-options '{"storageBufferCacheMode":"simple"}' ;;
     *) say "unknown experiment $1" ;;
   esac
 }
