@@ -8,7 +8,9 @@
  */
 
 import { SpeechError, toSpeechError, type SpeechErrorKind } from './errors';
-import { WhisperEngine, type LoadProgress, type WhisperDevice, type WhisperEngineOptions } from './whisper-engine';
+// Types only: the main thread imports this module for the client, and a value import of the engine
+// would pull transformers.js (580 kB) into the main bundle as a second copy of the worker's.
+import type { LoadProgress, WhisperDevice, WhisperEngine, WhisperEngineOptions } from './whisper-engine';
 
 export type WhisperRequest =
   | { type: 'load'; options: WhisperEngineOptions }
@@ -31,10 +33,10 @@ export interface MessageEndpoint {
   removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
-/** Worker side. `createEngine` is replaceable so the host can be tested without transformers.js. */
+/** Worker side. `createEngine` comes from the caller so the host can be tested without transformers.js. */
 export function serveWhisper(
   endpoint: MessageEndpoint,
-  createEngine: (options: WhisperEngineOptions) => Pick<WhisperEngine, 'load' | 'transcribe' | 'dispose' | 'device'> = (o) => new WhisperEngine(o),
+  createEngine: (options: WhisperEngineOptions) => Pick<WhisperEngine, 'load' | 'transcribe' | 'dispose' | 'device'>,
 ): () => void {
   let engine: ReturnType<typeof createEngine> | null = null;
   const aborts = new Map<number, AbortController>();

@@ -172,7 +172,7 @@ describe('Whisper worker protocol (both ends in-process over a MessageChannel, r
     const { port1, port2 } = new MessageChannel();
     port1.start();
     port2.start();
-    const stop = serveWhisper(port2 as unknown as MessageEndpoint);
+    const stop = serveWhisper(port2 as unknown as MessageEndpoint, (o) => new WhisperEngine(o));
     const client = new WhisperWorkerClient(port1 as unknown as MessageEndpoint, options);
     const progress: LoadProgress[] = [];
     await client.load((p) => progress.push(p));
