@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/pano-webgpu.ts --models DIR [--steps 20] [--warm-runs 2] [--profile]
  *        [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE.json]
+ *        [--vae-tiling N]
  *
  * On the GPU machine it runs bundled (bench/build-device-bundle.mjs, bench/run-device.sh).
  *
@@ -20,7 +21,9 @@
  * staged+warmup) load → [warm-up] → first generation → second generation → dispose, with time,
  * nvidia-smi peak/level and live GPU buffers per phase; prints a markdown table (--md FILE too).
  * An unreported resident "prime" run goes first so every configuration sees a warm driver shader
- * cache (--no-prime to skip). Locally (SwiftShader, tiny models; nvidia-smi figures are then '–'):
+ * cache (--no-prime to skip). 'staged+tiled' / 'staged+tiled+warmup' add the tiled VAE decode
+ * (diffusers' default tile from the manifest, or --vae-tiling N latent cells); the others decode
+ * untiled. Locally (SwiftShader, tiny models; nvidia-smi figures are then '–'):
  *   npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2
  * On the GPU machine: bench/run-device-memory.sh.
  *
@@ -48,7 +51,12 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   staged: { name: 'staged', memory: 'staged', warmUp: false },
   'resident+warmup': { name: 'resident+warmup', memory: 'resident', warmUp: true },
   'staged+warmup': { name: 'staged+warmup', memory: 'staged', warmUp: true },
+  // The tiled VAE decode (issue #4: the untiled decode sets the staged peak); the tile: --vae-tiling.
+  'staged+tiled': { name: 'staged+tiled', memory: 'staged', warmUp: false, vaeTiling: 'auto' },
+  'staged+tiled+warmup': { name: 'staged+tiled+warmup', memory: 'staged', warmUp: true, vaeTiling: 'auto' },
 };
+/** The default --configs: the four untiled ones and staged+tiled. */
+const DEFAULT_CONFIGS = ['resident', 'staged', 'resident+warmup', 'staged+warmup', 'staged+tiled'];
 
 const { values: args } = parseArgs({
   options: {
@@ -65,15 +73,17 @@ const { values: args } = parseArgs({
     label: { type: 'string', default: 'baseline' },
     out: { type: 'string' },
     'memory-compare': { type: 'boolean', default: false },
-    configs: { type: 'string', default: Object.keys(CONFIGS).join(',') },
+    configs: { type: 'string', default: DEFAULT_CONFIGS.join(',') },
+    'vae-tiling': { type: 'string' },
     'no-prime': { type: 'boolean', default: false },
     md: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 const USAGE = [
-  'usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE]',
-  `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--out FILE.json] [--md FILE.md]`,
+  'usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE] [--vae-tiling N]',
+  `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--vae-tiling N] [--out FILE.json] [--md FILE.md]`,
+  '--vae-tiling N: decode the image in tiles of N latent cells (a multiple of 4; diffusers tiled_decode); with --memory-compare, the tile of the +tiled configs (default: diffusers\' tile for the model)',
   'Run it bundled: npm run bench:pano -- ARGS (tsx cannot load the shaders\' ?raw imports; --help is all it can do).',
   'Memory policies locally (SwiftShader, tiny models): npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2',
   'On the GPU machine: node bench/build-device-bundle.mjs, then the device tool: run(command="bash bench/run-device-memory.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=600)',
@@ -89,6 +99,11 @@ if (!args.models) {
 const { loadPipelineUnderTest } = await import('./lib/pipeline-under-test');
 const { compareTable, memoryCompare } = await import('./lib/memory-compare');
 const steps = Number(args.steps);
+const vaeTile = args['vae-tiling'] === undefined ? null : Number(args['vae-tiling']);
+if (vaeTile !== null && !(Number.isInteger(vaeTile) && vaeTile > 0)) {
+  console.error(`--vae-tiling wants a whole number of latent cells, got ${args['vae-tiling']}`);
+  process.exit(2);
+}
 const warmRuns = Number(args['warm-runs']);
 const t0 = performance.now();
 const log = (...a: unknown[]): void => console.log(`[webgpu ${((performance.now() - t0) / 1000).toFixed(1)}s]`, ...a);
@@ -130,7 +145,7 @@ if (args['memory-compare']) {
       console.error(`unknown config ${name}; known: ${Object.keys(CONFIGS).join(', ')}`);
       process.exit(2);
     }
-    return c;
+    return c.vaeTiling && vaeTile !== null ? { ...c, vaeTiling: { latentTile: vaeTile } } : c;
   });
   log(`memory compare: ${configs.map((c) => c.name).join(', ')}; ${steps} steps, guidance ${gen.guidance}; driver ${nodeGpu.driver}`);
   const { prime, results } = await memoryCompare({
@@ -170,7 +185,7 @@ if (args['memory-compare']) {
 const pipeline = await (async () => {
   log(`loading ${args.models} (driver ${nodeGpu.driver})`);
   const tl = performance.now();
-  const p = await loadPipelineUnderTest(args.models!, args.loop === 'stand-in' ? 'stand-in' : 'pipeline');
+  const p = await loadPipelineUnderTest(args.models!, args.loop === 'stand-in' ? 'stand-in' : 'pipeline', vaeTile === null ? {} : { vaeTiling: { latentTile: vaeTile } });
   const loadMs = performance.now() - tl;
   log(`loaded (${p.kind}) in ${(loadMs / 1000).toFixed(1)} s on ${deviceAdapter()}; sessions:`, probe.creates.map((c) => `${c.name} ${(c.ms / 1000).toFixed(1)} s`).join(', '));
   return Object.assign(p, { loadMs });

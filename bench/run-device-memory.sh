@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 4, GPU memory: the pipeline's memory policies side by side on the GPU machine, one process
 # (bench/pano-webgpu.ts --memory-compare, see bench/lib/memory-compare.ts):
-#   resident, staged, resident+warmup, staged+warmup — each: load → [warm-up] → first generation →
+#   resident, staged, resident+warmup, staged+warmup, staged+tiled (tiled VAE decode) — each: load → [warm-up] → first generation →
 #   second generation → dispose; time, nvidia-smi peak/level and live GPU buffers per phase, after an
 #   unreported "prime" run that warms the driver's shader cache.
 #   1. unpack Node 20, the Vulkan loader and the bench bundle (carried, as bench/run-device.sh)
@@ -12,7 +12,8 @@
 # Prepared here first (ignored folder .carry/bench):  node bench/build-device-bundle.mjs
 # Then, via the device tool:
 #   run(command="bash bench/run-device-memory.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=600)
-# Knobs: STEPS (20), GUIDANCE (7), CONFIGS (comma-separated, default all four), NO_PRIME=1,
+# Knobs: STEPS (20), GUIDANCE (7), CONFIGS (comma-separated, default the five above; staged+tiled+warmup
+# too), VAE_TILING (latent cells per tile of the +tiled configs; default diffusers' for the model), NO_PRIME=1,
 # ATTENTION=sliced (export the UNet with query-sliced attention instead of the default fused mha),
 # BUDGET_S (seconds this script may use, 585).
 set -uo pipefail
@@ -70,6 +71,7 @@ ARGS=(--models "$MODELS" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE
       --out "$WORK/memory.json" --md "$WORK/memory.md")
 [ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")
 [ -n "${NO_PRIME:-}" ] && ARGS+=(--no-prime)
+[ -n "${VAE_TILING:-}" ] && ARGS+=(--vae-tiling "$VAE_TILING")
 LEFT=$(( BUDGET_S - (SECONDS - START) ))
 say "pano-webgpu ${ARGS[*]} (${LEFT}s left)"
 ( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory.log" )

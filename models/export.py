@@ -814,6 +814,8 @@ def export(c: Components, o: ExportOptions) -> dict:
         "image": {"height": o.height, "width": o.width},
         "vae_scale_factor": 2 ** (len(v_cfg.block_out_channels) - 1),
         "vae_scaling_factor": float(v_cfg.scaling_factor),
+        # diffusers' default VAE tile (tile_sample_min_size) for the app's tiled decode (vae-tiling.ts)
+        "vae_sample_size": int(v_cfg.sample_size[0] if isinstance(v_cfg.sample_size, (list, tuple)) else v_cfg.sample_size),
         "latent_channels": int(v_cfg.latent_channels),
         "unet_in_channels": int(c.unet.config.in_channels),
         "vae_out_channels": int(v_cfg.out_channels),

@@ -2,6 +2,7 @@
 
 Writes, for the TypeScript pipeline's tests:
   <goldens>/cases.json + *.npy     whole pipeline runs (prompt → RGB + depth), float32 little-endian C order
+  <goldens>/vae-tiled.*            diffusers' tiled VAE decode of one case's final latents (goldens_tiled.py)
   <goldens>/../schedulers.json     scheduler traces (timesteps, scale_model_input, step) for 4 schedulers
 and then checks that the exported ONNX graphs, driven by a small numpy loop with diffusers' schedulers,
 reproduce the pipeline's outputs (the errors are written into cases.json).
@@ -327,6 +328,11 @@ def make_all(ckpt: Path, model_dir: Path, goldens_dir: Path) -> None:
     }
     (goldens_dir / "cases.json").write_text(json.dumps(doc, indent=1) + "\n")
     log(f"[goldens] worst onnx-vs-diffusers errors: {worst}")
+    # after cases.json: it decodes a case's final latents (and pipeline_goldens cleared the folder's .npy)
+    import goldens_tiled
+
+    log("[goldens] diffusers' tiled VAE decode")
+    goldens_tiled.make(Path(ckpt), goldens_dir, Path(model_dir))
     if not all(r["token_ids_match"] for r in results):
         raise SystemExit("tokenizer.json does not reproduce the pipeline's token ids")
     if max(worst.values()) > 1e-3:

@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateOptions, type MemoryPolicy } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateOptions, type LoadOptions, type MemoryPolicy } from '../../src/pipeline/pipeline';
 import type { GpuMemorySampler } from './gpu-memory';
 import { GpuBufferTracker } from './gpu-buffers';
 import { median } from './stats';
@@ -24,6 +24,8 @@ export interface CompareConfig {
   readonly name: string;
   readonly memory: MemoryPolicy;
   readonly warmUp: boolean;
+  /** The VAE decode's tiling; absent = 'off', so 'staged' stays the untiled baseline ('auto' would tile it). */
+  readonly vaeTiling?: LoadOptions['vaeTiling'];
 }
 
 export interface PhaseFigures {
@@ -120,7 +122,7 @@ export async function memoryCompare(options: {
   const results: ConfigResult[] = [];
   for (const config of options.configs) {
     log(`${config.name}: loading`);
-    const load = await phase(() => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory }));
+    const load = await phase(() => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off' }));
     const pipe = load.value;
     try {
       let warm: ConfigResult['warmUp'] = null;
@@ -179,6 +181,7 @@ export function compareTable(results: readonly ConfigResult[]): string {
     ['start-up = load + warm-up + first generation', (r) => s(r.startupMs)],
     ['start-up without the warm-up (user clicks after it)', (r) => (r.warmUp ? s(r.startupExclWarmUpMs) : '–')],
     ['warm generation (second)', (r) => s(r.second.ms)],
+    ['… of which VAE decode', (r) => s(r.second.timings.vaeDecode)],
     ['… of which session creation', (r) => s(sumCreate(r.second.timings))],
     ['step as the user sees it (second generation, median)', (r) => (r.second.stepMedianMs === null ? '–' : `${r.second.stepMedianMs} ms`)],
     ['peak GPU memory, whole configuration (nvidia-smi)', (r) => gib(r.peakSmiMiB)],

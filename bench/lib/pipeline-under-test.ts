@@ -19,7 +19,7 @@ import { createScheduler, type SchedulerName } from '../../src/pipeline/schedule
 import { CpuLatents } from '../../src/pipeline/lincomb';
 import { randomNormals } from '../../src/pipeline/prng';
 import { OrtRuntime, cpuTensor, type OrtSession } from '../../src/runtime/ort';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type LoadOptions } from '../../src/pipeline/pipeline';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 
 export interface GenerationOptions {
@@ -39,13 +39,18 @@ export interface PipelineUnderTest {
   dispose(): Promise<void>;
 }
 
-export async function loadPipelineUnderTest(dir: string, kind: 'pipeline' | 'stand-in' = 'pipeline'): Promise<PipelineUnderTest> {
-  return kind === 'pipeline' ? loadRealPipeline(dir) : loadStandIn(dir);
+/** `options.vaeTiling` (--vae-tiling): the real pipeline's tiled VAE decode; the stand-in ignores it. */
+export async function loadPipelineUnderTest(
+  dir: string,
+  kind: 'pipeline' | 'stand-in' = 'pipeline',
+  options: Pick<LoadOptions, 'vaeTiling'> = {},
+): Promise<PipelineUnderTest> {
+  return kind === 'pipeline' ? loadRealPipeline(dir, options) : loadStandIn(dir);
 }
 
-async function loadRealPipeline(dir: string): Promise<PipelineUnderTest> {
+async function loadRealPipeline(dir: string, options: Pick<LoadOptions, 'vaeTiling'>): Promise<PipelineUnderTest> {
   const source = await folderSource(dir);
-  const pipe = await Ldm3dPipeline.load(source, { backend: 'webgpu' });
+  const pipe = await Ldm3dPipeline.load(source, { backend: 'webgpu', ...options });
   const { height, width } = source.manifest.image;
   return {
     kind: 'pipeline',

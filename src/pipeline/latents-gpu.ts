@@ -10,7 +10,7 @@
 import lincombWgsl from '../../shaders/lincomb.wgsl?raw';
 import previewWgsl from '../../shaders/preview.wgsl?raw';
 import type { RGBDPanorama } from '../panorama/types';
-import { gpuTensor, type RtTensor } from '../runtime/ort';
+import { cpuTensor, gpuTensor, type RtTensor } from '../runtime/ort';
 import { PipelineError } from './errors';
 import type { LatentExecutor, LatentShape } from './latents';
 import { expandEps } from './lincomb';
@@ -266,10 +266,19 @@ export class GpuExecutor implements LatentExecutor {
     return gpuTensor(this.vaeIn, 'float32', this.dims(1));
   }
 
-  async readX(): Promise<Float32Array> {
+  async vaeInputCpu(scalingFactor: number): Promise<RtTensor> {
+    this.vaeInput(scalingFactor);
+    return cpuTensor('float32', await this.read(this.vaeIn), this.dims(1));
+  }
+
+  readX(): Promise<Float32Array> {
+    return this.read(this.x);
+  }
+
+  private async read(buffer: GPUBuffer): Promise<Float32Array> {
     const read = this.device.createBuffer({ size: 4 * this.n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(this.x, 0, read, 0, 4 * this.n);
+    enc.copyBufferToBuffer(buffer, 0, read, 0, 4 * this.n);
     this.device.queue.submit([enc.finish()]);
     await read.mapAsync(GPUMapMode.READ);
     const copy = new Float32Array(read.getMappedRange().slice(0));

@@ -27,6 +27,8 @@ export interface LatentExecutor {
   apply(step: StepPlan, unetOutput: RtTensor, preview: boolean): Promise<RGBDPanorama | null>;
   /** The VAE decoder's input x/scalingFactor, [1, C, h, w]. */
   vaeInput(scalingFactor: number): RtTensor;
+  /** The same values as vaeInput, as a CPU tensor (the tiled VAE decode cuts its tiles on the CPU). */
+  vaeInputCpu(scalingFactor: number): Promise<RtTensor>;
   /** A copy of the current x (tests, debugging). */
   readX(): Promise<Float32Array>;
   /** Frees every per-run buffer. Safe to call twice. */
@@ -82,6 +84,10 @@ export class CpuExecutor implements LatentExecutor {
     const z = new Float32Array(this.n);
     lincombCpu(z, 0, this.n, [{ data: this.lat.x, offset: 0, c: 1 / scalingFactor }]);
     return cpuTensor('float32', z, this.dims(1));
+  }
+
+  vaeInputCpu(scalingFactor: number): Promise<RtTensor> {
+    return Promise.resolve(this.vaeInput(scalingFactor));
   }
 
   readX(): Promise<Float32Array> {

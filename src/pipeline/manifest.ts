@@ -45,6 +45,11 @@ export interface Manifest {
   readonly image: { readonly height: number; readonly width: number };
   /** Pixels per latent cell: 2 ** (len(vae.block_out_channels) - 1). */
   readonly vae_scale_factor: number;
+  /**
+   * vae.config.sample_size: diffusers' default VAE tile (tile_sample_min_size; 256 for
+   * Intel/ldm3d-pano). Absent in manifests written before the tiled decode.
+   */
+  readonly vae_sample_size?: number;
   /** vae.config.scaling_factor (0.18215 for SD-1.x VAEs). */
   readonly vae_scaling_factor: number;
   readonly latent_channels: number;

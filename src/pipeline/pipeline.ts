@@ -20,6 +20,8 @@
  * 'staged' creates each one when its stage starts and releases it when the stage ends, re-reading
  * its bytes from the ModelSource (the model store: no download). `warmUp()` after loading runs
  * every stage once at the real shapes so the first generation compiles no shaders.
+ * LoadOptions.vaeTiling decodes the image tile by tile (diffusers' tiled_decode), which bounds the
+ * VAE decode's memory, the peak of a staged generation.
  */
 import type { RGBDPanorama } from '../panorama/types';
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
@@ -34,6 +36,7 @@ import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedule
 import { TextEncoderStage } from './stages/text-encoder';
 import { UNetStage, type UNetShape } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';
+import { needsTiling, resolveTiling, type VaeTiling } from './vae-tiling';
 import { ClipTokenizer, type Tokens } from './tokenizer';
 
 export interface LoadProgress {
@@ -65,6 +68,46 @@ export interface LoadOptions {
    * largest weights in memory.
    */
   readonly staticShapes?: boolean;
+  /**
+   * Tiled VAE decode (vae-tiling.ts), exactly diffusers' AutoencoderKL.tiled_decode: the decoder's
+   * memory is that of one tile instead of the whole image (at 512×1024 the untiled decode sets the
+   * staged pipeline's peak, issue #4). Tiled output differs from the untiled decode by design (each
+   * tile is decoded without its surroundings and the seams are cross-faded, in diffusers too); it
+   * matches diffusers with `pipe.vae.enable_tiling()` and the same tile sizes.
+   * 'auto' (default): on when the memory policy resolves to 'staged' (mobile, low memory), off
+   * otherwise, so a desktop's output stays diffusers' default (untiled) output.
+   * { latentTile }: tile_latent_min_size in latent cells (a multiple of 4; tile_sample_min_size =
+   * latentTile × vae_scale_factor); the default tile is diffusers' for the model (defaultVaeTiling).
+   */
+  readonly vaeTiling?: 'off' | 'auto' | { readonly latentTile: number; readonly overlap?: number };
+}
+
+/** Intel/ldm3d-pano's vae.config.sample_size, for manifests written before they recorded it. */
+const FALLBACK_VAE_SAMPLE_SIZE = 256;
+
+/**
+ * diffusers' default tiling for the model: tile_sample_min_size = vae.config.sample_size,
+ * tile_latent_min_size = int(sample_size / vae_scale_factor), tile_overlap_factor 0.25
+ * (LDM3D-pano: 256 px = 32 latent cells, so a 512×1024 image is 3 × 6 tiles).
+ */
+export function defaultVaeTiling(m: Manifest): VaeTiling {
+  const sample = m.vae_sample_size ?? FALLBACK_VAE_SAMPLE_SIZE;
+  // A tile that is not a multiple of 4 cells would make diffusers' loops return the wrong image
+  // size (resolveTiling); such a sample_size (none known) gets the multiple of 4 below it.
+  const latentTile = Math.max(4, 4 * Math.floor(Math.floor(sample / m.vae_scale_factor) / 4));
+  return resolveTiling({ latentTile }, m.vae_scale_factor);
+}
+
+function resolveVaeTiling(m: Manifest, option: LoadOptions['vaeTiling'], memory: MemoryPolicy): VaeTiling | null {
+  const o = option ?? 'auto';
+  if (o === 'off') return null;
+  if (o === 'auto') return memory === 'staged' ? defaultVaeTiling(m) : null;
+  if (typeof o !== 'object' || o === null) throw new PipelineError('bad-option', `vaeTiling must be 'off', 'auto' or { latentTile }, got ${String(o)}`);
+  try {
+    return resolveTiling(o, m.vae_scale_factor);
+  } catch (e) {
+    throw new PipelineError('bad-option', reasonOf(e));
+  }
 }
 
 /** What chooseMemoryPolicy looks at (navigator, the adapter, the model); injectable for tests. */
@@ -266,6 +309,8 @@ export class Ldm3dPipeline {
     private readonly kernels: GpuKernels | null,
     /** How sessions are kept between stages and generations (LoadOptions.memory, resolved). */
     readonly memory: MemoryPolicy,
+    /** The VAE decode's tiling (LoadOptions.vaeTiling, resolved), or null: untiled. */
+    readonly vaeTiling: VaeTiling | null,
     private readonly staticShapes: boolean,
     /** Milliseconds per load stage. */
     readonly loadTimings: Readonly<Record<string, number>>,
@@ -284,11 +329,14 @@ export class Ldm3dPipeline {
       checkAbort(options.signal, 'loading the model');
     };
     checkAbort(options.signal, 'loading the model');
+    // A bad tile is reported before anything is loaded ('auto' cannot be bad).
+    resolveVaeTiling(manifest, options.vaeTiling, 'resident');
     const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha' });
     try {
       const requested = options.memory ?? 'auto';
       const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;
       const staticShapes = options.staticShapes ?? true;
+      const vaeTiling = resolveVaeTiling(manifest, options.vaeTiling, memory);
       let t = now();
       const [tokJson, tokConfig] = await Promise.all(TOKENIZER_FILES.map((f) => readModelFile(source, f)));
       const tokenizer = ClipTokenizer.fromFiles(tokJson, tokConfig, manifest.text.max_length);
@@ -315,7 +363,7 @@ export class Ldm3dPipeline {
       t = now();
       const kernels = runtime.device ? await createKernels(runtime.device) : null;
       step('kernels', t);
-      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, staticShapes, timings);
+      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, timings);
     } catch (e) {
       await runtime.dispose();
       throw e;
@@ -408,7 +456,10 @@ export class Ldm3dPipeline {
       timings.unet = now() - t;
       checkAbort(signal, 'the warm-up');
       t = now();
-      await this.withStage(this.vae, null, timings, (vae) => vae.decode(cpuTensor('float32', new Float32Array(n), [1, shape.channels, shape.height, shape.width])));
+      // Tiled, at the tiles' shapes: an untiled warm-up decode would reach the peak tiling avoids.
+      await this.withStage(this.vae, null, timings, (vae) =>
+        vae.decode(cpuTensor('float32', new Float32Array(n), [1, shape.channels, shape.height, shape.width]), { tiling: this.vaeTiling }),
+      );
       timings.vae_decoder = now() - t;
       timings.total = now() - t0;
       return { ...result, timings };
@@ -574,7 +625,13 @@ export class Ldm3dPipeline {
 
       checkAbort(signal, 'the generation');
       t = now();
-      const decoded = await this.withStage(this.vae, null, timings, (vae) => vae.decode(executor.vaeInput(this.manifest.vae_scaling_factor)));
+      const sf = this.manifest.vae_scaling_factor;
+      const tiling = this.vaeTiling;
+      const decoded = await this.withStage(this.vae, null, timings, async (vae) =>
+        tiling && needsTiling(shape.height, shape.width, tiling)
+          ? vae.decode(await executor.vaeInputCpu(sf), { tiling })
+          : vae.decode(executor.vaeInput(sf)),
+      );
       timings.vaeDecode = now() - t;
       this.lastDecodeMs = timings.vaeDecode;
       const [, channels, height, width] = decoded.dims;

@@ -104,7 +104,7 @@ describe('Ldm3dPipeline memory policies on WebGPU', () => {
 
   it('staged: same results (bit-identical where ORT itself is), one session at a time, and the GPU buffers go back to the idle level after each generation', async () => {
     const spy = spyOnSessions();
-    const pipe = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'webgpu', memory: 'staged' });
+    const pipe = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'webgpu', memory: 'staged', vaeTiling: 'off' });
     try {
       const device = deviceOf(pipe);
       // What stays between generations: our own kernels' buffers, no ORT buffer at all.

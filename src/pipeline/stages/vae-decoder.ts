@@ -1,20 +1,55 @@
 /** VAE decoder stage: latent_sample [1, 4, h, w] (already ÷ scaling factor) → sample [1, 4, 8h, 8w] in [−1, 1]. */
-import type { OrtRuntime, OrtSession, RtTensor } from '../../runtime/ort';
+import { cpuTensor, type OrtRuntime, type OrtSession, type RtTensor } from '../../runtime/ort';
+import { PipelineError, reasonOf } from '../errors';
 import type { ModelSource, SessionSpec } from '../manifest';
+import { decodeLatents, needsTiling, resolveTiling, type DecodedTensor, type VaeTiling } from '../vae-tiling';
 import { loadStageSession } from './session';
+
+export interface VaeDecodeOptions {
+  /**
+   * Decode tile by tile, exactly as diffusers' AutoencoderKL.tiled_decode (vae-tiling.ts): the
+   * output differs from the untiled decode by design and equals diffusers with vae.enable_tiling()
+   * and these tile sizes. A latent that fits one tile is decoded untiled, as in diffusers.
+   * `latentTile` is tile_latent_min_size (tile_sample_min_size = latentTile × vae_scale_factor),
+   * `overlap` tile_overlap_factor (default 0.25).
+   */
+  readonly tiling?: { readonly latentTile: number; readonly overlap?: number } | null;
+}
 
 export class VaeDecoderStage {
   private constructor(
     private readonly session: OrtSession,
     private readonly spec: SessionSpec,
+    private readonly scale: number,
   ) {}
 
   static async load(runtime: OrtRuntime, source: ModelSource): Promise<VaeDecoderStage> {
     const { session, spec } = await loadStageSession(runtime, source, 'vae_decoder');
-    return new VaeDecoderStage(session, spec);
+    return new VaeDecoderStage(session, spec, source.manifest.vae_scale_factor);
   }
 
-  async decode(latents: RtTensor): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  /**
+   * Untiled, `latents` may live on the GPU. Tiled, it must be a CPU tensor (tiles are cut on the
+   * CPU); the tiles go through this one session one at a time (its latent dims are dynamic).
+   */
+  async decode(latents: RtTensor, options: VaeDecodeOptions = {}): Promise<DecodedTensor> {
+    if (!options.tiling) return this.run(latents);
+    let tiling: VaeTiling;
+    try {
+      tiling = resolveTiling(options.tiling, this.scale);
+    } catch (e) {
+      throw new PipelineError('bad-option', reasonOf(e));
+    }
+    const d = latents.dims;
+    if (d.length !== 4) throw new PipelineError('runtime', `vae_decoder: latents [${d.join(', ')}] are not [N, C, H, W]`);
+    // diffusers decodes a latent that fits one tile untiled; that needs no CPU copy here.
+    if (!needsTiling(d[2], d[3], tiling)) return this.run(latents);
+    if (latents.location !== 'cpu') throw new PipelineError('runtime', 'vae_decoder: a tiled decode needs the latents on the CPU');
+    // Errors pass through unwrapped, like the untiled run's: the pipeline tells a lost device by them.
+    return decodeLatents(latents.data as Float32Array, [d[0], d[1], d[2], d[3]], this.scale, tiling, (tile, td) => this.run(cpuTensor('float32', tile, td)));
+  }
+
+  private async run(latents: RtTensor): Promise<DecodedTensor> {
     const out = await this.session.run({ [this.spec.inputs[0].name]: latents });
     const t = out[this.spec.outputs[0].name];
     // Outputs stay on the CPU for this session (no gpuOutputs): post-processing is on the CPU.
