@@ -477,6 +477,16 @@ export class Ldm3dPipeline {
     return this.runtime.backend;
   }
 
+  /**
+   * One line for the "loaded" text: where it runs (adapter, subgroups, the fused-attention check)
+   * and how memory is handled, so a user on a small device sees why a panorama takes longer.
+   */
+  get runtimeSummary(): string {
+    const memory = this.memory === 'staged' ? 'one stage at a time' : 'all stages kept loaded';
+    const tiles = this.vaeTiling ? `, image decoded in ${this.vaeTiling.sampleTile} px tiles` : '';
+    return `${this.runtime.summary}; ${memory}${tiles}`;
+  }
+
   /** What the user must be told about this load (e.g. the WASM fallback and why). */
   get notices(): readonly string[] {
     return this.runtime.notice ? [this.runtime.notice] : [];

@@ -181,6 +181,7 @@ export class PipelineWorkerHost {
         notices,
         testWeights: m.test_weights,
         loadMs: Math.round(this.now() - started),
+        ...(pipeline.runtimeSummary ? { runtime: pipeline.runtimeSummary } : {}),
       });
       if (!loaded.warmUpStarted) {
         loaded.warmUpStarted = true;

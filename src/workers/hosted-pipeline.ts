@@ -32,6 +32,8 @@ export interface HostedPipeline {
   readonly backend: Backend;
   /** What the user must be told about this load (back-end fallback, missing features). */
   readonly notices: readonly string[];
+  /** One line on where and how it runs (Ldm3dPipeline.runtimeSummary); optional for fakes. */
+  readonly runtimeSummary?: string;
   /** Rejects with an AbortError once `hooks.signal` aborts; the sessions stay usable. */
   generate(params: GenerateParams, hooks: StepHooks): Promise<PipelineOutput>;
   /**

@@ -21,6 +21,9 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     get notices() {
       return pipe.notices;
     },
+    get runtimeSummary() {
+      return pipe.runtimeSummary;
+    },
     async generate(params, step) {
       // Counted before the run so an over-long prompt is reported at once, not after the last step.
       step.onTokens(pipe.tokenize(params.prompt), pipe.tokenize(params.negative));

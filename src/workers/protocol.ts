@@ -163,6 +163,8 @@ export interface LoadedMessage {
   /** manifest.test_weights: random weights; the app must say so. */
   readonly testWeights: boolean;
   readonly loadMs: number;
+  /** Where and how it runs: adapter, subgroups, fused-attention check, memory policy. */
+  readonly runtime?: string;
 }
 
 export interface Preview {

@@ -108,6 +108,9 @@ describe('generate', () => {
     // A preview of the latent (16 × 8 for a 128 × 64 image) was drawn while stepping.
     expect(log.some((l) => l.text.startsWith('Step') && l.preview === 16)).toBe(true);
     await expect.poll(() => page.getByTestId('model-size').textContent()).toMatch(/stored in this browser · running on WebGPU/);
+    // The tiny models use fused attention: the runtime checked it on this adapter before use, and
+    // the user can read where and how the model runs.
+    expect(await page.getByTestId('runtime-line').textContent()).toMatch(/^WebGPU on .*fused attention verified: max error \S+ ≤ 1e-3.*; all stages kept loaded$/);
     expect(await page.getByTestId('generate-notices').textContent()).toMatch(/random test weights.*README/);
     expect(await page.getByTestId('generate-error').textContent()).toBe('');
     saveArtefact('e2e/generate-tiny.png', await page.screenshot());
@@ -192,6 +195,7 @@ describe('generate', () => {
       // The runtime's wording (src/runtime/ort.ts): says what is missing and what it costs.
       expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU is not available .*runs on the CPU with WebAssembly, which is much slower/);
       expect(await page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
+      expect(await page.getByTestId('runtime-line').textContent()).toMatch(/^WASM \(CPU\)/);
       expect(await page.getByTestId('generate-notices').textContent()).toMatch(/Prompt is \d{3} tokens long; the text encoder reads the first 77, so \d+ are ignored\./);
       expect(realErrors(errors)).toEqual([]);
     } finally {

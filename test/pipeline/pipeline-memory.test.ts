@@ -82,6 +82,8 @@ describe('Ldm3dPipeline memory policies (wasm)', () => {
   it("'auto' keeps the tiny model resident", () => {
     expect(resident.memory).toBe('resident');
     expect(resident.loadedSessions).toEqual(['text_encoder', 'unet', 'vae_decoder']);
+    // What the app's model line says about it (worker 'loaded' message → GeneratePanel).
+    expect(resident.runtimeSummary).toBe('WASM (CPU); all stages kept loaded');
   });
 
   it("'staged' loads (checking every graph) and keeps nothing; each generation creates and releases every session; results are bit-identical", async () => {
@@ -90,6 +92,7 @@ describe('Ldm3dPipeline memory policies (wasm)', () => {
     // image by design once the manifest's VAE tile is smaller than the latent; this is about sessions.
     staged = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', memory: 'staged', vaeTiling: 'off' });
     expect(staged.memory).toBe('staged');
+    expect(staged.runtimeSummary).toBe('WASM (CPU); one stage at a time');
     expect(spy.created).toEqual(['text_encoder', 'unet', 'vae_decoder']);
     expect(spy.released).toEqual(['text_encoder', 'unet', 'vae_decoder']);
     expect(staged.loadedSessions).toEqual([]);

@@ -95,6 +95,8 @@ describe('tiled VAE decode on WASM (tiny decoder)', () => {
       const g = doc();
       const c = g.cases.find((k) => k.tile_latent_min_size === 4 && k.tile_overlap_factor === 0.25)!;
       const pipe = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', vaeTiling: { latentTile: 4 } });
+      // A 4-cell tile is 32 px of this VAE (scale 8); resident, as the tiny model always is.
+      expect(pipe.runtimeSummary).toBe('WASM (CPU); all stages kept loaded, image decoded in 32 px tiles');
       try {
         const out = await pipe.generate(caseOptions('ddim-20-cfg7'));
         const want = postprocess(loadNpy(c.output).data, 64, 128);

@@ -49,6 +49,7 @@ export function fakeLoader(c: FakeControls): PipelineLoader {
     const pipeline: HostedPipeline = {
       backend,
       notices,
+      runtimeSummary: `fake ${backend} runtime`,
       async generate(p: GenerateParams, hooks: StepHooks): Promise<PipelineOutput> {
         const count = (s: string) => (s.trim() === '' ? 2 : s.trim().split(/\s+/).length + 2);
         const prompt = { count: count(p.prompt), max: 77 };

@@ -48,7 +48,7 @@ describe('PipelineWorkerHost', () => {
     expect(progress.every((p) => p.id === 2 && p.overall.total === planned!.plan.totalBytes)).toBe(true);
     expect(progress.at(-1)!.phase).toBe('creating-sessions');
     const [loaded] = of('loaded');
-    expect(loaded).toMatchObject({ id: 2, backend: 'webgpu', testWeights: true, notices: [] });
+    expect(loaded).toMatchObject({ id: 2, backend: 'webgpu', testWeights: true, notices: [], runtime: 'fake webgpu runtime' });
     expect(loaded!.summary).toMatchObject({ modelId: 'test/tiny', width: 128, height: 64, defaults: { steps: 3, guidance: 7, scheduler: 'ddim' } });
     expect(server.requests.some((r) => r.path === 'vae_encoder/model.onnx')).toBe(false);
 

@@ -197,6 +197,11 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             : 'Model: checking size…'}
           {model ? ` · running on ${model.backend === 'webgpu' ? 'WebGPU' : 'WASM'}` : ''}
         </p>
+        {model?.runtime ? (
+          <p className="model-line runtime-line" data-testid="runtime-line">
+            {model.runtime}
+          </p>
+        ) : null}
         {confirm ? (
           <div className="confirm" data-testid="confirm-download">
             <p>
