@@ -28,29 +28,16 @@ BUDGET_S=${BUDGET_S:-585}
 ATTENTION=${ATTENTION:-mha}
 MODELS=/tmp/rf-$ATTENTION
 say() { echo "[memory $((SECONDS - START))s] $*"; }
-pin() { local c=$1; shift; if command -v taskset > /dev/null; then taskset -c "$c" "$@"; else "$@"; fi; }
+. bench/lib/device-tools.sh
 publish() {
   cp "$WORK"/memory.md "$WORK"/memory.json "$OUT/" 2> /dev/null
   tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude=memory.json --exclude=memory.md . 2> /dev/null
 }
 
 # 1. tools ---------------------------------------------------------------------------------------
-for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-ldconfig
-for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
-  if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
-done
-for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
-  if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
-done
+setup_vulkan
 say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
-xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node
-mkdir -p /tmp/bench /tmp/py
-tar -C /tmp/bench -xJf .carry/bench/node_modules.tar.xz
-cp .carry/bench/pano-webgpu.mjs /tmp/bench/
-# the export builds the architecture with diffusers (its source travels as .carry/bench/diffusers.tar.xz)
-tar -C /tmp/py -xJf .carry/bench/diffusers.tar.xz
-export PYTHONPATH=/tmp/py${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+unpack_bench /tmp/bench pano-webgpu.mjs || { say "cannot unpack the carried tools"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
 say "node $(/tmp/node --version); tools ready"
 

@@ -17,31 +17,19 @@ REPO=$(pwd)
 STEPS=${STEPS:-20}
 BUDGET_S=${BUDGET_S:-520}
 say() { echo "[mha $((SECONDS - START))s] $*"; }
-pin() { local c=$1; shift; if command -v taskset > /dev/null; then taskset -c "$c" "$@"; else "$@"; fi; }
+. bench/lib/device-tools.sh
 publish() {
   /tmp/node "$REPO/bench/summarize.mjs" "$WORK" > "$WORK/summary.md" 2> "$WORK/summarize.err"
   cp "$WORK/summary.md" "$WORK/result.json" "$OUT/" 2> /dev/null
   tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude=result.json --exclude=summary.md . 2> /dev/null
 }
-for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-ldconfig
-for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
-  if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
-done
-for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
-  if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
-done
-xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node
-mkdir -p /tmp/bench /tmp/py
-tar -C /tmp/bench -xJf .carry/bench/node_modules.tar.xz
-cp .carry/bench/pano-webgpu.mjs .carry/bench/mha-smoke.mjs /tmp/bench/
-tar -C /tmp/py -xJf .carry/bench/diffusers.tar.xz
-export PYTHONPATH=/tmp/py${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+setup_vulkan
+unpack_bench /tmp/bench pano-webgpu.mjs mha-smoke.mjs || { say "cannot unpack the carried tools"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
 python3 -c "import torch, onnxscript, onnxruntime; print('torch', torch.__version__, 'onnxscript', onnxscript.__version__, 'ort', onnxruntime.__version__)"
 say "tools ready"
 
-pin 4-8 env OMP_NUM_THREADS=5 python3 models/export.py --random-full --out /tmp/rf \
+pin 4-8 env OMP_NUM_THREADS=5 python3 models/export.py --random-full --attention sliced --out /tmp/rf \
   --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export.log" 2>&1 &
 P_RF=$!
 pin 9-13 env OMP_NUM_THREADS=5 python3 models/export.py --random-full --attention mha --out /tmp/rfm \

@@ -49,6 +49,7 @@ elapsed() { echo $((SECONDS - START)); }
 left() { echo $((BUDGET_S - (SECONDS - START))); }
 say() { echo "[run-device-sr $(elapsed)s] $*"; }
 note() { say "$*"; echo "$*" >> "$WORK/notes.txt"; }
+. bench/lib/device-tools.sh # setup_vulkan; this script keeps its own pin (below)
 pin() { # pin CORES CMD...: taskset where the machine has it and has those cores
   local cores=$1; shift
   if command -v taskset > /dev/null && [ "$(nproc)" -ge 16 ]; then taskset -c "$cores" "$@"; else "$@"; fi
@@ -61,17 +62,7 @@ publish() {
 }
 
 # 1. tools --------------------------------------------------------------------------------------
-if [ -z "${NO_VULKAN_SETUP:-}" ]; then
-  # the Vulkan loader (.gl) and the GL vendor-neutral dispatch libraries that NVIDIA's Vulkan ICD needs
-  for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-  ldconfig
-  for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
-    if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
-  done
-  for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
-    if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
-  done
-fi
+setup_vulkan
 say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset} VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}"
 if [ "$NODE" = /tmp/node ] && [ ! -x /tmp/node ]; then xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node; fi
 "$NODE" --version > /dev/null || { say "no node at $NODE"; exit 1; }

@@ -34,10 +34,7 @@ MODELS16=/tmp/rf16
 # bench/run-device-memory.sh)
 EXPERIMENTS=${EXPERIMENTS-turbofan}
 elapsed() { echo $((SECONDS - START)); }
-pin() { # pin CORES CMD...: taskset where the machine has it
-  local cores=$1; shift
-  if command -v taskset > /dev/null; then taskset -c "$cores" "$@"; else "$@"; fi
-}
+. bench/lib/device-tools.sh
 say() { echo "[run-device $(elapsed)s] $*"; }
 publish() {
   /tmp/node "$REPO/bench/summarize.mjs" "$WORK" > "$WORK/summary.md" 2> "$WORK/summarize.err"
@@ -46,26 +43,9 @@ publish() {
 }
 
 # 1. tools --------------------------------------------------------------------------------------
-if [ -z "${NO_VULKAN_SETUP:-}" ]; then # (NO_VULKAN_SETUP=1: a dry run on a machine that has its own)
-  # the Vulkan loader (.gl) and the GL vendor-neutral dispatch libraries (.carry/bench/gl: libglvnd0,
-  # libglx0, libegl1, ...) that NVIDIA's Vulkan ICD (libGLX_nvidia.so.0) needs to load
-  for f in .gl/*.deb .carry/bench/gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
-  ldconfig
-fi
-for d in /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
-  if [ -f "$d/nvidia_icd.json" ]; then export VK_DRIVER_FILES="$d/nvidia_icd.json"; break; fi
-done
-for d in /usr/local/nvidia/share/glvnd/egl_vendor.d /usr/share/glvnd/egl_vendor.d; do
-  if [ -f "$d/10_nvidia.json" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$d/10_nvidia.json"; break; fi
-done
+setup_vulkan
 say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
-xz -dc .node/node.xz > /tmp/node && chmod +x /tmp/node
-mkdir -p /tmp/bench /tmp/py
-tar -C /tmp/bench -xJf .carry/bench/node_modules.tar.xz
-cp .carry/bench/pano-webgpu.mjs /tmp/bench/
-tar -C /tmp/py -xJf .carry/bench/diffusers.tar.xz
-export PYTHONPATH=/tmp/py${PYTHONPATH:+:$PYTHONPATH}
-export PYTHONUNBUFFERED=1
+unpack_bench /tmp/bench pano-webgpu.mjs || { say "cannot unpack the carried tools"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
 say "node $(/tmp/node --version); tools ready"
 
