@@ -23,7 +23,11 @@
  * An unreported resident "prime" run goes first so every configuration sees a warm driver shader
  * cache (--no-prime to skip). 'staged+tiled' / 'staged+tiled+warmup' add the tiled VAE decode
  * (diffusers' default tile from the manifest, or --vae-tiling N latent cells); the others decode
- * untiled. Locally (SwiftShader, tiny models; nvidia-smi figures are then '–'):
+ * untiled. Below the table, one line per configuration says what was alive at its buffer peak
+ * (sizes × counts, bytes by the phase that created them; every phase's top 20 sizes in the JSON);
+ * --snapshot-step-mib M sets how much the live bytes must grow between two such snapshots
+ * (default: 16, or 1 % of the model folder when that is less: the tiny models hold ~2 MiB).
+ * Locally (SwiftShader, tiny models; nvidia-smi figures are then '–'):
  *   npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2
  * On the GPU machine: bench/run-device-memory.sh.
  *
@@ -31,7 +35,8 @@
  * freeDimensionOverrides). --turbofan undoes node-webgpu.ts's --liftoff-only (browsers tier wasm
  * up to TurboFan; Node on a 2-core machine waited minutes for it, see that file).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import * as ort from 'onnxruntime-web/webgpu';
@@ -54,6 +59,12 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   // The tiled VAE decode (issue #4: the untiled decode sets the staged peak); the tile: --vae-tiling.
   'staged+tiled': { name: 'staged+tiled', memory: 'staged', warmUp: false, vaeTiling: 'auto' },
   'staged+tiled+warmup': { name: 'staged+tiled+warmup', memory: 'staged', warmUp: true, vaeTiling: 'auto' },
+  // ORT frees buffers after each batch of GPU work instead of keeping them for reuse: what is alive
+  // is then what the graph needs, at the cost of a new buffer per tensor per run.
+  'staged+tiled+lazy': { name: 'staged+tiled+lazy', memory: 'staged', warmUp: false, vaeTiling: 'auto', bufferCache: 'lazyRelease' },
+  // Guidance 1: a batch-1 UNet, i.e. what splitting classifier-free guidance into two calls would hold.
+  'staged+tiled+lazy+g1': { name: 'staged+tiled+lazy+g1', memory: 'staged', warmUp: false, vaeTiling: 'auto', bufferCache: 'lazyRelease', guidance: 1 },
+  'staged+tiled+g1': { name: 'staged+tiled+g1', memory: 'staged', warmUp: false, vaeTiling: 'auto', guidance: 1 },
 };
 /** The default --configs: the four untiled ones and staged+tiled. */
 const DEFAULT_CONFIGS = ['resident', 'staged', 'resident+warmup', 'staged+warmup', 'staged+tiled'];
@@ -76,14 +87,16 @@ const { values: args } = parseArgs({
     configs: { type: 'string', default: DEFAULT_CONFIGS.join(',') },
     'vae-tiling': { type: 'string' },
     'no-prime': { type: 'boolean', default: false },
+    'snapshot-step-mib': { type: 'string' },
     md: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 const USAGE = [
   'usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE] [--vae-tiling N]',
-  `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--vae-tiling N] [--out FILE.json] [--md FILE.md]`,
+  `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--vae-tiling N] [--snapshot-step-mib M] [--out FILE.json] [--md FILE.md]`,
   '--vae-tiling N: decode the image in tiles of N latent cells (a multiple of 4; diffusers tiled_decode); with --memory-compare, the tile of the +tiled configs (default: diffusers\' tile for the model)',
+  '--snapshot-step-mib M: with --memory-compare, the growth of live GPU buffers between two snapshots of what is alive (default 16, or 1 % of the model folder when less)',
   'Run it bundled: npm run bench:pano -- ARGS (tsx cannot load the shaders\' ?raw imports; --help is all it can do).',
   'Memory policies locally (SwiftShader, tiny models): npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2',
   'On the GPU machine: node bench/build-device-bundle.mjs, then the device tool: run(command="bash bench/run-device-memory.sh", carry=[".node", ".gl", ".carry/bench"], timeout_s=600)',
@@ -97,11 +110,16 @@ if (!args.models) {
   process.exit(2);
 }
 const { loadPipelineUnderTest } = await import('./lib/pipeline-under-test');
-const { compareTable, memoryCompare } = await import('./lib/memory-compare');
+const { compareTable, compositionLines, memoryCompare } = await import('./lib/memory-compare');
 const steps = Number(args.steps);
 const vaeTile = args['vae-tiling'] === undefined ? null : Number(args['vae-tiling']);
 if (vaeTile !== null && !(Number.isInteger(vaeTile) && vaeTile > 0)) {
   console.error(`--vae-tiling wants a whole number of latent cells, got ${args['vae-tiling']}`);
+  process.exit(2);
+}
+const snapshotStepMiB = args['snapshot-step-mib'] === undefined ? null : Number(args['snapshot-step-mib']);
+if (snapshotStepMiB !== null && !(Number.isFinite(snapshotStepMiB) && snapshotStepMiB >= 0)) {
+  console.error(`--snapshot-step-mib wants a number of MiB ≥ 0, got ${args['snapshot-step-mib']}`);
   process.exit(2);
 }
 const warmRuns = Number(args['warm-runs']);
@@ -155,9 +173,11 @@ if (args['memory-compare']) {
     generation: { prompt: gen.prompt, negativePrompt: gen.negative, steps, guidance: gen.guidance, scheduler: gen.scheduler, seed: gen.seed, preview: true },
     gpuMem,
     log,
+    // 16 MiB would snapshot nothing of the tiny models' ~2 MiB; 1 % of the weights keeps it meaningful.
+    snapshotStepBytes: snapshotStepMiB === null ? Math.min(16 * 2 ** 20, Math.ceil(folderBytes(args.models) / 100)) : snapshotStepMiB * 2 ** 20,
   });
   const gpu = gpuMem.stop();
-  const table = compareTable(results);
+  const table = `${compareTable(results)}\n\nWhat is alive at each configuration's peak of GPU buffers (tag: the phase that created them):\n\n${compositionLines(results)}`;
   const adapter = probe.device ? deviceAdapter() : 'unknown adapter';
   const header = `Memory policies, ${steps} steps, guidance ${gen.guidance}, ${gen.scheduler}; ${pipelineDtype} weights from ${args.models}; adapter ${adapter}; GPU ${gpu.gpu ?? '– (no nvidia-smi)'}; ${new Date().toISOString()}`;
   const result = {
@@ -209,6 +229,15 @@ async function generate(label: string, markMemory = false): Promise<GenerationRe
   const totalMs = performance.now() - ts;
   log(`${label}: ${(totalMs / 1000).toFixed(2)} s, median step ${round(median(stepTimes))} ms`);
   return { totalMs, stepMs: stepTimes, runs: [...probe.runs], pipelineTimings: out.timings };
+}
+
+function folderBytes(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    const st = statSync(join(dir, name)); // follows links: weights may be linked in
+    n += st.isDirectory() ? folderBytes(join(dir, name)) : st.size;
+  }
+  return n;
 }
 
 function deviceAdapter(): string {

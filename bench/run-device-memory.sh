@@ -7,7 +7,7 @@
 #   1. unpack Node 20, the Vulkan loader and the bench bundle (carried, as bench/run-device.sh)
 #   2. export the random-full LDM3D-pano graphs (models/export.py --random-full; CPU), unless
 #      /tmp/rf/manifest.json is already there (a warm machine)
-#   3. the comparison; $OUT gets memory.md (the table), memory.json (every figure), logs.tar.gz
+#   3. the comparison; $OUT gets memory-<weights>.md (the table), memory-<weights>.json (every figure), logs.tar.gz
 #
 # Prepared here first (ignored folder .carry/bench):  node bench/build-device-bundle.mjs
 # Then, via the device tool:
@@ -15,7 +15,9 @@
 # Knobs: STEPS (20), GUIDANCE (7), CONFIGS (comma-separated, default the five above; staged+tiled+warmup
 # too), VAE_TILING (latent cells per tile of the +tiled configs; default diffusers' for the model), NO_PRIME=1,
 # ATTENTION=sliced (export the UNet with query-sliced attention instead of the default fused mha),
-# BUDGET_S (seconds this script may use, 585).
+# BUDGET_S (seconds this script may use, 585), WEIGHTS (comma-separated weight storages to compare, each
+# in its own process: float32 (the export as is) and/or float16 (models/narrow_weights.py: float16 bit
+# patterns widened on the GPU); default float32).
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
@@ -30,8 +32,8 @@ MODELS=/tmp/rf-$ATTENTION
 say() { echo "[memory $((SECONDS - START))s] $*"; }
 . bench/lib/device-tools.sh
 publish() {
-  cp "$WORK"/memory.md "$WORK"/memory.json "$OUT/" 2> /dev/null
-  tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude=memory.json --exclude=memory.md . 2> /dev/null
+  cp "$WORK"/memory*.md "$WORK"/memory*.json "$OUT/" 2> /dev/null
+  tar -C "$WORK" -czf "$OUT/logs.tar.gz" --exclude='memory*.json' --exclude='memory*.md' . 2> /dev/null
 }
 
 # 1. tools ---------------------------------------------------------------------------------------
@@ -51,17 +53,30 @@ if [ ! -f "$MODELS/manifest.json" ]; then
   say "export rc=$rc"
   [ $rc -eq 0 ] || { publish; exit $rc; }
 fi
-du -sh "$MODELS"/*
+WEIGHTS=${WEIGHTS:-float32}
+if [[ ",$WEIGHTS," == *",float16,"* ]] && [ ! -f "$MODELS-f16/manifest.json" ]; then
+  pin 0-15 python3 models/narrow_weights.py --in "$MODELS" --out "$MODELS-f16" > "$WORK/narrow.log" 2>&1
+  rc=$?
+  tail -n 6 "$WORK/narrow.log"
+  say "narrow_weights rc=$rc"
+  [ $rc -eq 0 ] || { publish; exit $rc; }
+fi
+du -sh "$MODELS"/* "$MODELS"-f16/* 2> /dev/null
 
-# 3. the comparison ---------------------------------------------------------------------------------
-ARGS=(--models "$MODELS" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION"
-      --out "$WORK/memory.json" --md "$WORK/memory.md")
-[ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")
-[ -n "${NO_PRIME:-}" ] && ARGS+=(--no-prime)
-[ -n "${VAE_TILING:-}" ] && ARGS+=(--vae-tiling "$VAE_TILING")
-LEFT=$(( BUDGET_S - (SECONDS - START) ))
-say "pano-webgpu ${ARGS[*]} (${LEFT}s left)"
-( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory.log" )
-say "pano-webgpu rc=${PIPESTATUS[0]}"
+# 3. the comparison, one process per weight storage --------------------------------------------------
+for W in ${WEIGHTS//,/ }; do
+  DIR=$MODELS; [ "$W" = float16 ] && DIR=$MODELS-f16
+  ARGS=(--models "$DIR" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION-$W"
+        --out "$WORK/memory-$W.json" --md "$WORK/memory-$W.md")
+  [ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")
+  [ -n "${NO_PRIME:-}" ] && ARGS+=(--no-prime)
+  [ -n "${VAE_TILING:-}" ] && ARGS+=(--vae-tiling "$VAE_TILING")
+  LEFT=$(( BUDGET_S - (SECONDS - START) ))
+  [ "$LEFT" -gt 60 ] || { say "no time left for $W"; break; }
+  say "pano-webgpu ${ARGS[*]} (${LEFT}s left)"
+  ( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory-$W.log" )
+  say "pano-webgpu $W rc=${PIPESTATUS[0]}"
+  publish
+done
 publish
 say done

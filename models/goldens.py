@@ -87,7 +87,10 @@ def save(folder: Path, name: str, arr) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def pipeline_goldens(ckpt: Path, out: Path) -> dict:
+def pipeline_goldens(ckpt: Path, out: Path, transform=None, only: list[str] | None = None,
+                     model: str = "models/tiny/ldm3d-pano") -> dict:
+    """`transform(pipe)` changes the loaded pipeline first (goldens_f16.py rounds its weights);
+    `only` names the CASES to run (default all)."""
     import diffusers
     import torch
     from diffusers import StableDiffusionLDM3DPipeline
@@ -97,6 +100,8 @@ def pipeline_goldens(ckpt: Path, out: Path) -> dict:
         ckpt, safety_checker=None, feature_extractor=None, requires_safety_checker=False, torch_dtype=torch.float32
     ).to("cpu")
     pipe.set_progress_bar_config(disable=True)
+    if transform is not None:
+        transform(pipe)
     tok = pipe.tokenizer
     base_config = json.loads((Path(ckpt) / "scheduler" / "scheduler_config.json").read_text())
     vsf = pipe.vae_scale_factor
@@ -111,6 +116,8 @@ def pipeline_goldens(ckpt: Path, out: Path) -> dict:
 
     cases = []
     for name, prompt, negative, steps, guidance, kind, seed in CASES:
+        if only is not None and name not in only:
+            continue
         pipe.scheduler = make_scheduler(kind, base_config)
         shape = (1, pipe.unet.config.in_channels, height // vsf, width // vsf)
         latents = np.random.RandomState(seed).standard_normal(shape).astype(np.float32)
@@ -174,7 +181,7 @@ def pipeline_goldens(ckpt: Path, out: Path) -> dict:
     }
     doc = {
         "format": "ldm3d-xr-goldens@1",
-        "model": "models/tiny/ldm3d-pano",
+        "model": model,
         "generated_with": {"pipeline": "diffusers.StableDiffusionLDM3DPipeline", "device": "cpu",
                            "dtype": "float32", "diffusers": diffusers.__version__, "torch": torch.__version__,
                            "safety_checker": None},

@@ -6,7 +6,10 @@
  * from nvidia-smi (device-wide, above the idle level before the process started: run nothing else on
  * the GPU) and from counting GPU buffers in JavaScript (gpu-buffers.ts: ours and ORT's; what Dawn or
  * the driver keep after a destroy() is only in the nvidia-smi figure, so the two together tell
- * whether a freed buffer really goes back).
+ * whether a freed buffer really goes back). Each phase also records what was alive at its buffer
+ * peak (GpuBufferTracker.peakComposition: buffers by size and by the phase that created them), and
+ * compositionLines() prints that for each configuration's overall peak (issue #4: what the
+ * unattributed ~2 GiB of the staged peak are).
  *
  * Order matters for first-run times: a process's first shader compilations also fill the driver's
  * shader cache (BENCHMARKS.md ²), so by default an unreported "prime" run (resident, one
@@ -17,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type LoadOptions, type MemoryPolicy } from '../../src/pipeline/pipeline';
 import type { GpuMemorySampler } from './gpu-memory';
-import { GpuBufferTracker } from './gpu-buffers';
+import { GpuBufferTracker, type PeakComposition } from './gpu-buffers';
 import { median } from './stats';
 
 export interface CompareConfig {
@@ -26,6 +29,10 @@ export interface CompareConfig {
   readonly warmUp: boolean;
   /** The VAE decode's tiling; absent = 'off', so 'staged' stays the untiled baseline ('auto' would tile it). */
   readonly vaeTiling?: LoadOptions['vaeTiling'];
+  /** ORT's buffer cache (LoadOptions.bufferCache); absent = the pipeline's default. */
+  readonly bufferCache?: LoadOptions['bufferCache'];
+  /** Overrides --guidance for this configuration (1: a batch-1 UNet, no classifier-free guidance). */
+  readonly guidance?: number;
 }
 
 export interface PhaseFigures {
@@ -36,7 +43,12 @@ export interface PhaseFigures {
   /** GPU buffers alive (created and not destroyed), MiB: peak during the phase and at its end. */
   readonly buffersPeakMiB: number;
   readonly buffersEndMiB: number;
+  /** What was alive at the buffer peak (top 20 sizes); tags: the phase that created each buffer. */
+  readonly buffersAtPeak: PeakComposition;
 }
+
+/** The phases of a configuration, also the tags its buffers are created under. */
+export type PhaseName = 'load' | 'warm-up' | 'first' | 'second';
 
 export interface ConfigResult {
   readonly config: CompareConfig;
@@ -52,6 +64,8 @@ export interface ConfigResult {
   readonly afterDisposeSmiMiB: number | null;
   readonly peakSmiMiB: number | null;
   readonly peakBuffersMiB: number;
+  /** The phase whose buffer peak is peakBuffersMiB (its buffersAtPeak says what was alive). */
+  readonly peakBuffersPhase: PhaseName;
 }
 
 const MiB = 2 ** 20;
@@ -65,15 +79,18 @@ export async function memoryCompare(options: {
   readonly generation: GenerateOptions;
   readonly gpuMem: GpuMemorySampler;
   readonly log: (...a: unknown[]) => void;
+  /** GpuBufferTracker's snapshot step (default 16 MiB; the tiny models need far less). */
+  readonly snapshotStepBytes?: number;
 }): Promise<{ prime: number | null; results: ConfigResult[] }> {
   const { gpuMem, log } = options;
-  const tracker = new GpuBufferTracker().install();
+  const tracker = new GpuBufferTracker({ snapshotStepBytes: options.snapshotStepBytes }).install();
   const source = await folderSource(options.models);
   // nvidia-smi samples every 100 ms: wait a little at the end of a phase so its level is seen.
   const settle = (): Promise<void> => sleep(350);
 
-  async function phase<T>(run: () => Promise<T>): Promise<{ value: T; figures: PhaseFigures }> {
+  async function phase<T>(tag: PhaseName | 'dispose', run: () => Promise<T>): Promise<{ value: T; figures: PhaseFigures }> {
     gpuMem.phase();
+    tracker.tag = tag;
     tracker.resetPeak();
     const t = performance.now();
     const value = await run();
@@ -89,15 +106,17 @@ export async function memoryCompare(options: {
         smiEndMiB: smi?.now ?? null,
         buffersPeakMiB: Math.round((b.peakBytes / MiB) * 100) / 100,
         buffersEndMiB: Math.round((b.liveBytes / MiB) * 100) / 100,
+        buffersAtPeak: tracker.peakComposition(20),
       },
     };
   }
 
-  async function generate(pipe: Ldm3dPipeline): Promise<{ timings: Readonly<Record<string, number>>; stepMedianMs: number | null }> {
+  async function generate(pipe: Ldm3dPipeline, guidance?: number): Promise<{ timings: Readonly<Record<string, number>>; stepMedianMs: number | null }> {
     const stepTimes: number[] = [];
     let last = performance.now();
     const out = await pipe.generate({
       ...options.generation,
+      ...(guidance === undefined ? {} : { guidance }),
       onProgress: () => {
         const now = performance.now();
         stepTimes.push(now - last);
@@ -111,6 +130,7 @@ export async function memoryCompare(options: {
   let prime: number | null = null;
   if (options.prime) {
     const t = performance.now();
+    tracker.tag = 'prime';
     const p = await Ldm3dPipeline.load(source, { backend: 'webgpu', memory: 'resident' });
     await p.generate(options.generation);
     await p.dispose();
@@ -122,21 +142,24 @@ export async function memoryCompare(options: {
   const results: ConfigResult[] = [];
   for (const config of options.configs) {
     log(`${config.name}: loading`);
-    const load = await phase(() => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off' }));
+    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache }));
     const pipe = load.value;
     try {
       let warm: ConfigResult['warmUp'] = null;
       if (config.warmUp) {
-        const w = await phase(() => pipe.warmUp());
+        const w = await phase('warm-up', () => pipe.warmUp());
         warm = { ...w.figures, timings: roundAll(w.value.timings) };
       }
-      const first = await phase(() => generate(pipe));
-      const second = await phase(() => generate(pipe));
-      const disposed = await phase(async () => {
+      const first = await phase('first', () => generate(pipe, config.guidance));
+      const second = await phase('second', () => generate(pipe, config.guidance));
+      const disposed = await phase('dispose', async () => {
         await pipe.dispose();
         await sleep(1000);
       });
-      const all = [load.figures, warm, first.figures, second.figures].filter((x): x is PhaseFigures => x !== null);
+      const phases: Array<[PhaseName, PhaseFigures | null]> = [['load', load.figures], ['warm-up', warm], ['first', first.figures], ['second', second.figures]];
+      const all = phases.map(([, f]) => f).filter((x): x is PhaseFigures => x !== null);
+      // The first phase with the highest exact peak (its composition is the one at that peak).
+      const peakPhase = phases.reduce((best, p) => (p[1] && p[1].buffersAtPeak.peakBytes > (best[1]?.buffersAtPeak.peakBytes ?? -1) ? p : best));
       const smiPeaks = all.map((f) => f.smiPeakMiB).filter((x): x is number => x !== null);
       const r: ConfigResult = {
         config,
@@ -149,6 +172,7 @@ export async function memoryCompare(options: {
         afterDisposeSmiMiB: disposed.figures.smiEndMiB,
         peakSmiMiB: smiPeaks.length ? Math.max(...smiPeaks) : null,
         peakBuffersMiB: Math.max(...all.map((f) => f.buffersPeakMiB)),
+        peakBuffersPhase: peakPhase[0],
       };
       results.push(r);
       log(
@@ -197,6 +221,41 @@ export function compareTable(results: readonly ConfigResult[]): string {
   const out = [`| figure | ${results.map((r) => r.config.name).join(' | ')} |`, `|---|${results.map(() => '---').join('|')}|`];
   for (const [label, f] of rows) out.push(`| ${label} | ${results.map(f).join(' | ')} |`);
   return out.join('\n');
+}
+
+const PHASE_LABEL: Readonly<Record<PhaseName, string>> = { load: 'load', 'warm-up': 'warm-up', first: 'first generation', second: 'second generation' };
+
+/** Bytes as B / KiB / MiB / GiB: buffer sizes span bytes (tiny models) to GiB. */
+export function formatBytes(n: number): string {
+  if (Math.abs(n) < 1024) return `${n} B`;
+  if (Math.abs(n) < MiB) return `${(n / 1024).toFixed(1)} KiB`;
+  if (Math.abs(n) < 1024 * MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  return `${(n / (1024 * MiB)).toFixed(2)} GiB`;
+}
+
+/**
+ * One line per configuration: what was alive at its overall buffer peak, e.g.
+ * "peak 5.19 GiB (first generation) in 2,345 buffers of 412 sizes; largest: 59.0 MiB×12, …; by tag: load 3.20 GiB, first 1.99 GiB".
+ * Tags are the phases that created the buffers: where ORT's buffer cache outlives a generation
+ * (resident sessions), 'first' buffers alive during the second generation are cached activations.
+ */
+export function compositionLines(results: readonly ConfigResult[], largest = 6): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return results
+    .map((r) => {
+      const phase = r.peakBuffersPhase === 'warm-up' ? r.warmUp : r[r.peakBuffersPhase];
+      if (!phase) return `- ${r.config.name}: no buffer peak recorded`;
+      const c = phase.buffersAtPeak;
+      // The snapshot lags the exact peak by less than its step; say so when it does.
+      const at = formatBytes(c.bytes) === formatBytes(c.peakBytes) ? '' : `; composition at ${formatBytes(c.bytes)}`;
+      const top = c.top.slice(0, largest).map((g) => `${formatBytes(g.size)}×${n(g.count)}`);
+      const tags = Object.entries(c.byTag).map(([tag, bytes]) => `${tag} ${formatBytes(bytes)}`);
+      return (
+        `- ${r.config.name}: peak ${formatBytes(c.peakBytes)} (${PHASE_LABEL[r.peakBuffersPhase]}${at}) in ${n(c.buffers)} buffers of ${n(c.sizes)} sizes; ` +
+        `largest: ${top.join(', ') || '–'}${c.sizes > largest ? ', …' : ''}; by tag: ${tags.join(', ') || '–'}`
+      );
+    })
+    .join('\n');
 }
 
 function sumCreate(t: Readonly<Record<string, number>>): number | null {

@@ -82,6 +82,13 @@ export interface Manifest {
    * on the GPU at load (OrtRuntime verifyAttention) because some adapters compute them wrongly.
    */
   readonly attention?: 'sliced' | 'default' | 'mha';
+  /**
+   * How the large weights are stored (models/narrow_weights.py); absent = 'float32'.
+   * 'float16-widened': float16 bit patterns that the graph itself widens exactly to float32 on the
+   * GPU right before each use, so the weights take half the download and half the GPU memory and
+   * the model computes in float32 with weights rounded to float16.
+   */
+  readonly weight_storage?: 'float32' | 'float16-widened';
 }
 
 /** Where an exported pipeline's files come from: a folder on disk (CLI, tests) or the browser's model store. */

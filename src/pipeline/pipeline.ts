@@ -24,7 +24,7 @@
  * VAE decode's memory, the peak of a staged generation.
  */
 import type { RGBDPanorama } from '../panorama/types';
-import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
+import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor } from '../runtime/ort';
 import { PipelineError, reasonOf } from './errors';
 import type { Manifest, ModelSource } from './manifest';
 import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
@@ -80,6 +80,8 @@ export interface LoadOptions {
    * latentTile × vae_scale_factor); the default tile is diffusers' for the model (defaultVaeTiling).
    */
   readonly vaeTiling?: 'off' | 'auto' | { readonly latentTile: number; readonly overlap?: number };
+  /** ORT's WebGPU buffer cache (ort.ts BufferCacheMode); default 'simple'. */
+  readonly bufferCache?: BufferCacheMode;
 }
 
 /** Intel/ldm3d-pano's vae.config.sample_size, for manifests written before they recorded it. */
@@ -331,7 +333,7 @@ export class Ldm3dPipeline {
     checkAbort(options.signal, 'loading the model');
     // A bad tile is reported before anything is loaded ('auto' cannot be bad).
     resolveVaeTiling(manifest, options.vaeTiling, 'resident');
-    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha' });
+    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache });
     try {
       const requested = options.memory ?? 'auto';
       const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;
@@ -484,7 +486,8 @@ export class Ldm3dPipeline {
   get runtimeSummary(): string {
     const memory = this.memory === 'staged' ? 'one stage at a time' : 'all stages kept loaded';
     const tiles = this.vaeTiling ? `, image decoded in ${this.vaeTiling.sampleTile} px tiles` : '';
-    return `${this.runtime.summary}; ${memory}${tiles}`;
+    const weights = this.manifest.weight_storage === 'float16-widened' ? '; float16 weights widened on the GPU' : '';
+    return `${this.runtime.summary}; ${memory}${tiles}${weights}`;
   }
 
   /** What the user must be told about this load (e.g. the WASM fallback and why). */

@@ -14,7 +14,7 @@
  * AttributeProto, ValueInfoProto, TypeProto(.Tensor), TensorShapeProto(.Dimension), TensorProto.
  */
 
-const ELEM_TYPE = { float32: 1, int64: 7 } as const;
+const ELEM_TYPE = { float32: 1, uint8: 2, int32: 6, int64: 7 } as const;
 export type OnnxElemType = keyof typeof ELEM_TYPE;
 
 /** AttributeProto.AttributeType values. */
@@ -43,7 +43,9 @@ export interface OnnxNode {
 export interface OnnxInitializer {
   readonly name: string;
   readonly dims: readonly number[];
-  readonly data: Float32Array;
+  /** float32 unless `type` says otherwise; the array must match the type. */
+  readonly data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
+  readonly type?: OnnxElemType;
 }
 
 export interface OnnxGraph {
@@ -154,7 +156,7 @@ export function encodeModel(g: OnnxGraph): Uint8Array {
     for (const init of g.initializers ?? []) {
       graph.msg(5, (t) => {
         for (const d of init.dims) t.int(1, d);
-        t.int(2, ELEM_TYPE.float32);
+        t.int(2, ELEM_TYPE[init.type ?? 'float32']);
         t.str(8, init.name);
         // raw_data is little-endian, as typed arrays are on every platform the app runs on.
         t.bytes(9, new Uint8Array(init.data.buffer, init.data.byteOffset, init.data.byteLength));

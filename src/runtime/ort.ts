@@ -152,9 +152,16 @@ async function createDevice(policy: SubgroupPolicy): Promise<DeviceResult> {
  * −3 %, UNet call CPU side −23 %, same outputs. The option is fixed when ORT creates its context
  * for a device (the first session on it); every session passes the same value.
  */
-function webgpuProvider(device: GPUDevice): ort.InferenceSession.ExecutionProviderConfig {
-  return { name: 'webgpu', device, storageBufferCacheMode: 'simple' } as ort.InferenceSession.ExecutionProviderConfig;
+function webgpuProvider(device: GPUDevice, cache: BufferCacheMode): ort.InferenceSession.ExecutionProviderConfig {
+  return { name: 'webgpu', device, storageBufferCacheMode: cache } as ort.InferenceSession.ExecutionProviderConfig;
 }
+
+/**
+ * ORT's storage-buffer cache (see webgpuProvider): 'simple' keeps every freed buffer for reuse at its
+ * exact size; 'lazyRelease' frees them after each batch of GPU work (less memory, a new buffer for
+ * every tensor of every run).
+ */
+export type BufferCacheMode = 'simple' | 'lazyRelease';
 
 export interface SessionInit {
   /** Short name for messages: 'unet'. */
@@ -213,6 +220,8 @@ export interface RuntimeOptions {
    * fails, 'auto' falls back to WASM with a notice and 'webgpu' fails with 'webgpu-unavailable'.
    */
   readonly verifyAttention?: boolean;
+  /** ORT's storage-buffer cache on this runtime's device; default 'simple'. */
+  readonly bufferCache?: BufferCacheMode;
 }
 
 /** One run of the fused-attention self-test, with the subgroup setting of the device it ran on. */
@@ -241,6 +250,7 @@ export class OrtRuntime {
     readonly subgroups: SubgroupState | null,
     /** Every fused-attention self-test run while creating this runtime, in order; empty when not asked. */
     readonly attentionChecks: readonly AttentionAttempt[],
+    readonly bufferCache: BufferCacheMode = 'simple',
   ) {
     if (device) {
       void device.lost.then((info) => {
@@ -280,7 +290,7 @@ export class OrtRuntime {
         subgroups = { ...subgroups, reason: `turned off: fused attention was wrong with them, ${describeAttentionCheck(failed)}` };
       }
       // `attempts` is shared on purpose: the runtime that is returned lists every test, its own included.
-      const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts);
+      const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts, options.bufferCache);
       if (!options.verifyAttention) return rt;
       const check = await rt.verifyFusedAttention();
       attempts.push({ ...check, subgroups: subgroups?.enabled ?? false });
@@ -361,7 +371,7 @@ export class OrtRuntime {
   async createSession(init: SessionInit): Promise<OrtSession> {
     this.check(`creating ${init.label}`);
     const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: this.device ? [webgpuProvider(this.device)] : ['wasm'],
+      executionProviders: this.device ? [webgpuProvider(this.device, this.bufferCache)] : ['wasm'],
       graphOptimizationLevel: 'all',
       // ORT's warnings (e.g. nodes placed on the CPU) would go to the console on every load.
       logSeverityLevel: 3,

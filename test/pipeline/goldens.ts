@@ -44,12 +44,18 @@ export interface GoldenDoc {
   cases: GoldenCase[];
 }
 
-export function loadCases(): GoldenDoc {
-  return parsePythonJson<GoldenDoc>(readFileSync(new URL('ldm3d-pano/cases.json', root), 'utf8'));
+/**
+ * A set of goldens: 'ldm3d-pano' (models/tiny/ldm3d-pano, float32 weights) or 'ldm3d-pano-f16'
+ * (models/tiny/ldm3d-pano-f16: float16-stored weights; diffusers with the same weights rounded).
+ */
+export type GoldenSet = 'ldm3d-pano' | 'ldm3d-pano-f16';
+
+export function loadCases(set: GoldenSet = 'ldm3d-pano'): GoldenDoc {
+  return parsePythonJson<GoldenDoc>(readFileSync(new URL(`${set}/cases.json`, root), 'utf8'));
 }
 
-export function loadNpy(file: string): { data: Float32Array; shape: number[] } {
-  const a = readNpy(new Uint8Array(readFileSync(new URL(`ldm3d-pano/${file}`, root))));
+export function loadNpy(file: string, set: GoldenSet = 'ldm3d-pano'): { data: Float32Array; shape: number[] } {
+  const a = readNpy(new Uint8Array(readFileSync(new URL(`${set}/${file}`, root))));
   if (!(a.data instanceof Float32Array)) throw new Error(`${file}: expected float32, got ${a.descr}`);
   return { data: a.data, shape: a.shape };
 }

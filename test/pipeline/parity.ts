@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
-import { loadCases, loadNpy, maxAbsDiff, type GoldenCase } from './goldens';
+import { loadCases, loadNpy, maxAbsDiff, type GoldenCase, type GoldenSet } from './goldens';
 
 export const TOLERANCE = 2e-3;
 
@@ -20,9 +20,9 @@ export interface CaseErrors {
  * `trajectory`: also compare the latents after every step (a read-back per step; on by default,
  * off for the slow WebGPU-on-SwiftShader runs, where latents-gpu.test.ts covers the step maths).
  */
-export async function runCase(pipe: Ldm3dPipeline, c: GoldenCase, trajectoryCheck = true): Promise<CaseErrors> {
-  const latents = loadNpy(c.latents).data;
-  const trajectory = loadNpy(c.latents_trajectory);
+export async function runCase(pipe: Ldm3dPipeline, c: GoldenCase, trajectoryCheck = true, set: GoldenSet = 'ldm3d-pano'): Promise<CaseErrors> {
+  const latents = loadNpy(c.latents, set).data;
+  const trajectory = loadNpy(c.latents_trajectory, set);
   const stepSize = trajectory.shape.slice(1).reduce((a, b) => a * b, 1);
   let latentErr = trajectoryCheck ? 0 : Number.NaN;
   const out = await pipe.generate({
@@ -46,8 +46,8 @@ export async function runCase(pipe: Ldm3dPipeline, c: GoldenCase, trajectoryChec
   expect(out.tokens.prompt.truncated).toBe(c.prompt_untruncated_length > 77);
   return {
     name: c.name,
-    rgb: maxAbsDiff(out.rgbFloat, loadNpy(c.rgb).data),
-    depth: maxAbsDiff(out.depth, loadNpy(c.depth).data),
+    rgb: maxAbsDiff(out.rgbFloat, loadNpy(c.rgb, set).data),
+    depth: maxAbsDiff(out.depth, loadNpy(c.depth, set).data),
     latents: latentErr,
   };
 }
