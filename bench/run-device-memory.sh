@@ -16,8 +16,9 @@
 # too), VAE_TILING (latent cells per tile of the +tiled configs; default diffusers' for the model), NO_PRIME=1,
 # ATTENTION=sliced (export the UNet with query-sliced attention instead of the default fused mha),
 # BUDGET_S (seconds this script may use, 585), WEIGHTS (comma-separated weight storages to compare, each
-# in its own process: float32 (the export as is) and/or float16 (models/narrow_weights.py: float16 bit
-# patterns widened on the GPU); default float32).
+# in its own process: float32 (the export as is), float16 (models/narrow_weights.py: float16 bit
+# patterns widened on the GPU) and/or int8 (narrow_weights.py --storage int8: per-channel int8);
+# default float32).
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
@@ -54,18 +55,20 @@ if [ ! -f "$MODELS/manifest.json" ]; then
   [ $rc -eq 0 ] || { publish; exit $rc; }
 fi
 WEIGHTS=${WEIGHTS:-float32}
-if [[ ",$WEIGHTS," == *",float16,"* ]] && [ ! -f "$MODELS-f16/manifest.json" ]; then
-  pin 0-15 python3 models/narrow_weights.py --in "$MODELS" --out "$MODELS-f16" > "$WORK/narrow.log" 2>&1
+for W in ${WEIGHTS//,/ }; do
+  [ "$W" = float32 ] && continue
+  [ -f "$MODELS-$W/manifest.json" ] && continue
+  pin 0-15 python3 models/narrow_weights.py --storage "$W" --in "$MODELS" --out "$MODELS-$W" > "$WORK/narrow-$W.log" 2>&1
   rc=$?
-  tail -n 6 "$WORK/narrow.log"
-  say "narrow_weights rc=$rc"
+  tail -n 6 "$WORK/narrow-$W.log"
+  say "narrow_weights $W rc=$rc"
   [ $rc -eq 0 ] || { publish; exit $rc; }
-fi
-du -sh "$MODELS"/* "$MODELS"-f16/* 2> /dev/null
+done
+du -sh "$MODELS"/* "$MODELS"-*/* 2> /dev/null
 
 # 3. the comparison, one process per weight storage --------------------------------------------------
 for W in ${WEIGHTS//,/ }; do
-  DIR=$MODELS; [ "$W" = float16 ] && DIR=$MODELS-f16
+  DIR=$MODELS; [ "$W" = float32 ] || DIR=$MODELS-$W
   ARGS=(--models "$DIR" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION-$W"
         --out "$WORK/memory-$W.json" --md "$WORK/memory-$W.md")
   [ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")

@@ -256,14 +256,23 @@ def scheduler_goldens(base_config: dict[str, Any]) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def onnx_reproduce(model_dir: Path, goldens_dir: Path, doc: dict) -> list[dict]:
-    """Runs every golden case through the exported graphs with a numpy loop; returns the errors."""
+def onnx_reproduce(model_dir: Path, goldens_dir: Path, doc: dict, basic_optimizations: bool = False) -> list[dict]:
+    """Runs every golden case through the exported graphs with a numpy loop; returns the errors.
+
+    `basic_optimizations`: for graphs with DequantizeLinear weights (narrow_weights.py --storage int8),
+    whose DequantizeLinear → Conv/MatMul pairs onnxruntime's CPU provider otherwise rewrites at its
+    extended optimization level into integer kernels that also quantise the activations (measured:
+    rgb off by 3.6e-3 from diffusers, where the app's onnxruntime-web is within 3e-6).
+    """
     import onnxruntime as ort
     import torch
     from tokenizers import Tokenizer
 
     manifest = json.loads((model_dir / "manifest.json").read_text())
-    sess = {k: ort.InferenceSession(str(model_dir / v["file"]), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    if basic_optimizations:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    sess = {k: ort.InferenceSession(str(model_dir / v["file"]), so, providers=["CPUExecutionProvider"])
             for k, v in manifest["sessions"].items()}
     text = manifest["text"]
     tk = Tokenizer.from_file(str(model_dir / "tokenizer" / "tokenizer.json"))

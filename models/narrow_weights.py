@@ -26,6 +26,13 @@ chains are scheduled right before their consumer instead of all at the start of 
 
 Weights outside float16's range or not finite keep float32; so do tensors under --min-elements.
 The manifest gains "weight_storage": "float16-widened"; "dtype" stays "float32" (what is computed).
+
+--storage int8: per-output-channel symmetric int8 weights instead (a quarter of float32):
+  s[c] = max|W[c]| / 127,  q = clip(round(W / s), -127, 127)   (float32 arithmetic, round half to even)
+  at run time: DequantizeLinear(q, s, 0, axis=output channels) → q·s in float32
+One node per weight, so the only float32 copy alive is the weight in use (float16 widening holds
+five intermediates per weight). This changes the weights more than float16 rounding does; the
+reference is diffusers with W replaced by q·s (goldens_narrow.py). "weight_storage": "int8-per-channel".
 """
 from __future__ import annotations
 
@@ -43,6 +50,8 @@ FP16_MAX = 65504.0
 # Inputs that hold weights: Conv's filter (input 1), MatMul's and Gemm's right-hand side (input 1).
 WEIGHT_INPUTS = {("Conv", 1), ("MatMul", 1), ("Gemm", 1), ("ConvTranspose", 1)}
 DEFAULT_MIN_ELEMENTS = 4096
+# 4 Mi values: 16 MiB in float32. The full-size UNet's largest weights (29.5 M values) become 8 slices.
+DEFAULT_SPLIT_ELEMENTS = 4 * 2**20
 TABLE = "fp16_widen/table"
 SCALE = "fp16_widen/scale"
 ZERO = "fp16_widen/zero_point"
@@ -64,6 +73,32 @@ def split_codes(w):
     return np.stack([(codes >> 8).astype(np.uint8), (codes & 0xFF).astype(np.uint8)], axis=-1)
 
 
+def quantize_int8(w, axis: int):
+    """Per-channel symmetric int8 along `axis` (the output channels): (q int8, s float32 [channels])."""
+    import numpy as np
+
+    w = w.astype(np.float32)
+    other = tuple(i for i in range(w.ndim) if i != axis)
+    s = (np.abs(w).max(axis=other) / np.float32(127)).astype(np.float32)
+    s = np.where(s > 0, s, np.float32(1)).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = np.clip(np.round(w / s.reshape(shape)), -127, 127).astype(np.int8)
+    return q, s
+
+
+def output_axis(node, ndim: int) -> int:
+    """The axis of a weight that indexes output channels, for per-channel quantisation."""
+    if node.op_type == "Conv":
+        return 0
+    if node.op_type == "ConvTranspose":
+        return 1
+    if node.op_type == "Gemm":
+        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+        return 0 if trans_b else 1
+    return ndim - 1  # MatMul: [..., K, N]
+
+
 def narrowable(arr, min_elements: int) -> bool:
     import numpy as np
 
@@ -71,17 +106,102 @@ def narrowable(arr, min_elements: int) -> bool:
             and float(np.abs(arr).max()) <= FP16_MAX)
 
 
-def weight_names(graph) -> set[str]:
+def weight_names(graph) -> dict[str, list]:
+    """Initializers used as weights → the nodes that use them."""
     inits = {i.name for i in graph.initializer}
-    names = set()
+    names: dict[str, list] = {}
     for n in graph.node:
         for idx, x in enumerate(n.input):
             if (n.op_type, idx) in WEIGHT_INPUTS and x in inits:
-                names.add(x)
+                names.setdefault(x, []).append(n)
     return names
 
 
-def narrow_graph(model, min_elements: int, round_only: bool) -> dict:
+def split_consumers(model, max_elements: int) -> int:
+    """Splits every Conv (group 1) or 2-D MatMul whose constant weight has more than `max_elements`
+    values into K convolutions / matmuls over equal slices of its output channels, joined by a Concat
+    (K = the smallest divisor of the channel count that brings each slice under the limit).
+
+    Why: a narrowed weight is widened to float32 right before its consumer runs, and onnxruntime's
+    WebGPU buffer cache keeps a buffer of every size it has seen; the largest UNet weights
+    (1280×2560×3×3 = 118 MB in float32, plus the convolution's own re-laid-out copy) would then stay
+    cached at full size. Slices cap what is widened at once. Each output channel is computed from the
+    same inputs and weights as before; per-output-channel int8 scales are unchanged by the slicing.
+    Returns the number of nodes split.
+    """
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    uses: dict[str, int] = {}
+    for n in g.node:
+        for x in n.input:
+            uses[x] = uses.get(x, 0) + 1
+    for o in g.output:
+        uses[o.name] = uses.get(o.name, 0) + 1
+    taken = set(inits) | {o for n in g.node for o in n.output} | {i.name for i in g.input}
+
+    def fresh(base: str) -> str:
+        name = base
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
+
+    out_nodes, split, dropped = [], 0, set()
+    for n in g.node:
+        w_name = n.input[1] if len(n.input) > 1 else ""
+        w = inits.get(w_name)
+        group = next((a.i for a in n.attribute if a.name == "group"), 1)
+        if (w is None or uses.get(w_name, 0) != 1 or n.op_type not in ("Conv", "MatMul")
+                or (n.op_type == "Conv" and group != 1) or (n.op_type == "MatMul" and len(w.dims) != 2)):
+            out_nodes.append(n)
+            continue
+        arr = numpy_helper.to_array(w)
+        axis = 0 if n.op_type == "Conv" else 1
+        channels = arr.shape[axis]
+        if arr.size <= max_elements:
+            out_nodes.append(n)
+            continue
+        k = next(d for d in range(2, channels + 1) if channels % d == 0 and arr.size // d <= max_elements) \
+            if any(channels % d == 0 and arr.size // d <= max_elements for d in range(2, channels + 1)) else None
+        bias = inits.get(n.input[2]) if n.op_type == "Conv" and len(n.input) > 2 and n.input[2] else None
+        if k is None or (n.op_type == "Conv" and len(n.input) > 2 and n.input[2] and (bias is None or uses.get(n.input[2], 0) != 1)):
+            out_nodes.append(n)
+            continue
+        step = channels // k
+        parts = []
+        for j in range(k):
+            sl = [slice(None)] * arr.ndim
+            sl[axis] = slice(j * step, (j + 1) * step)
+            w_j = fresh(f"{w_name}/part{j}")
+            g.initializer.append(numpy_helper.from_array(np.ascontiguousarray(arr[tuple(sl)]), w_j))
+            ins = [n.input[0], w_j]
+            if bias is not None:
+                b_j = fresh(f"{n.input[2]}/part{j}")
+                g.initializer.append(numpy_helper.from_array(numpy_helper.to_array(bias)[j * step:(j + 1) * step].copy(), b_j))
+                ins.append(b_j)
+            y_j = fresh(f"{n.output[0]}/part{j}")
+            part = helper.make_node(n.op_type, ins, [y_j], name=fresh(f"{n.name or n.op_type}/part{j}"))
+            part.attribute.extend(n.attribute)
+            out_nodes.append(part)
+            parts.append(y_j)
+        out_nodes.append(helper.make_node("Concat", parts, [n.output[0]], axis=1 if n.op_type == "Conv" else -1,
+                                          name=fresh(f"{n.name or n.op_type}/concat")))
+        dropped.add(w_name)
+        if bias is not None:
+            dropped.add(bias.name)
+        split += 1
+    kept = [i for i in g.initializer if i.name not in dropped]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    del g.node[:]
+    g.node.extend(out_nodes)
+    return split
+
+
+def narrow_graph(model, min_elements: int, round_only: bool, storage: str = "float16") -> dict:
     """Rewrites `model` in place; returns what it did (for the report)."""
     import numpy as np
     import onnx
@@ -102,8 +222,35 @@ def narrow_graph(model, min_elements: int, round_only: bool) -> dict:
             new_inits.append(init)
             stats["kept_float32"] += 1
             continue
+        if storage == "int8":
+            axes = {output_axis(n, arr.ndim) for n in candidates[init.name]}
+            if len(axes) != 1:  # used as a weight along two different axes: leave it alone
+                new_inits.append(init)
+                stats["kept_float32"] += 1
+                continue
+            axis = axes.pop()
         stats["narrowed"] += 1
         stats["float32_bytes_before"] += arr.nbytes
+        if storage == "int8":
+            q, scale = quantize_int8(arr, axis)
+            if round_only:
+                shape = [1] * arr.ndim
+                shape[axis] = -1
+                deq = (q.astype(np.float32) * scale.reshape(shape)).astype(np.float32)
+                new_inits.append(numpy_helper.from_array(deq, init.name))
+                stats["bytes_after"] += deq.nbytes
+                continue
+            base = init.name + "/int8"
+            while any(base + s in taken for s in ("", "_scale", "_zero")):
+                base += "_"
+            for s_ in ("", "_scale", "_zero"):
+                taken.add(base + s_)
+            new_inits += [numpy_helper.from_array(q, base), numpy_helper.from_array(scale, base + "_scale"),
+                          numpy_helper.from_array(np.zeros(scale.shape, dtype=np.int8), base + "_zero")]
+            stats["bytes_after"] += q.nbytes + scale.nbytes * 5 // 4
+            decode.append(helper.make_node("DequantizeLinear", [base, base + "_scale", base + "_zero"], [init.name],
+                                           axis=axis, name=base + "/dequantize"))
+            continue
         if round_only:
             rounded = arr.astype(np.float16).astype(np.float32)
             new_inits.append(numpy_helper.from_array(rounded, init.name))
@@ -123,7 +270,7 @@ def narrow_graph(model, min_elements: int, round_only: bool) -> dict:
             helper.make_node("Cast", [base + "_s"], [base + "_i"], to=onnx.TensorProto.INT32, name=base + "/index"),
             helper.make_node("Gather", [TABLE, base + "_i"], [init.name], axis=0, name=base + "/widen"),
         ]
-    if decode:
+    if decode and storage == "float16":
         new_inits += [
             numpy_helper.from_array(fp16_table(), TABLE),
             numpy_helper.from_array(np.array([256.0, 1.0], dtype=np.float32), SCALE),
@@ -165,10 +312,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder",
                     help="graphs to rewrite (those absent from the manifest are skipped)")
+    ap.add_argument("--storage", default="float16", choices=["float16", "int8"],
+                    help="float16: exact float16 bit patterns widened on the GPU; int8: per-channel int8 (see above)")
     ap.add_argument("--min-elements", type=int, default=DEFAULT_MIN_ELEMENTS,
                     help=f"smaller weights stay float32 (default {DEFAULT_MIN_ELEMENTS})")
+    ap.add_argument("--split-elements", type=int, default=DEFAULT_SPLIT_ELEMENTS,
+                    help="split Conv/MatMul nodes whose weight has more values than this along their output "
+                         f"channels (default {DEFAULT_SPLIT_ELEMENTS}; 0: never; never with --round-only)")
     ap.add_argument("--round-only", action="store_true",
-                    help="write float32 weights rounded to float16 instead (the reference for the widened model)")
+                    help="write float32 weights with the same rounding instead (the reference for the narrowed model)")
     ap.add_argument("--max-data-file-mib", type=int, default=DEFAULT_MAX_DATA_FILE_BYTES // 2**20)
     a = ap.parse_args(argv)
 
@@ -183,7 +335,8 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(a.out)
     a.out.mkdir(parents=True)
     wanted = [s for s in a.sessions.split(",") if s in manifest["sessions"]]
-    report = {"min_elements": a.min_elements, "round_only": a.round_only, "sessions": {}}
+    report = {"storage": a.storage, "min_elements": a.min_elements, "split_elements": a.split_elements,
+              "round_only": a.round_only, "sessions": {}}
     # Everything not rewritten (tokenizer, untouched graphs) is copied as is.
     rewritten_dirs = {Path(manifest["sessions"][s]["file"]).parent.as_posix() for s in wanted}
     for f in manifest["files"]:
@@ -196,7 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         s = manifest["sessions"][name]
         src = a.src / s["file"]
         model = onnx.load(str(src), load_external_data=True)
-        stats = narrow_graph(model, a.min_elements, a.round_only)
+        n_split = split_consumers(model, a.split_elements) if a.split_elements > 0 and not a.round_only else 0
+        stats = narrow_graph(model, a.min_elements, a.round_only, a.storage)
+        stats["split_nodes"] = n_split
         dst = a.out / s["file"]
         dst.parent.mkdir(parents=True, exist_ok=True)
         external = bool(s.get("external_data")) or model.ByteSize() >= EXTERNAL_DATA_THRESHOLD_BYTES
@@ -213,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
                 raise
             print(f"{name}: not checked (this onnx {onnx.__version__} predates the graph's IR version)", flush=True)
         report["sessions"][name] = stats
-        print(f"{name}: {stats['narrowed']} weights narrowed ({stats['float32_bytes_before'] / 2**20:.1f} → "
+        print(f"{name}: {n_split} nodes split, {stats['narrowed']} weights narrowed ({stats['float32_bytes_before'] / 2**20:.1f} → "
               f"{stats['bytes_after'] / 2**20:.1f} MiB), {stats['kept_float32']} kept float32", flush=True)
     files = []
     for p in sorted(a.out.rglob("*")):
@@ -222,9 +377,10 @@ def main(argv: list[str] | None = None) -> None:
         if p.is_file() and kind:
             files.append({"path": rel, "bytes": p.stat().st_size, "sha256": sha256_file(p), "kind": kind})
     manifest["files"] = files
+    label = {"float16": "float16-widened", "int8": "int8-per-channel"}[a.storage]
     if not a.round_only:
-        manifest["weight_storage"] = "float16-widened"
-    manifest["model_id"] = manifest["model_id"] + ("+fp16-rounded" if a.round_only else "+fp16-widened")
+        manifest["weight_storage"] = label
+    manifest["model_id"] = manifest["model_id"] + ("+" + label + "-reference" if a.round_only else "+" + label)
     (a.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (a.out / "narrow-report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {a.out}: {sum(f['bytes'] for f in files) / 2**20:.2f} MiB in {len(files)} files")

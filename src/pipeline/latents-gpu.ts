@@ -12,7 +12,7 @@ import previewWgsl from '../../shaders/preview.wgsl?raw';
 import type { RGBDPanorama } from '../panorama/types';
 import { cpuTensor, gpuTensor, type RtTensor } from '../runtime/ort';
 import { PipelineError } from './errors';
-import type { LatentExecutor, LatentShape } from './latents';
+import { checkUnetOutputs, unetCalls, type LatentExecutor, type LatentShape } from './latents';
 import { expandEps } from './lincomb';
 import { previewFromPacked, previewMatrix } from './preview';
 import type { Plan, Slot, StepPlan, Term } from './schedulers/common';
@@ -56,7 +56,10 @@ export class GpuExecutor implements LatentExecutor {
   private readonly device: GPUDevice;
   private readonly n: number;
   private readonly batch: number;
+  private readonly calls: number;
   private readonly x: GPUBuffer;
+  /** Split guidance: the two UNet outputs copied side by side, [uncond; text], as one batch-2 output. */
+  private readonly eps2: GPUBuffer | null;
   private readonly unetIn: GPUBuffer;
   private readonly vaeIn: GPUBuffer;
   private readonly x0: GPUBuffer;
@@ -76,10 +79,11 @@ export class GpuExecutor implements LatentExecutor {
     private readonly shape: LatentShape,
     plan: Plan,
     private readonly guidance: number | null,
+    split: boolean,
   ) {
     this.device = kernels.device;
     this.n = shape.channels * shape.height * shape.width;
-    this.batch = guidance === null ? 1 : 2;
+    ({ batch: this.batch, calls: this.calls } = unetCalls(guidance, split));
     const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const buf = (label: string, bytes: number, usage: number = STORAGE): GPUBuffer => {
       const b = this.device.createBuffer({ label: `ldm3d ${label}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
@@ -95,12 +99,14 @@ export class GpuExecutor implements LatentExecutor {
     this.previewRead = buf('preview readback', 4 * hw, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     this.uniforms = buf('params', UNIFORM_SLOTS * UNIFORM_STRIDE, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     for (const s of plan.slots) this.slots.set(s, buf(`slot ${s}`, 4 * this.n));
+    this.eps2 = this.calls === 2 ? buf('eps [uncond; text]', 4 * 2 * this.n) : null;
   }
 
-  static async create(kernels: GpuKernels, shape: LatentShape, plan: Plan, initial: Float32Array, guidance: number | null): Promise<GpuExecutor> {
+  /** `split`: guidance as two batch-1 UNet calls (LoadOptions.guidanceBatch); ignored without guidance. */
+  static async create(kernels: GpuKernels, shape: LatentShape, plan: Plan, initial: Float32Array, guidance: number | null, split = false): Promise<GpuExecutor> {
     const device = kernels.device;
     device.pushErrorScope('out-of-memory');
-    const ex = new GpuExecutor(kernels, shape, plan, guidance);
+    const ex = new GpuExecutor(kernels, shape, plan, guidance, split);
     const oom = await device.popErrorScope();
     if (oom) {
       ex.dispose();
@@ -118,11 +124,17 @@ export class GpuExecutor implements LatentExecutor {
     return [batch, this.shape.channels, this.shape.height, this.shape.width];
   }
 
-  embeddings(data: Float32Array, dims: readonly number[]): RtTensor {
-    const b = this.device.createBuffer({ label: 'ldm3d text embeddings', size: Math.ceil(data.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-    this.owned.push(b);
-    this.device.queue.writeBuffer(b, 0, data);
-    return gpuTensor(b, 'float32', dims);
+  embeddings(data: Float32Array, dims: readonly number[]): readonly RtTensor[] {
+    const upload = (part: Float32Array, partDims: readonly number[]): RtTensor => {
+      const b = this.device.createBuffer({ label: 'ldm3d text embeddings', size: Math.ceil(part.byteLength / 16) * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      this.owned.push(b);
+      this.device.queue.writeBuffer(b, 0, part);
+      return gpuTensor(b, 'float32', partDims);
+    };
+    if (this.calls === 1) return [upload(data, dims)];
+    const half = data.length / 2;
+    const one = [1, ...dims.slice(1)];
+    return [upload(data.subarray(0, half), one), upload(data.subarray(half), one)];
   }
 
   private enc(): GPUCommandEncoder {
@@ -209,8 +221,17 @@ export class GpuExecutor implements LatentExecutor {
     return gpuTensor(this.unetIn, 'float32', this.dims(this.batch));
   }
 
-  async apply(step: StepPlan, unetOutput: RtTensor, preview: boolean): Promise<RGBDPanorama | null> {
-    const out = unetOutput.gpuBuffer as GPUBuffer;
+  async apply(step: StepPlan, unetOutputs: readonly RtTensor[], preview: boolean): Promise<RGBDPanorama | null> {
+    checkUnetOutputs(unetOutputs, this.calls, this.batch, this.n);
+    let out = unetOutputs[0].gpuBuffer as GPUBuffer;
+    if (this.eps2) {
+      // Copied (not read in place) so the batched path's dispatches run unchanged: one eps buffer
+      // keeps every op within MAX_INPUTS distinct inputs, and the maths is the same to the bit.
+      const enc = this.enc();
+      enc.copyBufferToBuffer(out, 0, this.eps2, 0, 4 * this.n);
+      enc.copyBufferToBuffer(unetOutputs[1].gpuBuffer as GPUBuffer, 0, this.eps2, 4 * this.n, 4 * this.n);
+      out = this.eps2;
+    }
     const hw = this.shape.height * this.shape.width;
     if (preview) {
       this.lincomb(this.x0, 0, this.n, this.resolve(step.x0, out));

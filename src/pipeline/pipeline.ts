@@ -21,7 +21,8 @@
  * its bytes from the ModelSource (the model store: no download). `warmUp()` after loading runs
  * every stage once at the real shapes so the first generation compiles no shaders.
  * LoadOptions.vaeTiling decodes the image tile by tile (diffusers' tiled_decode), which bounds the
- * VAE decode's memory, the peak of a staged generation.
+ * VAE decode's memory, the peak of a staged generation. LoadOptions.guidanceBatch 'split' (the
+ * staged default) runs guidance as two batch-1 UNet calls per step, halving the UNet's activations.
  */
 import type { RGBDPanorama } from '../panorama/types';
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor } from '../runtime/ort';
@@ -63,9 +64,9 @@ export interface LoadOptions {
   readonly memory?: MemoryPolicy | 'auto';
   /**
    * Give the UNet session its input shape (batch, latent size) as freeDimensionOverrides (default
-   * true). The session is then specialised: a generation with another batch (guidance ≤ 1 vs > 1)
-   * or size re-creates it (resident) instead of keeping one UNet per shape, which would double the
-   * largest weights in memory.
+   * true). The session is then specialised: a generation with another batch (guidance ≤ 1 vs > 1
+   * when batched; split guidance is batch 1 either way) or size re-creates it (resident) instead of
+   * keeping one UNet per shape, which would double the largest weights in memory.
    */
   readonly staticShapes?: boolean;
   /**
@@ -82,7 +83,31 @@ export interface LoadOptions {
   readonly vaeTiling?: 'off' | 'auto' | { readonly latentTile: number; readonly overlap?: number };
   /** ORT's WebGPU buffer cache (ort.ts BufferCacheMode); default 'simple'. */
   readonly bufferCache?: BufferCacheMode;
+  /**
+   * How classifier-free guidance runs the UNet (issue #4): 'batched', one batch-2 call per step
+   * ([uncond, cond], diffusers' order); 'split', two batch-1 calls per step (uncond, then cond) on
+   * the same input, combined exactly as the batch-2 output would be. Split halves the UNet's
+   * activations (~1 GiB at 512×1024) for a slower step; the session is then batch 1 whatever the
+   * guidance. 'auto' (default): split when the memory policy resolves to 'staged', else batched.
+   */
+  readonly guidanceBatch?: GuidanceBatch | 'auto';
 }
+
+export type GuidanceBatch = 'batched' | 'split';
+
+function resolveGuidanceBatch(option: LoadOptions['guidanceBatch'], memory: MemoryPolicy): GuidanceBatch {
+  const o = option ?? 'auto';
+  if (o === 'auto') return memory === 'staged' ? 'split' : 'batched';
+  if (o !== 'batched' && o !== 'split') throw new PipelineError('bad-option', `guidanceBatch must be 'batched', 'split' or 'auto', got ${String(o)}`);
+  return o;
+}
+
+/** What the model line adds for narrowed weights (models/narrow_weights.py). */
+const WEIGHT_STORAGE_NOTES: Readonly<Record<NonNullable<Manifest['weight_storage']>, string>> = {
+  float32: '',
+  'float16-widened': '; float16 weights widened on the GPU',
+  'int8-per-channel': '; int8 weights (per channel) dequantised on the GPU',
+};
 
 /** Intel/ldm3d-pano's vae.config.sample_size, for manifests written before they recorded it. */
 const FALLBACK_VAE_SAMPLE_SIZE = 256;
@@ -168,7 +193,11 @@ function memoryEnvironment(runtime: OrtRuntime, manifest: Manifest): MemoryEnvir
 export interface WarmUpResult {
   /** Milliseconds per stage (creation included in 'staged'), and total. */
   readonly timings: Readonly<Record<string, number>>;
-  /** The shapes used: what the next default generation will run. */
+  /**
+   * The shapes used: what the next default generation will run. `batch` is the UNet's batch per
+   * call (2 with guidance batched, 1 with guidance split or off); the text encoder runs at 2 with
+   * guidance either way.
+   */
   readonly batch: number;
   readonly height: number;
   readonly width: number;
@@ -314,6 +343,8 @@ export class Ldm3dPipeline {
     /** The VAE decode's tiling (LoadOptions.vaeTiling, resolved), or null: untiled. */
     readonly vaeTiling: VaeTiling | null,
     private readonly staticShapes: boolean,
+    /** How guidance runs the UNet (LoadOptions.guidanceBatch, resolved). */
+    readonly guidanceBatch: GuidanceBatch,
     /** Milliseconds per load stage. */
     readonly loadTimings: Readonly<Record<string, number>>,
   ) {}
@@ -333,12 +364,14 @@ export class Ldm3dPipeline {
     checkAbort(options.signal, 'loading the model');
     // A bad tile is reported before anything is loaded ('auto' cannot be bad).
     resolveVaeTiling(manifest, options.vaeTiling, 'resident');
+    resolveGuidanceBatch(options.guidanceBatch, 'resident');
     const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache });
     try {
       const requested = options.memory ?? 'auto';
       const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;
       const staticShapes = options.staticShapes ?? true;
       const vaeTiling = resolveVaeTiling(manifest, options.vaeTiling, memory);
+      const guidanceBatch = resolveGuidanceBatch(options.guidanceBatch, memory);
       let t = now();
       const [tokJson, tokConfig] = await Promise.all(TOKENIZER_FILES.map((f) => readModelFile(source, f)));
       const tokenizer = ClipTokenizer.fromFiles(tokJson, tokConfig, manifest.text.max_length);
@@ -355,7 +388,7 @@ export class Ldm3dPipeline {
       if (memory === 'staged') await textEncoder.release();
       step('text_encoder', t);
       t = now();
-      await unet.get(staticShapes ? defaultUNetShape(manifest) : null);
+      await unet.get(staticShapes ? defaultUNetShape(manifest, guidanceBatch) : null);
       if (memory === 'staged') await unet.release();
       step('unet', t);
       t = now();
@@ -365,7 +398,7 @@ export class Ldm3dPipeline {
       t = now();
       const kernels = runtime.device ? await createKernels(runtime.device) : null;
       step('kernels', t);
-      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, timings);
+      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, guidanceBatch, timings);
     } catch (e) {
       await runtime.dispose();
       throw e;
@@ -402,15 +435,16 @@ export class Ldm3dPipeline {
 
   /** The UNet shape of a generation, or null when sessions are not specialised. */
   private unetShape(cfg: boolean, shape: LatentShape): UNetShape | null {
-    return this.staticShapes ? { batch: cfg ? 2 : 1, latentHeight: shape.height, latentWidth: shape.width } : null;
+    return this.staticShapes ? { batch: unetBatch(cfg, this.guidanceBatch), latentHeight: shape.height, latentWidth: shape.width } : null;
   }
 
   /**
-   * Runs every stage once at the shapes of a default generation (manifest defaults: batch 2 when
-   * guidance > 1, the default image size) with zero inputs, so the first real generation pays no
-   * first-run cost (shader compilation, pipeline creation, buffer allocation). Meant for right after
-   * loading, while the user types; `signal` cancels it between stages (a single UNet call cannot be
-   * interrupted). Rejects with 'cancelled' or 'busy' (a generation is running).
+   * Runs every stage once at the shapes of a default generation (manifest defaults: UNet batch 2
+   * when guidance > 1 is batched, 1 when it is split, the default image size) with zero inputs, so
+   * the first real generation pays no first-run cost (shader compilation, pipeline creation, buffer
+   * allocation). Meant for right after loading, while the user types; `signal` cancels it between
+   * stages (a single UNet call cannot be interrupted). Rejects with 'cancelled' or 'busy' (a
+   * generation is running).
    *
    * 'resident': the sessions stay loaded and warm. 'staged': each session is created, run once and
    * released, as in a generation, so peak memory stays that of one stage. What survives then is
@@ -428,7 +462,9 @@ export class Ldm3dPipeline {
     const m = this.manifest;
     const f = m.vae_scale_factor;
     const cfg = m.defaults.guidance_scale > 1;
-    const batch = cfg ? 2 : 1;
+    // The text encoder encodes [negative, prompt] in one call either way; only the UNet splits.
+    const textBatch = cfg ? 2 : 1;
+    const batch = unetBatch(cfg, this.guidanceBatch);
     const result = { batch, height: m.image.height, width: m.image.width };
     if (this.runtime.backend === 'wasm') return { ...result, timings: {} };
     this.busy = true;
@@ -440,7 +476,7 @@ export class Ldm3dPipeline {
       checkAbort(signal, 'the warm-up');
       this.runtime.check('warm-up');
       let t = now();
-      await this.withStage(this.textEncoder, null, timings, (te) => te.encode(Array.from({ length: batch }, () => new BigInt64Array(max)), max));
+      await this.withStage(this.textEncoder, null, timings, (te) => te.encode(Array.from({ length: textBatch }, () => new BigInt64Array(max)), max));
       timings.text_encoder = now() - t;
       checkAbort(signal, 'the warm-up');
       t = now();
@@ -486,8 +522,9 @@ export class Ldm3dPipeline {
   get runtimeSummary(): string {
     const memory = this.memory === 'staged' ? 'one stage at a time' : 'all stages kept loaded';
     const tiles = this.vaeTiling ? `, image decoded in ${this.vaeTiling.sampleTile} px tiles` : '';
-    const weights = this.manifest.weight_storage === 'float16-widened' ? '; float16 weights widened on the GPU' : '';
-    return `${this.runtime.summary}; ${memory}${tiles}${weights}`;
+    const split = this.guidanceBatch === 'split' ? '; guidance as two UNet calls' : '';
+    const weights = WEIGHT_STORAGE_NOTES[this.manifest.weight_storage ?? 'float32'];
+    return `${this.runtime.summary}; ${memory}${tiles}${split}${weights}`;
   }
 
   /** What the user must be told about this load (e.g. the WASM fallback and why). */
@@ -597,10 +634,13 @@ export class Ldm3dPipeline {
     const text = await this.withStage(this.textEncoder, null, timings, (te) => te.encode(ids, max));
     timings.textEncoder = now() - t;
 
+    const guidance = cfg ? settings.guidance : null;
+    const split = cfg && this.guidanceBatch === 'split';
     const executor: LatentExecutor = this.kernels
-      ? await GpuExecutor.create(this.kernels, shape, schedule, initial, cfg ? settings.guidance : null)
-      : new CpuExecutor(shape, schedule, initial, cfg ? settings.guidance : null);
+      ? await GpuExecutor.create(this.kernels, shape, schedule, initial, guidance, split)
+      : new CpuExecutor(shape, schedule, initial, guidance, split);
     try {
+      // One tensor, or (guidance split) the negative's and the prompt's, one UNet call each.
       const hidden = executor.embeddings(text.data, text.dims);
       checkAbort(signal, 'the generation');
 
@@ -613,12 +653,19 @@ export class Ldm3dPipeline {
         for (let i = 0; i < total; i++) {
           checkAbort(signal, 'the generation');
           const step = schedule.steps[i];
-          const out: RtTensor = await unet.run(executor.unetInput(step), step.timestep, hidden);
+          const sample = executor.unetInput(step);
+          // Split guidance: uncond then cond on the same sample; both outputs live until the
+          // executor has combined them, and are disposed even when a call fails or is cancelled.
+          const outs: RtTensor[] = [];
           let preview: RGBDPanorama | null;
           try {
-            preview = await executor.apply(step, out, wantPreview);
+            for (let k = 0; k < hidden.length; k++) {
+              if (k > 0) checkAbort(signal, 'the generation');
+              outs.push(await unet.run(sample, step.timestep, hidden[k]));
+            }
+            preview = await executor.apply(step, outs, wantPreview);
           } finally {
-            out.dispose();
+            for (const out of outs) out.dispose();
           }
           this.runtime.check('denoising');
           if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
@@ -678,10 +725,15 @@ export class Ldm3dPipeline {
 
 const CREATE_TIMING = { text_encoder: 'textEncoderCreate', unet: 'unetCreate', vae_decoder: 'vaeDecoderCreate' } as const;
 
+/** The UNet's batch per call: 2 only for guidance run as one batched call. */
+function unetBatch(cfg: boolean, guidanceBatch: GuidanceBatch): number {
+  return cfg && guidanceBatch === 'batched' ? 2 : 1;
+}
+
 /** The UNet shape of a generation with the manifest's defaults (what load() and warmUp() prepare). */
-function defaultUNetShape(m: Manifest): UNetShape {
+function defaultUNetShape(m: Manifest, guidanceBatch: GuidanceBatch): UNetShape {
   return {
-    batch: m.defaults.guidance_scale > 1 ? 2 : 1,
+    batch: unetBatch(m.defaults.guidance_scale > 1, guidanceBatch),
     latentHeight: m.image.height / m.vae_scale_factor,
     latentWidth: m.image.width / m.vae_scale_factor,
   };

@@ -14,7 +14,7 @@
  * AttributeProto, ValueInfoProto, TypeProto(.Tensor), TensorShapeProto(.Dimension), TensorProto.
  */
 
-const ELEM_TYPE = { float32: 1, uint8: 2, int32: 6, int64: 7 } as const;
+const ELEM_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7 } as const;
 export type OnnxElemType = keyof typeof ELEM_TYPE;
 
 /** AttributeProto.AttributeType values. */
@@ -44,7 +44,7 @@ export interface OnnxInitializer {
   readonly name: string;
   readonly dims: readonly number[];
   /** float32 unless `type` says otherwise; the array must match the type. */
-  readonly data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
+  readonly data: Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
   readonly type?: OnnxElemType;
 }
 

@@ -46,9 +46,10 @@ export interface GoldenDoc {
 
 /**
  * A set of goldens: 'ldm3d-pano' (models/tiny/ldm3d-pano, float32 weights) or 'ldm3d-pano-f16'
- * (models/tiny/ldm3d-pano-f16: float16-stored weights; diffusers with the same weights rounded).
+ * (models/tiny/ldm3d-pano-f16: float16-stored weights) or 'ldm3d-pano-int8' (per-channel int8 weights):
+ * diffusers with the same weights rounded (models/goldens_narrow.py).
  */
-export type GoldenSet = 'ldm3d-pano' | 'ldm3d-pano-f16';
+export type GoldenSet = 'ldm3d-pano' | 'ldm3d-pano-f16' | 'ldm3d-pano-int8';
 
 export function loadCases(set: GoldenSet = 'ldm3d-pano'): GoldenDoc {
   return parsePythonJson<GoldenDoc>(readFileSync(new URL(`${set}/cases.json`, root), 'utf8'));

@@ -61,8 +61,8 @@ describe('GpuExecutor vs CpuExecutor', () => {
             // A fake model output that depends on the step.
             const eps = randomNormals(100 + i, batch * n);
             device.queue.writeBuffer(outBuf, 0, eps);
-            const cpuPreview = await cpu.apply(step, cpuTensor('float32', eps, [batch, 4, 6, 10]), true);
-            const gpuPreview = await gpu.apply(step, gpuTensor(outBuf, 'float32', [batch, 4, 6, 10]), true);
+            const cpuPreview = await cpu.apply(step, [cpuTensor('float32', eps, [batch, 4, 6, 10])], true);
+            const gpuPreview = await gpu.apply(step, [gpuTensor(outBuf, 'float32', [batch, 4, 6, 10])], true);
             const want = await cpu.readX();
             const got = await gpu.readX();
             const scale = Math.max(1, ...Array.from(want, Math.abs));

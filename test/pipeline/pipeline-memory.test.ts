@@ -92,7 +92,8 @@ describe('Ldm3dPipeline memory policies (wasm)', () => {
     // image by design once the manifest's VAE tile is smaller than the latent; this is about sessions.
     staged = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', memory: 'staged', vaeTiling: 'off' });
     expect(staged.memory).toBe('staged');
-    expect(staged.runtimeSummary).toBe('WASM (CPU); one stage at a time');
+    // Staged splits guidance into two batch-1 UNet calls by default (guidance-split.wasm.test.ts).
+    expect(staged.runtimeSummary).toBe('WASM (CPU); one stage at a time; guidance as two UNet calls');
     expect(spy.created).toEqual(['text_encoder', 'unet', 'vae_decoder']);
     expect(spy.released).toEqual(['text_encoder', 'unet', 'vae_decoder']);
     expect(staged.loadedSessions).toEqual([]);
@@ -150,7 +151,7 @@ describe('Ldm3dPipeline memory policies (wasm)', () => {
     spy = spyOnSessions();
     const w = await staged.warmUp();
     expect(w.timings).toEqual({});
-    expect(w.batch).toBe(2);
+    expect(w.batch).toBe(1); // guidance split (the staged default): batch-1 UNet calls
     expect(spy.created).toEqual([]);
   });
 });

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""Goldens for the tiny model with float16-stored weights (models/narrow_weights.py).
+"""Goldens for the tiny model with narrowed weights (models/narrow_weights.py: float16 or int8).
 
-    python3 models/goldens_f16.py --models models/tiny/ldm3d-pano-f16 --out test/fixtures/goldens/ldm3d-pano-f16
+    python3 models/goldens_narrow.py --models models/tiny/ldm3d-pano-f16 --out test/fixtures/goldens/ldm3d-pano-f16
+    python3 models/goldens_narrow.py --models models/tiny/ldm3d-pano-int8 --out test/fixtures/goldens/ldm3d-pano-int8
 
-The widened graph computes in float32 with its Conv/MatMul/Gemm weights rounded to float16, so its
-reference is diffusers' float32 pipeline with those same weights rounded (nn.Conv2d and nn.Linear
-weights of at least --min-elements values; rounding commutes with the exporter's transposes and
+The narrowed graph computes in float32 with its Conv/MatMul/Gemm weights rounded (to float16, or to
+per-output-channel int8 × scale), so its reference is diffusers' float32 pipeline with those same
+weights rounded the same way (nn.Conv2d and nn.Linear weights of at least --min-elements values; the
+rounding is per element or per output channel, so it commutes with the exporter's transposes and
 packing). Three checks make the goldens trustworthy:
   1. the tiny checkpoint rebuilt here (tiny.py, seeded) reproduces the committed float32 goldens, so
      the weights are those of models/tiny/ldm3d-pano;
   2. diffusers with rounded weights → the goldens (a few of goldens.CASES);
-  3. the narrowed ONNX graphs (onnxruntime CPU + diffusers' schedulers in numpy, goldens.onnx_reproduce)
-     reproduce those goldens, so the torch-side rounding is the graph's.
+  3. the narrowed ONNX graphs (onnxruntime CPU at its basic optimization level + diffusers' schedulers
+     in numpy, goldens.onnx_reproduce) reproduce those goldens, so the torch-side rounding is the graph's.
 """
 from __future__ import annotations
 
@@ -29,7 +31,10 @@ sys.path.insert(0, str(HERE))
 CASE_NAMES = ["ddim-1-step", "negative-prompt", "guidance-1"]
 
 
-def round_weights(min_elements: int):
+def round_weights(min_elements: int, storage: str):
+    """The same rounding as narrow_weights.py, applied to the torch modules' weights."""
+    from narrow_weights import quantize_int8
+
     def transform(pipe) -> None:
         import torch
 
@@ -37,9 +42,15 @@ def round_weights(min_elements: int):
         for module in (pipe.unet, pipe.vae, pipe.text_encoder):
             for m in module.modules():
                 if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.weight.numel() >= min_elements:
-                    m.weight.data = m.weight.data.half().float()
+                    if storage == "int8":
+                        # axis 0 = output channels for both (Linear is [out, in]; ONNX MatMul holds its transpose)
+                        q, s = quantize_int8(m.weight.data.numpy(), 0)
+                        shape = [-1] + [1] * (q.ndim - 1)
+                        m.weight.data = torch.from_numpy((q.astype(np.float32) * s.reshape(shape)).astype(np.float32))
+                    else:
+                        m.weight.data = m.weight.data.half().float()
                     n += 1
-        print(f"rounded {n} Conv2d/Linear weights to float16", flush=True)
+        print(f"rounded {n} Conv2d/Linear weights ({storage})", flush=True)
 
     return transform
 
@@ -55,6 +66,7 @@ def main() -> None:
     a = ap.parse_args()
     report = json.loads((a.models / "narrow-report.json").read_text())
     min_elements = int(report["min_elements"])
+    storage = report.get("storage", "float16")
 
     with tempfile.TemporaryDirectory(prefix="ldm3d-tiny-ckpt-") as tmp:
         ckpt = Path(tmp)
@@ -69,12 +81,12 @@ def main() -> None:
             if worst > 1e-6:
                 raise SystemExit("the rebuilt tiny checkpoint is not the committed one")
         # 2. diffusers with the rounded weights
-        doc = goldens.pipeline_goldens(ckpt, a.out, transform=round_weights(min_elements), only=CASE_NAMES,
+        doc = goldens.pipeline_goldens(ckpt, a.out, transform=round_weights(min_elements, storage), only=CASE_NAMES,
                                        model=a.models.as_posix())
-        doc["weights"] = (f"float32 pipeline, nn.Conv2d/nn.Linear weights with >= {min_elements} values rounded to "
-                          "float16 (what models/narrow_weights.py stores)")
+        doc["weights"] = (f"float32 pipeline, nn.Conv2d/nn.Linear weights with >= {min_elements} values rounded as "
+                          f"models/narrow_weights.py --storage {storage} stores them")
         # 3. the narrowed graphs reproduce them
-        results = goldens.onnx_reproduce(a.models, a.out, doc)
+        results = goldens.onnx_reproduce(a.models, a.out, doc, basic_optimizations=True)
         worst = {k: max(r[k] for r in results) for k in ("latents_max_abs_err", "rgb_max_abs_err", "depth_max_abs_err")}
         doc["onnx_reference"] = {"what": "the narrowed ONNX graphs (onnxruntime CPU) + diffusers' schedulers vs the goldens",
                                  "worst": worst, "cases": results}
