@@ -65,6 +65,8 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   // Guidance 1: a batch-1 UNet, i.e. what splitting classifier-free guidance into two calls would hold.
   'staged+tiled+lazy+g1': { name: 'staged+tiled+lazy+g1', memory: 'staged', warmUp: false, vaeTiling: 'auto', bufferCache: 'lazyRelease', guidance: 1 },
   'staged+tiled+g1': { name: 'staged+tiled+g1', memory: 'staged', warmUp: false, vaeTiling: 'auto', guidance: 1 },
+  // Guidance as one batch-2 UNet call (the staged default splits it into two batch-1 calls).
+  'staged+tiled+batched': { name: 'staged+tiled+batched', memory: 'staged', warmUp: false, vaeTiling: 'auto', guidanceBatch: 'batched' },
 };
 /** The default --configs: the four untiled ones and staged+tiled. */
 const DEFAULT_CONFIGS = ['resident', 'staged', 'resident+warmup', 'staged+warmup', 'staged+tiled'];

@@ -33,6 +33,8 @@ export interface CompareConfig {
   readonly bufferCache?: LoadOptions['bufferCache'];
   /** Overrides --guidance for this configuration (1: a batch-1 UNet, no classifier-free guidance). */
   readonly guidance?: number;
+  /** LoadOptions.guidanceBatch; absent = the pipeline's default (split when staged). */
+  readonly guidanceBatch?: LoadOptions['guidanceBatch'];
 }
 
 export interface PhaseFigures {
@@ -142,7 +144,7 @@ export async function memoryCompare(options: {
   const results: ConfigResult[] = [];
   for (const config of options.configs) {
     log(`${config.name}: loading`);
-    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache }));
+    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache, guidanceBatch: config.guidanceBatch }));
     const pipe = load.value;
     try {
       let warm: ConfigResult['warmUp'] = null;
