@@ -18,7 +18,7 @@
 # BUDGET_S (seconds this script may use, 585), WEIGHTS (comma-separated weight storages to compare, each
 # in its own process: float32 (the export as is), float16 (models/narrow_weights.py: float16 bit
 # patterns widened on the GPU) and/or int8 (narrow_weights.py --storage int8: per-channel int8);
-# default float32).
+# default float32). STORAGE@N (e.g. int8@8388608) narrows with --split-elements N instead of the default.
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
@@ -58,7 +58,9 @@ WEIGHTS=${WEIGHTS:-float32}
 for W in ${WEIGHTS//,/ }; do
   [ "$W" = float32 ] && continue
   [ -f "$MODELS-$W/manifest.json" ] && continue
-  pin 0-15 python3 models/narrow_weights.py --storage "$W" --in "$MODELS" --out "$MODELS-$W" > "$WORK/narrow-$W.log" 2>&1
+  NARROW=(--storage "${W%@*}")
+  [[ "$W" == *@* ]] && NARROW+=(--split-elements "${W#*@}")
+  pin 0-15 python3 models/narrow_weights.py "${NARROW[@]}" --in "$MODELS" --out "$MODELS-$W" > "$WORK/narrow-$W.log" 2>&1
   rc=$?
   tail -n 6 "$WORK/narrow-$W.log"
   say "narrow_weights $W rc=$rc"
