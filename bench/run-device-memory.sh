@@ -71,15 +71,16 @@ du -sh "$MODELS"/* "$MODELS"-*/* 2> /dev/null
 # 3. the comparison, one process per weight storage --------------------------------------------------
 for W in ${WEIGHTS//,/ }; do
   DIR=$MODELS; [ "$W" = float32 ] || DIR=$MODELS-$W
-  ARGS=(--models "$DIR" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION-$W"
-        --out "$WORK/memory-$W.json" --md "$WORK/memory-$W.md")
+  NAME=${W//@/-split}  # $OUT keeps plain file names only
+  ARGS=(--models "$DIR" --memory-compare --steps "$STEPS" --guidance "$GUIDANCE" --label "memory-$ATTENTION-$NAME"
+        --out "$WORK/memory-$NAME.json" --md "$WORK/memory-$NAME.md")
   [ -n "${CONFIGS:-}" ] && ARGS+=(--configs "$CONFIGS")
   [ -n "${NO_PRIME:-}" ] && ARGS+=(--no-prime)
   [ -n "${VAE_TILING:-}" ] && ARGS+=(--vae-tiling "$VAE_TILING")
   LEFT=$(( BUDGET_S - (SECONDS - START) ))
   [ "$LEFT" -gt 60 ] || { say "no time left for $W"; break; }
   say "pano-webgpu ${ARGS[*]} (${LEFT}s left)"
-  ( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory-$W.log" )
+  ( cd /tmp/bench && timeout "$LEFT" /tmp/node pano-webgpu.mjs "${ARGS[@]}" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$WORK/memory-$NAME.log" )
   say "pano-webgpu $W rc=${PIPESTATUS[0]}"
   publish
 done

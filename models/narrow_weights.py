@@ -50,8 +50,10 @@ FP16_MAX = 65504.0
 # Inputs that hold weights: Conv's filter (input 1), MatMul's and Gemm's right-hand side (input 1).
 WEIGHT_INPUTS = {("Conv", 1), ("MatMul", 1), ("Gemm", 1), ("ConvTranspose", 1)}
 DEFAULT_MIN_ELEMENTS = 4096
-# 4 Mi values: 16 MiB in float32. The full-size UNet's largest weights (29.5 M values) become 8 slices.
-DEFAULT_SPLIT_ELEMENTS = 4 * 2**20
+# 8 Mi values: 32 MiB in float32. The full-size UNet's largest weights (29.5 M values) become 4 slices;
+# measured on an H100 (BENCHMARKS.md, int8, staged): 4 Mi → 2.49 GiB peak, 521 ms a step; 8 Mi → 2.56 GiB,
+# 402 ms; 16 Mi → 2.75 GiB, 347 ms; no split → 3.06 GiB, 340 ms.
+DEFAULT_SPLIT_ELEMENTS = 8 * 2**20
 TABLE = "fp16_widen/table"
 SCALE = "fp16_widen/scale"
 ZERO = "fp16_widen/zero_point"
