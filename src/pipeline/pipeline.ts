@@ -25,6 +25,7 @@
  * staged default) runs guidance as two batch-1 UNet calls per step, halving the UNet's activations.
  */
 import type { RGBDPanorama } from '../panorama/types';
+import type { NarrowStorage } from '../runtime/weight-decode-check';
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor } from '../runtime/ort';
 import { PipelineError, reasonOf } from './errors';
 import type { Manifest, ModelSource } from './manifest';
@@ -100,6 +101,12 @@ function resolveGuidanceBatch(option: LoadOptions['guidanceBatch'], memory: Memo
   if (o === 'auto') return memory === 'staged' ? 'split' : 'batched';
   if (o !== 'batched' && o !== 'split') throw new PipelineError('bad-option', `guidanceBatch must be 'batched', 'split' or 'auto', got ${String(o)}`);
   return o;
+}
+
+/** The manifest's narrowed weight storage, which the runtime self-tests on the GPU at load (undefined: float32). */
+function narrowStorage(m: Manifest): NarrowStorage | undefined {
+  const s = m.weight_storage;
+  return s === 'float16-widened' || s === 'int8-per-channel' ? s : undefined;
 }
 
 /** What the model line adds for narrowed weights (models/narrow_weights.py). */
@@ -365,7 +372,7 @@ export class Ldm3dPipeline {
     // A bad tile is reported before anything is loaded ('auto' cannot be bad).
     resolveVaeTiling(manifest, options.vaeTiling, 'resident');
     resolveGuidanceBatch(options.guidanceBatch, 'resident');
-    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache });
+    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache, verifyWeights: narrowStorage(manifest) });
     try {
       const requested = options.memory ?? 'auto';
       const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;

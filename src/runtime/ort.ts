@@ -18,6 +18,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import { PipelineError, reasonOf } from '../pipeline/errors';
 import { checkFusedAttention, describeAttentionCheck, type AttentionCheck } from './attention-check';
+import { checkWeightDecode, describeWeightDecodeCheck, type NarrowStorage, type WeightDecodeCheck } from './weight-decode-check';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendRequest = Backend | 'auto';
@@ -222,6 +223,11 @@ export interface RuntimeOptions {
   readonly verifyAttention?: boolean;
   /** ORT's storage-buffer cache on this runtime's device; default 'simple'. */
   readonly bufferCache?: BufferCacheMode;
+  /**
+   * Self-test the decoding of narrowed weights (weight-decode-check.ts) on the WebGPU device; the
+   * pipeline sets it from manifest.weight_storage. A failure falls back like the attention check.
+   */
+  readonly verifyWeights?: NarrowStorage;
 }
 
 /** One run of the fused-attention self-test, with the subgroup setting of the device it ran on. */
@@ -277,7 +283,8 @@ export class OrtRuntime {
     const attempts: AttentionAttempt[] = [];
     let policy = options.subgroups ?? 'auto';
     let failure: string;
-    let attentionFailed = false;
+    /** What the GPU computed wrongly, if that is why WebGPU is not used. */
+    let gpuWrong: string | null = null;
     for (;;) {
       const created = await createDevice(policy);
       if (!created.device) {
@@ -291,24 +298,57 @@ export class OrtRuntime {
       }
       // `attempts` is shared on purpose: the runtime that is returned lists every test, its own included.
       const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts, options.bufferCache);
-      if (!options.verifyAttention) return rt;
-      const check = await rt.verifyFusedAttention();
-      attempts.push({ ...check, subgroups: subgroups?.enabled ?? false });
-      if (check.pass) return rt;
-      await rt.dispose();
-      if (subgroups?.enabled) {
-        policy = 'off';
-        continue;
+      if (options.verifyAttention) {
+        const check = await rt.verifyFusedAttention();
+        attempts.push({ ...check, subgroups: subgroups?.enabled ?? false });
+        if (!check.pass) {
+          await rt.dispose();
+          if (subgroups?.enabled) {
+            policy = 'off';
+            continue;
+          }
+          failure = `fused attention (com.microsoft.MultiHeadAttention) gives wrong results on ${created.description}: ${describeAttentionCheck(check)}`;
+          gpuWrong = 'fused attention';
+          break;
+        }
       }
-      failure = `fused attention (com.microsoft.MultiHeadAttention) gives wrong results on ${created.description}: ${describeAttentionCheck(check)}`;
-      attentionFailed = true;
-      break;
+      if (options.verifyWeights) {
+        const check = await rt.verifyWeightDecode(options.verifyWeights);
+        rt.weightCheck = check;
+        if (!check.pass) {
+          await rt.dispose();
+          failure = `${describeWeightDecodeCheck(check)} on ${created.description}`;
+          gpuWrong = 'weight decoding';
+          break;
+        }
+      }
+      return rt;
     }
     if (request === 'webgpu') throw new PipelineError('webgpu-unavailable', `WebGPU cannot be used: ${failure}`);
-    const notice = attentionFailed
-      ? `The GPU's fused attention gives wrong results (${failure}), so the model runs on the CPU with WebAssembly, which is much slower. A model exported with sliced attention would run on this GPU.`
-      : `WebGPU is not available (${failure}), so the model runs on the CPU with WebAssembly, which is much slower.`;
+    const notice =
+      gpuWrong === 'fused attention'
+        ? `The GPU's fused attention gives wrong results (${failure}), so the model runs on the CPU with WebAssembly, which is much slower. A model exported with sliced attention would run on this GPU.`
+        : gpuWrong === 'weight decoding'
+          ? `The GPU decodes this model's narrowed weights wrongly (${failure}), so the model runs on the CPU with WebAssembly, which is much slower. The float32 export would run on this GPU.`
+          : `WebGPU is not available (${failure}), so the model runs on the CPU with WebAssembly, which is much slower.`;
     return new OrtRuntime('wasm', null, notice, 'cpu', null, attempts);
+  }
+
+  /** The weight-decoding self-test this runtime passed (WebGPU, narrowed weights), else null. */
+  weightCheck: WeightDecodeCheck | null = null;
+
+  /** Runs the weight-decoding self-test (weight-decode-check.ts); sessions are released before it returns. */
+  verifyWeightDecode(storage: NarrowStorage): Promise<WeightDecodeCheck> {
+    return checkWeightDecode(storage, async (model) => {
+      const s = await this.createSession({ label: 'weight decoding self-test', file: 'weight decoding self-test (built in)', model });
+      try {
+        const w = (await s.run({})).w;
+        if (!w) throw new Error('the graph returned no output w');
+        return (await w.getData()) as Float32Array;
+      } finally {
+        await s.release();
+      }
+    });
   }
 
   /**
@@ -343,6 +383,7 @@ export class OrtRuntime {
     if (this.subgroups) parts.push(`subgroups ${this.subgroups.enabled ? 'on' : 'off'} (${this.subgroups.reason})`);
     const last = this.attentionChecks[this.attentionChecks.length - 1];
     if (last) parts.push(`fused attention verified: ${describeAttentionCheck(last)}`);
+    if (this.weightCheck) parts.push(describeWeightDecodeCheck(this.weightCheck));
     return parts.join('; ');
   }
 
