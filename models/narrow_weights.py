@@ -166,10 +166,12 @@ def split_consumers(model, max_elements: int) -> int:
         if arr.size <= max_elements:
             out_nodes.append(n)
             continue
-        k = next(d for d in range(2, channels + 1) if channels % d == 0 and arr.size // d <= max_elements) \
-            if any(channels % d == 0 and arr.size // d <= max_elements for d in range(2, channels + 1)) else None
-        bias = inits.get(n.input[2]) if n.op_type == "Conv" and len(n.input) > 2 and n.input[2] else None
-        if k is None or (n.op_type == "Conv" and len(n.input) > 2 and n.input[2] and (bias is None or uses.get(n.input[2], 0) != 1)):
+        # the smallest divisor of the channel count that brings a slice under the limit
+        k = next((d for d in range(2, channels + 1) if channels % d == 0 and arr.size // d <= max_elements), None)
+        has_bias = n.op_type == "Conv" and len(n.input) > 2 and bool(n.input[2])
+        bias = inits.get(n.input[2]) if has_bias else None
+        # a bias that is computed, or shared with another node, cannot be sliced here
+        if k is None or (has_bias and (bias is None or uses.get(n.input[2], 0) != 1)):
             out_nodes.append(n)
             continue
         step = channels // k
