@@ -182,6 +182,29 @@ export function chooseMemoryPolicy(env: MemoryEnvironment): MemoryPolicy {
   return 'resident';
 }
 
+/** UNet weight bytes above which a headset is told to use the int8 export (fp32: 3.44 GB, float16 1.72, int8 0.86). */
+const HEADSET_UNET_LIMIT = 1.2e9;
+
+/**
+ * A mobile GPU or headset (where the staged policy is the default) with an export whose UNet weights
+ * alone are too large for the ~3 GB a Quest 3 gives a page: say so before the first generation runs
+ * out of memory, and name the export that fits (BENCHMARKS.md: int8, 2.56 GiB peak). Null otherwise.
+ */
+export function lowMemoryAdvice(env: MemoryEnvironment, manifest: Manifest): string | null {
+  if (env.backend !== 'webgpu' || !(MOBILE_ADAPTER.test(env.adapter ?? '') || MOBILE_AGENT.test(env.userAgent ?? ''))) return null;
+  const unet = manifest.sessions.unet;
+  if (!unet) return null;
+  const folder = unet.file.includes('/') ? unet.file.slice(0, unet.file.lastIndexOf('/') + 1) : '';
+  const paths = new Set([unet.file, ...unet.external_data.map((d) => folder + d)]);
+  const bytes = manifest.files.filter((f) => paths.has(f.path)).reduce((a, f) => a + f.bytes, 0);
+  if (bytes <= HEADSET_UNET_LIMIT) return null;
+  const storage = manifest.weight_storage === 'float16-widened' ? 'float16' : 'float32';
+  return (
+    `This export keeps the UNet's weights in ${storage} (${(bytes / 1e9).toFixed(2)} GB), more than this device's GPU is likely to hold next to a generation; ` +
+    'if it runs out of memory, use the int8 export (models/narrow_weights.py --storage int8, README "Real weights").'
+  );
+}
+
 function memoryEnvironment(runtime: OrtRuntime, manifest: Manifest): MemoryEnvironment {
   const nav = (globalThis as { navigator?: { deviceMemory?: number; userAgent?: string } }).navigator;
   const files = new Set<string>();
@@ -354,6 +377,8 @@ export class Ldm3dPipeline {
     readonly guidanceBatch: GuidanceBatch,
     /** Milliseconds per load stage. */
     readonly loadTimings: Readonly<Record<string, number>>,
+    /** lowMemoryAdvice for this device and export, or null. */
+    private readonly advice: string | null = null,
   ) {}
 
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Ldm3dPipeline> {
@@ -375,7 +400,9 @@ export class Ldm3dPipeline {
     const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache, verifyWeights: narrowStorage(manifest) });
     try {
       const requested = options.memory ?? 'auto';
-      const memory = requested === 'auto' ? chooseMemoryPolicy(memoryEnvironment(runtime, manifest)) : requested;
+      const env = memoryEnvironment(runtime, manifest);
+      const memory = requested === 'auto' ? chooseMemoryPolicy(env) : requested;
+      const advice = lowMemoryAdvice(env, manifest);
       const staticShapes = options.staticShapes ?? true;
       const vaeTiling = resolveVaeTiling(manifest, options.vaeTiling, memory);
       const guidanceBatch = resolveGuidanceBatch(options.guidanceBatch, memory);
@@ -405,7 +432,7 @@ export class Ldm3dPipeline {
       t = now();
       const kernels = runtime.device ? await createKernels(runtime.device) : null;
       step('kernels', t);
-      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, guidanceBatch, timings);
+      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, guidanceBatch, timings, advice);
     } catch (e) {
       await runtime.dispose();
       throw e;
@@ -536,7 +563,7 @@ export class Ldm3dPipeline {
 
   /** What the user must be told about this load (e.g. the WASM fallback and why). */
   get notices(): readonly string[] {
-    return this.runtime.notice ? [this.runtime.notice] : [];
+    return [this.runtime.notice, this.advice].filter((n): n is string => n !== null);
   }
 
   get testWeights(): boolean {

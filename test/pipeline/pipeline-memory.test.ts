@@ -9,7 +9,9 @@ import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { isPipelineError } from '../../src/pipeline/errors';
 import type { SessionSpec } from '../../src/pipeline/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { chooseMemoryPolicy, Ldm3dPipeline, type MemoryEnvironment } from '../../src/pipeline/pipeline';
+import { chooseMemoryPolicy, Ldm3dPipeline, lowMemoryAdvice, type MemoryEnvironment } from '../../src/pipeline/pipeline';
+import { readFileSync } from 'node:fs';
+import type { Manifest } from '../../src/pipeline/manifest';
 import { unetDimensionOverrides } from '../../src/pipeline/stages/unet';
 import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions, type SessionSpy } from './memory-helpers';
 
@@ -34,6 +36,30 @@ describe('chooseMemoryPolicy', () => {
     expect(chooseMemoryPolicy(env({ backend: 'wasm' }))).toBe('staged');
     expect(chooseMemoryPolicy(env({ backend: 'wasm', weightBytes: 0.6 * GiB }))).toBe('resident');
     expect(chooseMemoryPolicy(env({ weightBytes: 3e6, userAgent: 'OculusBrowser', deviceMemoryGiB: 2 }))).toBe('resident');
+  });
+});
+
+describe('lowMemoryAdvice', () => {
+  /** A committed tiny manifest whose UNet files are scaled to the full-size export's byte count. */
+  const manifest = (folder: string, unetBytes: number): Manifest => {
+    const m = JSON.parse(readFileSync(`models/tiny/${folder}/manifest.json`, 'utf8')) as Manifest;
+    const unetFiles = m.files.filter((f) => f.path.startsWith('unet/'));
+    const total = unetFiles.reduce((a, f) => a + f.bytes, 0);
+    return { ...m, files: m.files.map((f) => (f.path.startsWith('unet/') ? { ...f, bytes: Math.round((f.bytes / total) * unetBytes) } : f)) };
+  };
+  const quest = { backend: 'webgpu' as const, weightBytes: 0, userAgent: 'Mozilla/5.0 (X11; Linux x86_64; Quest 3) AppleWebKit/537.36 OculusBrowser/37.0' };
+
+  it('tells a headset that a float32 or float16 export is too large, and names the int8 export', () => {
+    const fp32 = lowMemoryAdvice(quest, manifest('ldm3d-pano', 3.44e9));
+    expect(fp32).toMatch(/UNet's weights in float32 \(3\.44 GB\).*int8 export \(models\/narrow_weights\.py --storage int8/);
+    expect(lowMemoryAdvice({ ...quest, userAgent: '', adapter: 'qualcomm adreno-7xx' }, manifest('ldm3d-pano-f16', 1.72e9))).toMatch(/in float16 \(1\.72 GB\)/);
+  });
+
+  it('says nothing for the int8 export, on a desktop, on WASM, or for small models', () => {
+    expect(lowMemoryAdvice(quest, manifest('ldm3d-pano-int8', 0.86e9))).toBeNull();
+    expect(lowMemoryAdvice({ ...quest, userAgent: 'Mozilla/5.0 (Windows NT 10.0) Chrome/140', adapter: 'nvidia ada' }, manifest('ldm3d-pano', 3.44e9))).toBeNull();
+    expect(lowMemoryAdvice({ ...quest, backend: 'wasm' }, manifest('ldm3d-pano', 3.44e9))).toBeNull();
+    expect(lowMemoryAdvice(quest, manifest('ldm3d-pano', 1.4e6))).toBeNull();
   });
 });
 
