@@ -37,7 +37,6 @@ reference is diffusers with W replaced by q·s (goldens_narrow.py). "weight_stor
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -289,14 +288,6 @@ def narrow_graph(model, min_elements: int, round_only: bool, storage: str = "flo
     return stats
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def kind_of(rel: str) -> str | None:
     if rel.startswith("tokenizer/"):
         return "tokenizer"
@@ -309,7 +300,7 @@ def kind_of(rel: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     import onnx
-    from export import EXTERNAL_DATA_THRESHOLD_BYTES, DEFAULT_MAX_DATA_FILE_BYTES, save_onnx
+    from export import EXTERNAL_DATA_THRESHOLD_BYTES, DEFAULT_MAX_DATA_FILE_BYTES, save_onnx, sha256_file
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--in", dest="src", required=True, type=Path, help="an exported model folder (manifest.json)")
