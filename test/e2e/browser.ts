@@ -144,3 +144,22 @@ export function saveArtefact(name: string, data: Uint8Array | string): string {
   writeFileSync(path, data);
   return path;
 }
+
+export async function generatedId(page: Page): Promise<number> {
+  return Number(await page.getByTestId('generate-panel').getAttribute('data-generated-id'));
+}
+
+/** Waits until the panel reports a generated panorama with an id above `above`; returns it. */
+export async function waitForGenerated(page: Page, above: number, timeout = 240_000): Promise<number> {
+  await page.waitForFunction(
+    (min) => {
+      const panel = document.querySelector('[data-testid="generate-panel"]');
+      const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
+      if (err) throw new Error(`generation failed: ${err}`);
+      return Number(panel?.getAttribute('data-generated-id') ?? '0') > min;
+    },
+    above,
+    { timeout, polling: 100 },
+  );
+  return generatedId(page);
+}

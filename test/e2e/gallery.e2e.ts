@@ -13,7 +13,7 @@ import { encodeSceneFiles } from '../../src/export/scene-files';
 import { stringifyMetadata, type SceneMetadata } from '../../src/export/metadata';
 import { decodeDepthPng } from '../../src/export/png';
 import { installBrowserShims, type FakeImageBitmap } from '../export/node-shims';
-import { launchBrowser, openApp, waitForSceneReady, type AppPage } from './browser';
+import { launchBrowser, openApp, waitForGenerated, waitForSceneReady, type AppPage } from './browser';
 
 const W = 256;
 const H = 128;
@@ -191,15 +191,7 @@ describe('generate → saved → reload → gallery → step in → GLB (the iss
     await page.getByTestId('seed-random').uncheck();
     await page.getByTestId('seed').fill('4321');
     await page.getByTestId('generate').click();
-    await page.waitForFunction(
-      () => {
-        const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
-        if (err) throw new Error(`generation failed: ${err}`);
-        return Number(document.querySelector('[data-testid="generate-panel"]')?.getAttribute('data-generated-id') ?? '0') > 0;
-      },
-      undefined,
-      { timeout: 240_000, polling: 100 },
-    );
+    await waitForGenerated(page, 0);
     // Saved before shown: by the time the panorama is on screen, the gallery lists it.
     await expect.poll(() => page.getByTestId('gallery-item').count(), POLL).toBe(1);
     expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Saved in this browser/);

@@ -4,7 +4,7 @@
 // WebGPU each give the message they should.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, openApp, saveArtefact, waitForSceneReady } from './browser';
+import { CHROMIUM, CHROMIUM_ARGS, generatedId, openApp, saveArtefact, waitForGenerated, waitForSceneReady } from './browser';
 
 const PROMPT = 'a quiet harbour at dawn, fishing boats, mist';
 /** Wide enough for the three panels (viewer left, gallery bottom centre, generate right) not to overlap. */
@@ -38,25 +38,6 @@ async function recordProgress(page: Page): Promise<void> {
 
 async function progressLog(page: Page): Promise<{ text: string; preview: number }[]> {
   return page.evaluate(() => (window as unknown as { __genLog: { text: string; preview: number }[] }).__genLog);
-}
-
-async function generatedId(page: Page): Promise<number> {
-  return Number(await page.getByTestId('generate-panel').getAttribute('data-generated-id'));
-}
-
-/** Waits until the panel reports a generated panorama with an id above `above`; returns it. */
-async function waitForGenerated(page: Page, above: number, timeout = 240_000): Promise<number> {
-  await page.waitForFunction(
-    (min) => {
-      const panel = document.querySelector('[data-testid="generate-panel"]');
-      const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
-      if (err) throw new Error(`generation failed: ${err}`);
-      return Number(panel?.getAttribute('data-generated-id') ?? '0') > min;
-    },
-    above,
-    { timeout, polling: 100 },
-  );
-  return generatedId(page);
 }
 
 async function setSteps(page: Page, steps: number): Promise<void> {

@@ -4,7 +4,7 @@
 // line says which weights run, and a panorama is generated and shown.
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, openApp, saveArtefact, waitForSceneReady } from './browser';
+import { CHROMIUM, CHROMIUM_ARGS, openApp, saveArtefact, waitForGenerated, waitForSceneReady } from './browser';
 
 const MODEL = './models/tiny/ldm3d-pano-int8/';
 const PROMPT = 'a lighthouse on a cliff at night';
@@ -37,16 +37,7 @@ describe('low-memory (int8) export', () => {
     await page.getByTestId('prompt').fill(PROMPT);
     await page.getByTestId('steps').fill('2');
     await page.getByTestId('generate').click();
-    await page.waitForFunction(
-      () => {
-        const err = document.querySelector('[data-testid="generate-error"]')?.textContent;
-        if (err) throw new Error(`generation failed: ${err}`);
-        return Number(document.querySelector('[data-testid="generate-panel"]')?.getAttribute('data-generated-id') ?? '0') > 0;
-      },
-      undefined,
-      { timeout: 600_000, polling: 100 },
-    );
-    const id = Number(await page.getByTestId('generate-panel').getAttribute('data-generated-id'));
+    const id = await waitForGenerated(page, 0, 600_000);
     await waitForSceneReady(page, id);
     expect(await page.evaluate(() => window.__ldm3d?.panorama)).toEqual({ width: 128, height: 64, label: PROMPT });
     const line = await page.getByTestId('runtime-line').textContent();

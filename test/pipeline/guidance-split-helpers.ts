@@ -1,7 +1,9 @@
 /** Shared by guidance-split.wasm.test.ts and guidance-split.webgpu.test.ts. */
 import { vi } from 'vitest';
 import type { RtTensor } from '../../src/runtime/ort';
+import type { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { UNetStage, type UNetShape } from '../../src/pipeline/stages/unet';
+import { caseOptions } from './memory-helpers';
 
 export interface UNetCall {
   sample: number[];
@@ -34,4 +36,16 @@ export function spyOnUNet(after?: (calls: UNetCall[]) => void): UNetSpy {
     return load.call(UNetStage, runtime, source, options);
   });
   return { calls, shapes };
+}
+
+/**
+ * Runs golden case ddim-20-cfg7 with split guidance and cancels right after step 2's uncond call
+ * (the third UNet call), while its output is alive and before the cond call. Returns what the
+ * generation rejected with and the UNet calls that ran; the UNet spy stays installed.
+ */
+export async function cancelBetweenCalls(pipe: Ldm3dPipeline): Promise<{ err: unknown; spy: UNetSpy }> {
+  const controller = new AbortController();
+  const spy = spyOnUNet((calls) => (calls.length === 3 ? controller.abort() : undefined));
+  const err = await pipe.generate(caseOptions('ddim-20-cfg7', { signal: controller.signal })).catch((e: unknown) => e);
+  return { err, spy };
 }

@@ -15,7 +15,7 @@ import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
 import { loadCases, maxAbsDiff } from './goldens';
-import { spyOnUNet } from './guidance-split-helpers';
+import { cancelBetweenCalls, spyOnUNet } from './guidance-split-helpers';
 import { caseOptions, expectGolden, runtimeOf, spyOnSessions } from './memory-helpers';
 import { runCase, TOLERANCE } from './parity';
 import { LDM3D_PANO_SCHEDULER } from './schedulers/helpers';
@@ -168,10 +168,8 @@ describe('Ldm3dPipeline guidanceBatch (wasm)', () => {
     try {
       expect(staged.guidanceBatch).toBe('split');
       const sessions = spyOnSessions();
-      const controller = new AbortController();
-      // Abort right after step 2's uncond call: the cond call must not run.
-      const spy = spyOnUNet((calls) => (calls.length === 3 ? controller.abort() : undefined));
-      const err = await staged.generate(caseOptions('ddim-20-cfg7', { signal: controller.signal })).catch((e: unknown) => e);
+      // Aborted right after step 2's uncond call: the cond call must not run.
+      const { err, spy } = await cancelBetweenCalls(staged);
       expect(isPipelineError(err, 'cancelled')).toBe(true);
       expect(spy.calls).toHaveLength(3);
       expect(sessions.live(runtimeOf(staged))).toEqual([]);

@@ -8,16 +8,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { gpuTensor, OrtRuntime } from '../../src/runtime/ort';
+import { gpuTensor } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/pipeline/errors';
-import { GpuExecutor, GpuKernels } from '../../src/pipeline/latents-gpu';
+import { GpuExecutor } from '../../src/pipeline/latents-gpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
 import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';
 import { loadCases, maxAbsDiff } from './goldens';
-import { spyOnUNet } from './guidance-split-helpers';
+import { useGpuKernels } from './gpu-fixture';
+import { cancelBetweenCalls, spyOnUNet } from './guidance-split-helpers';
 import { caseOptions, expectGolden, runtimeOf, spyOnSessions } from './memory-helpers';
 import { runCase, TOLERANCE } from './parity';
 import { LDM3D_PANO_SCHEDULER } from './schedulers/helpers';
@@ -32,28 +33,18 @@ function deviceOf(p: Ldm3dPipeline): GPUDevice {
 }
 
 describe('GpuExecutor with split guidance', () => {
-  let rt: OrtRuntime;
-  let kernels: GpuKernels;
-  beforeAll(async () => {
-    installNodeWebGPU();
-    rt = await OrtRuntime.create({ backend: 'webgpu' });
-    kernels = new GpuKernels(rt.device as GPUDevice);
-  });
-  afterAll(async () => {
-    kernels?.dispose();
-    await rt?.dispose();
-  });
+  const gpu = useGpuKernels();
 
   const shape = { channels: 4, height: 6, width: 10 };
   const n = 4 * 6 * 10;
 
   for (const name of SCHEDULER_NAMES) {
     it(`${name}: two batch-1 outputs give bit for bit what their batch-2 concatenation gives`, async () => {
-      const device = rt.device as GPUDevice;
+      const device = gpu.device;
       const plan = createScheduler(name, LDM3D_PANO_SCHEDULER).plan(6);
       const init = randomNormals(7, n);
-      const batched = await GpuExecutor.create(kernels, shape, plan, init, 7.5);
-      const split = await GpuExecutor.create(kernels, shape, plan, init, 7.5, true);
+      const batched = await GpuExecutor.create(gpu.kernels, shape, plan, init, 7.5);
+      const split = await GpuExecutor.create(gpu.kernels, shape, plan, init, 7.5, true);
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
       const both = device.createBuffer({ size: 4 * 2 * n, usage });
       const uncond = device.createBuffer({ size: 4 * n, usage });
@@ -127,10 +118,8 @@ describe('Ldm3dPipeline with split guidance on WebGPU', () => {
 
   it('cancelled between the two calls of a step: rejects, frees every buffer, and the next generation works', async () => {
     const sessions = spyOnSessions();
-    const controller = new AbortController();
     // Right after step 2's uncond call: its output is alive, the cond call must not run.
-    const spy = spyOnUNet((calls) => (calls.length === 3 ? controller.abort() : undefined));
-    const err = await staged.generate(caseOptions('ddim-20-cfg7', { signal: controller.signal })).catch((e: unknown) => e);
+    const { err, spy } = await cancelBetweenCalls(staged);
     expect(isPipelineError(err, 'cancelled')).toBe(true);
     expect(spy.calls).toHaveLength(3);
     expect(sessions.live(runtimeOf(staged))).toEqual([]);

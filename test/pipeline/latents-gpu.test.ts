@@ -3,15 +3,15 @@
  * Dawn: every scheduler's plan with guidance, fed the same fake UNet outputs, must give the same
  * latents (float32 rounding apart) and the same previews (±1 in 255).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { cpuTensor, gpuTensor, OrtRuntime } from '../../src/runtime/ort';
+import { describe, expect, it } from 'vitest';
+import { cpuTensor, gpuTensor } from '../../src/runtime/ort';
 import { CpuExecutor } from '../../src/pipeline/latents';
-import { GpuExecutor, GpuKernels } from '../../src/pipeline/latents-gpu';
+import { GpuExecutor } from '../../src/pipeline/latents-gpu';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
 import { LDM3D_PANO_SCHEDULER } from './schedulers/helpers';
 import { maxAbsDiff } from './goldens';
+import { useGpuKernels } from './gpu-fixture';
 
 async function readBuffer(device: GPUDevice, buffer: GPUBuffer, count: number): Promise<Float32Array> {
   const read = device.createBuffer({ size: 4 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -25,17 +25,7 @@ async function readBuffer(device: GPUDevice, buffer: GPUBuffer, count: number): 
 }
 
 describe('GpuExecutor vs CpuExecutor', () => {
-  let rt: OrtRuntime;
-  let kernels: GpuKernels;
-  beforeAll(async () => {
-    installNodeWebGPU();
-    rt = await OrtRuntime.create({ backend: 'webgpu' });
-    kernels = new GpuKernels(rt.device as GPUDevice);
-  });
-  afterAll(async () => {
-    kernels?.dispose();
-    await rt?.dispose();
-  });
+  const fx = useGpuKernels();
 
   const shape = { channels: 4, height: 6, width: 10 };
   const n = 4 * 6 * 10;
@@ -43,11 +33,11 @@ describe('GpuExecutor vs CpuExecutor', () => {
   for (const name of SCHEDULER_NAMES) {
     for (const guidance of [null, 7.5]) {
       it(`${name}, guidance ${guidance ?? 'off'}: same latents after every step and same previews`, async () => {
-        const device = rt.device as GPUDevice;
+        const device = fx.device;
         const plan = createScheduler(name, LDM3D_PANO_SCHEDULER).plan(6);
         const init = randomNormals(3, n);
         const cpu = new CpuExecutor(shape, plan, init, guidance);
-        const gpu = await GpuExecutor.create(kernels, shape, plan, init, guidance);
+        const gpu = await GpuExecutor.create(fx.kernels, shape, plan, init, guidance);
         const batch = guidance === null ? 1 : 2;
         const outBuf = device.createBuffer({ size: 4 * batch * n, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
         try {
