@@ -92,6 +92,17 @@ export interface LoadOptions {
    * guidance. 'auto' (default): split when the memory policy resolves to 'staged', else batched.
    */
   readonly guidanceBatch?: GuidanceBatch | 'auto';
+  /**
+   * Staged policy only: keep the UNet session (the one with the largest weights and the most
+   * kernels) loaded between generations instead of re-creating it for every one, while the text
+   * encoder and the VAE decoder are still created and released per stage. Saves the UNet's session
+   * creation (~2–3 s of a warm generation on an H100, issue #11) and, because ORT's per-device
+   * context then survives, the other stages' shader compilation too; costs the UNet's weights and
+   * ORT's cached UNet buffers staying on the GPU during the text-encoder and VAE stages.
+   * Default false (the peak it adds is measured by bench/run-device-headset.sh before it may be a
+   * default). Ignored by the resident policy, which keeps everything anyway.
+   */
+  readonly keepUNet?: boolean;
 }
 
 export type GuidanceBatch = 'batched' | 'split';
@@ -379,6 +390,8 @@ export class Ldm3dPipeline {
     readonly loadTimings: Readonly<Record<string, number>>,
     /** lowMemoryAdvice for this device and export, or null. */
     private readonly advice: string | null = null,
+    /** Staged: the UNet session stays loaded between generations (LoadOptions.keepUNet, resolved). */
+    readonly keepUNet: boolean = false,
   ) {}
 
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Ldm3dPipeline> {
@@ -406,6 +419,7 @@ export class Ldm3dPipeline {
       const staticShapes = options.staticShapes ?? true;
       const vaeTiling = resolveVaeTiling(manifest, options.vaeTiling, memory);
       const guidanceBatch = resolveGuidanceBatch(options.guidanceBatch, memory);
+      const keepUNet = memory === 'staged' && (options.keepUNet ?? false);
       let t = now();
       const [tokJson, tokConfig] = await Promise.all(TOKENIZER_FILES.map((f) => readModelFile(source, f)));
       const tokenizer = ClipTokenizer.fromFiles(tokJson, tokConfig, manifest.text.max_length);
@@ -423,7 +437,7 @@ export class Ldm3dPipeline {
       step('text_encoder', t);
       t = now();
       await unet.get(staticShapes ? defaultUNetShape(manifest, guidanceBatch) : null);
-      if (memory === 'staged') await unet.release();
+      if (memory === 'staged' && !keepUNet) await unet.release();
       step('unet', t);
       t = now();
       await vae.get(null);
@@ -432,7 +446,7 @@ export class Ldm3dPipeline {
       t = now();
       const kernels = runtime.device ? await createKernels(runtime.device) : null;
       step('kernels', t);
-      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, guidanceBatch, timings, advice);
+      return new Ldm3dPipeline(manifest, runtime, tokenizer, textEncoder, unet, vae, kernels, memory, vaeTiling, staticShapes, guidanceBatch, timings, advice, keepUNet);
     } catch (e) {
       await runtime.dispose();
       throw e;
@@ -460,7 +474,7 @@ export class Ldm3dPipeline {
       if (createdMs > 0) timings[CREATE_TIMING[slot.name]] = createdMs;
       return await use(stage);
     } finally {
-      if (this.memory === 'staged') {
+      if (this.memory === 'staged' && !(this.keepUNet && slot.name === 'unet')) {
         // A release that fails (lost device) must not hide the error of the run itself.
         await slot.release().catch(() => undefined);
       }
@@ -554,7 +568,7 @@ export class Ldm3dPipeline {
    * and how memory is handled, so a user on a small device sees why a panorama takes longer.
    */
   get runtimeSummary(): string {
-    const memory = this.memory === 'staged' ? 'one stage at a time' : 'all stages kept loaded';
+    const memory = this.memory === 'resident' ? 'all stages kept loaded' : this.keepUNet ? 'one stage at a time, UNet kept loaded' : 'one stage at a time';
     const tiles = this.vaeTiling ? `, image decoded in ${this.vaeTiling.sampleTile} px tiles` : '';
     const split = this.guidanceBatch === 'split' ? '; guidance as two UNet calls' : '';
     const weights = WEIGHT_STORAGE_NOTES[this.manifest.weight_storage ?? 'float32'];

@@ -155,6 +155,44 @@ describe('Ldm3dPipeline memory policies (wasm)', () => {
     expectGolden('ddim-1-step', await staged.generate(caseOptions('ddim-1-step')));
   });
 
+  it("'staged' + keepUNet: the UNet session is created once and survives generations (also a cancelled one); the other stages still come and go; bit-identical", async () => {
+    spy = spyOnSessions();
+    const kept = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', memory: 'staged', vaeTiling: 'off', keepUNet: true });
+    try {
+      expect(kept.keepUNet).toBe(true);
+      expect(kept.runtimeSummary).toBe('WASM (CPU); one stage at a time, UNet kept loaded; guidance as two UNet calls');
+      expect(spy.created).toEqual(['text_encoder', 'unet', 'vae_decoder']);
+      expect(spy.released).toEqual(['text_encoder', 'vae_decoder']);
+      expect(kept.loadedSessions).toEqual(['unet']);
+      for (const name of ['ddim-20-cfg7', 'dpm-5']) {
+        spy.clear();
+        const liveDuringSteps: string[][] = [];
+        const b = await kept.generate(caseOptions(name, { onProgress: () => liveDuringSteps.push(spy.live(runtimeOf(kept))) }));
+        expect(spy.created, name).toEqual(['text_encoder', 'vae_decoder']);
+        expect(spy.released, name).toEqual(['text_encoder', 'vae_decoder']);
+        for (const live of liveDuringSteps) expect(live).toEqual(['unet']);
+        expect(kept.loadedSessions).toEqual(['unet']);
+        expect(b.timings.unetCreate).toBeUndefined();
+        expectIdentical(await staged.generate(caseOptions(name)), b, name);
+        expectGolden(name, b);
+      }
+      spy.clear();
+      const controller = new AbortController();
+      const err = await kept
+        .generate(caseOptions('ddim-20-cfg7', { signal: controller.signal, onProgress: (p) => (p.step === 2 ? controller.abort() : undefined) }))
+        .catch((e: unknown) => e);
+      expect(isPipelineError(err, 'cancelled')).toBe(true);
+      expect(spy.live(runtimeOf(kept))).toEqual(['unet']);
+      expectGolden('ddim-1-step', await kept.generate(caseOptions('ddim-1-step')));
+      // The resident policy keeps everything whatever keepUNet says.
+      const residentKept = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', memory: 'resident', keepUNet: true });
+      expect(residentKept.keepUNet).toBe(false);
+      await residentKept.dispose();
+    } finally {
+      await kept.dispose();
+    }
+  });
+
   it('static UNet shapes: resident re-creates the UNet when the batch changes (never two at once), bit-identical to dynamic shapes', async () => {
     spy = spyOnSessions();
     const dynamic = await Ldm3dPipeline.load(await folderSource(MODELS), { backend: 'wasm', memory: 'resident', staticShapes: false });
