@@ -67,6 +67,14 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   'staged+tiled+g1': { name: 'staged+tiled+g1', memory: 'staged', warmUp: false, vaeTiling: 'auto', guidance: 1 },
   // Guidance as one batch-2 UNet call (the staged default splits it into two batch-1 calls).
   'staged+tiled+batched': { name: 'staged+tiled+batched', memory: 'staged', warmUp: false, vaeTiling: 'auto', guidanceBatch: 'batched' },
+  // Issue #11: the staged policy without re-creating the UNet session every generation.
+  'staged+tiled+keep': { name: 'staged+tiled+keep', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true },
+  // The headset preset (src/pipeline/presets.ts): DPM-Solver++ 2M, 20 steps, with the staged
+  // low-memory configuration (split guidance, tiled VAE), the UNet kept or not, DeepCache 1/2/3.
+  headset: { name: 'headset', memory: 'staged', warmUp: false, vaeTiling: 'auto', generation: { scheduler: 'dpm', steps: 20 } },
+  'headset+keep': { name: 'headset+keep', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20 } },
+  // The desktop configuration (resident, batched guidance, untiled) at the preset's scheduler and steps.
+  'desktop-dpm20': { name: 'desktop-dpm20', memory: 'resident', warmUp: false, generation: { scheduler: 'dpm', steps: 20 } },
 };
 /** The default --configs: the four untiled ones and staged+tiled. */
 const DEFAULT_CONFIGS = ['resident', 'staged', 'resident+warmup', 'staged+warmup', 'staged+tiled'];

@@ -35,6 +35,13 @@ export interface CompareConfig {
   readonly guidance?: number;
   /** LoadOptions.guidanceBatch; absent = the pipeline's default (split when staged). */
   readonly guidanceBatch?: LoadOptions['guidanceBatch'];
+  /** LoadOptions.keepUNet (staged: the UNet session survives generations). */
+  readonly keepUNet?: boolean;
+  /**
+   * This configuration's own generation settings over --steps/--scheduler (e.g. the headset preset:
+   * DPM-Solver++ 2M, 20 steps, a DeepCache interval), so one process compares presets.
+   */
+  readonly generation?: Partial<GenerateOptions>;
 }
 
 export interface PhaseFigures {
@@ -113,11 +120,12 @@ export async function memoryCompare(options: {
     };
   }
 
-  async function generate(pipe: Ldm3dPipeline, guidance?: number): Promise<{ timings: Readonly<Record<string, number>>; stepMedianMs: number | null }> {
+  async function generate(pipe: Ldm3dPipeline, config: CompareConfig, guidance?: number): Promise<{ timings: Readonly<Record<string, number>>; stepMedianMs: number | null }> {
     const stepTimes: number[] = [];
     let last = performance.now();
     const out = await pipe.generate({
       ...options.generation,
+      ...config.generation,
       ...(guidance === undefined ? {} : { guidance }),
       onProgress: () => {
         const now = performance.now();
@@ -144,7 +152,7 @@ export async function memoryCompare(options: {
   const results: ConfigResult[] = [];
   for (const config of options.configs) {
     log(`${config.name}: loading`);
-    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache, guidanceBatch: config.guidanceBatch }));
+    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache, guidanceBatch: config.guidanceBatch, keepUNet: config.keepUNet }));
     const pipe = load.value;
     try {
       let warm: ConfigResult['warmUp'] = null;
@@ -152,8 +160,8 @@ export async function memoryCompare(options: {
         const w = await phase('warm-up', () => pipe.warmUp());
         warm = { ...w.figures, timings: roundAll(w.value.timings) };
       }
-      const first = await phase('first', () => generate(pipe, config.guidance));
-      const second = await phase('second', () => generate(pipe, config.guidance));
+      const first = await phase('first', () => generate(pipe, config, config.guidance));
+      const second = await phase('second', () => generate(pipe, config, config.guidance));
       const disposed = await phase('dispose', async () => {
         await pipe.dispose();
         await sleep(1000);
