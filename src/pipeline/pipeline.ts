@@ -35,6 +35,8 @@ import { GpuExecutor, GpuKernels } from './latents-gpu';
 import { postprocess, type Ldm3dImage } from './postprocess';
 import { randomNormals } from './prng';
 import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedulers';
+// Mobile GPUs (shared memory) and headset browsers: one detection for the memory policy and the presets.
+import { MOBILE_ADAPTER, MOBILE_AGENT } from './presets';
 import { TextEncoderStage } from './stages/text-encoder';
 import { UNetStage, type UNetShape } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';
@@ -170,9 +172,6 @@ export interface MemoryEnvironment {
 
 /** Above this many bytes of weights, WASM stages the sessions: the wasm heap is 4 GiB in all. */
 const WASM_RESIDENT_LIMIT = 1.5 * 2 ** 30;
-/** Mobile GPUs (shared memory) and headset browsers. */
-const MOBILE_ADAPTER = /qualcomm|adreno|\barm\b|mali|powervr|imagination|apple.*(iphone|ipad)/i;
-const MOBILE_AGENT = /OculusBrowser|Quest|Android|Mobile|Pico|Vision/i;
 
 /**
  * The default memory policy. Staging costs session creation on every generation (~7 s for the
