@@ -29,7 +29,26 @@ export interface SessionSpec {
   readonly outputs: readonly TensorSpec[];
 }
 
-export type SessionName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
+export type SessionName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder' | 'unet_shallow';
+
+/**
+ * DeepCache graphs (models/export.py --deepcache; src/pipeline/deepcache.ts): `sessions.unet` then
+ * has a second output `feature` (the deep features a full step keeps), and `shallow_session` runs
+ * only the outer branch on them: inputs sample, timestep, encoder_hidden_states, `feature`; output
+ * out_sample.
+ */
+export interface DeepCacheSpec {
+  /** The reference implementation the graphs were cut to match (the authors' DeepCacheSDHelper). */
+  readonly reference: string;
+  /** The authors' cache_branch_id: which skip branch is the shallow path (0: the outermost). */
+  readonly cache_branch_id: number;
+  /** Name of the deep-features output of `unet` and input of the shallow graph ("deep_features"). */
+  readonly feature: string;
+  /** The session that runs a shallow step ("unet_shallow"). */
+  readonly shallow_session: SessionName;
+  /** FLOPs of one shallow call ÷ one full call, as measured at export. */
+  readonly shallow_flops_share: number;
+}
 
 export interface Manifest {
   readonly format: 'ldm3d-xr-manifest@1';
@@ -92,6 +111,8 @@ export interface Manifest {
    * original ones than float16's (the reference is diffusers with the same rounded weights).
    */
   readonly weight_storage?: 'float32' | 'float16-widened' | 'int8-per-channel';
+  /** Present when the export has the DeepCache graphs (GenerateOptions.deepCacheInterval > 1 needs them). */
+  readonly deepcache?: DeepCacheSpec;
 }
 
 /** Where an exported pipeline's files come from: a folder on disk (CLI, tests) or the browser's model store. */

@@ -40,4 +40,34 @@ export function checkManifest(m: Manifest): void {
   if (m.vae_out_channels !== 4) bad(`vae_out_channels is ${m.vae_out_channels}; LDM3D-pano decodes RGB + depth (4)`);
   if (m.unet_in_channels !== m.latent_channels) bad(`unet_in_channels ${m.unet_in_channels} ≠ latent_channels ${m.latent_channels}`);
   for (const f of TOKENIZER_FILES) if (!m.tokenizer.files.includes(f)) bad(`tokenizer.files lacks ${f}`);
+  checkDeepCache(m, bad);
+}
+
+/** The DeepCache graphs' contract (manifest.ts DeepCacheSpec): both graphs present and wired by name. */
+function checkDeepCache(m: Manifest, bad: (what: string) => never): void {
+  const dc = m.deepcache;
+  const fix = 're-export with models/export.py --deepcache';
+  if (!dc) {
+    if (m.sessions.unet_shallow) bad(`has a "unet_shallow" session but no "deepcache" entry to drive it (${fix})`);
+    return;
+  }
+  if (typeof dc.feature !== 'string' || !dc.feature) bad('deepcache.feature must name the deep-features tensor');
+  if (!Number.isInteger(dc.cache_branch_id) || dc.cache_branch_id < 0) bad(`deepcache.cache_branch_id must be a whole number ≥ 0, got ${String(dc.cache_branch_id)}`);
+  if (!(typeof dc.shallow_flops_share === 'number' && dc.shallow_flops_share > 0 && dc.shallow_flops_share <= 1)) {
+    bad(`deepcache.shallow_flops_share must be in (0, 1], got ${String(dc.shallow_flops_share)}`);
+  }
+  if (dc.shallow_session === 'unet' || !(typeof dc.shallow_session === 'string' && dc.shallow_session in m.sessions)) {
+    bad(`"deepcache" names the shallow session ${JSON.stringify(dc.shallow_session)}, but there is no such session (an incomplete export: ${fix})`);
+  }
+  const shallow = m.sessions[dc.shallow_session];
+  const unet = m.sessions.unet;
+  if (!shallow || !unet) return;
+  if (!unet.outputs.some((o) => o.name === dc.feature)) {
+    bad(`"deepcache" is set, but the unet graph has no "${dc.feature}" output (it has ${unet.outputs.map((o) => o.name).join(', ')}; ${fix})`);
+  }
+  if (!unet.outputs.some((o) => o.name !== dc.feature)) bad(`the unet graph has no output besides "${dc.feature}"`);
+  for (const input of ['sample', 'timestep', 'encoder_hidden_states', dc.feature]) {
+    if (!shallow.inputs.some((i) => i.name === input)) bad(`the ${dc.shallow_session} session has no "${input}" input (${fix})`);
+  }
+  if (!shallow.outputs.some((o) => o.name === 'out_sample')) bad(`the ${dc.shallow_session} session has no "out_sample" output (${fix})`);
 }

@@ -197,9 +197,14 @@ export class OrtSession {
     return this.session.outputNames;
   }
 
-  run(feeds: Record<string, RtTensor>): Promise<Record<string, RtTensor>> {
+  /**
+   * `fetches`: the outputs wanted (default all); an output left out is neither copied nor kept
+   * (the UNet's DeepCache features when DeepCache is off).
+   */
+  run(feeds: Record<string, RtTensor>, fetches?: readonly string[]): Promise<Record<string, RtTensor>> {
     if (this.released) return Promise.reject(new PipelineError('disposed', `${this.label}: the session was released`));
-    return this.runtime.enqueue(this.label, () => this.session.run(feeds) as Promise<Record<string, RtTensor>>);
+    const wanted = fetches ? [...fetches] : undefined;
+    return this.runtime.enqueue(this.label, () => (wanted ? this.session.run(feeds, wanted) : this.session.run(feeds)) as Promise<Record<string, RtTensor>>);
   }
 
   async release(): Promise<void> {
