@@ -15,6 +15,16 @@ import { createStore } from 'zustand/vanilla';
 import type { RGBDPanorama } from '../panorama/types';
 import type { SceneStore } from './scene-store';
 import { formatBytes } from '../runtime/model-store';
+import {
+  LDM3D_PANO_DEFAULTS,
+  isPresetName,
+  matchingPreset,
+  presetValues,
+  type ModelDefaults,
+  type PresetChoice,
+  type PresetName,
+  type PresetValues,
+} from '../pipeline/presets';
 import type { GenerateOptions, GenerationResult, PipelineError } from '../workers/client';
 import type {
   BackendPreference,
@@ -44,6 +54,16 @@ export interface GenerationSettings {
   readonly steps: number;
   readonly guidance: number;
   readonly scheduler: SchedulerName;
+  /**
+   * DeepCache interval (1 = off); runs only where the loaded model has the DeepCache graphs
+   * (effectiveDeepCacheInterval), otherwise the generation runs with 1 and says so.
+   */
+  readonly deepCacheInterval: number;
+  /**
+   * Which preset steps/scheduler/deepCacheInterval are: kept in step with them by the store (an
+   * edit that leaves a preset's values makes it 'custom'); choose one with choosePreset.
+   */
+  readonly preset: PresetChoice;
   /** The seed of the next run, or of the last one when `randomSeed` is on. */
   readonly seed: number;
   /** Draw a new seed for every run (the drawn one is written to `seed`, so it can be reused). */
@@ -85,7 +105,14 @@ export interface GenerationState {
   /** The last result (kept in memory only for now) and the scene id it was shown as. */
   readonly last: { readonly result: GenerationResult; readonly panoramaId: number } | null;
 
+  /**
+   * Settings as typed by hand. `preset` follows the values: a steps/scheduler/cache edit that leaves
+   * the preset's values makes it 'custom' (or the preset the new values are). A named `preset` in
+   * the patch sets its values first (then the patch's own values win).
+   */
   updateSettings(patch: Partial<GenerationSettings>): void;
+  /** Sets the preset's scheduler, steps and DeepCache interval ('reference': the loaded model's defaults). */
+  choosePreset(name: PresetName): void;
   /** Sizes of the model at settings.modelUrl; shown before anything is downloaded. */
   refreshPlan(): Promise<void>;
   /** Loads the model if needed, then generates and shows the result. */
@@ -116,12 +143,13 @@ export interface GenerationDeps {
 
 export const DEFAULT_MODEL_URL = './models/tiny/ldm3d-pano/';
 
+/** The app's first settings: the 'reference' preset of ldm3d-pano (the app picks 'headset' on headset-class devices: app-generation.ts). */
 export const DEFAULT_SETTINGS: GenerationSettings = {
   prompt: '',
   negative: '',
-  steps: 50,
+  ...presetValues('reference', LDM3D_PANO_DEFAULTS),
+  preset: 'reference',
   guidance: 7,
-  scheduler: 'ddim',
   seed: 0,
   randomSeed: true,
   modelUrl: DEFAULT_MODEL_URL,
@@ -140,6 +168,32 @@ export function labelOf(prompt: string): string {
 export function truncationNotice(which: 'Prompt' | 'Negative prompt', count: number, max: number): string | null {
   if (count <= max) return null;
   return `${which} is ${count} tokens long; the text encoder reads the first ${max}, so ${count - max} are ignored.`;
+}
+
+export const NO_DEEPCACHE_NOTICE =
+  "The feature cache (DeepCache) is off for this model: its export has no DeepCache graphs (models/export.py --deepcache makes them).";
+
+/** The model's defaults as the 'reference' preset reads them (ldm3d-pano's until a model is loaded). */
+export function modelDefaultsOf(model: LoadedMessage | null): ModelDefaults {
+  return model ? { scheduler: model.summary.defaults.scheduler, steps: model.summary.defaults.steps } : LDM3D_PANO_DEFAULTS;
+}
+
+/** The DeepCache interval a generation runs with: the setting where the loaded model supports it, else 1. */
+export function effectiveDeepCacheInterval(settings: Pick<GenerationSettings, 'deepCacheInterval'>, model: LoadedMessage | null): number {
+  return model && !model.supportsDeepCache ? 1 : settings.deepCacheInterval;
+}
+
+const VALUE_KEYS = ['scheduler', 'steps', 'deepCacheInterval'] as const;
+
+/** Applies a settings patch and keeps `preset` in step with the values (see GenerationState.updateSettings). */
+export function applySettingsPatch(current: GenerationSettings, patch: Partial<GenerationSettings>, defaults: ModelDefaults): GenerationSettings {
+  let next: GenerationSettings = { ...current, ...patch };
+  if (isPresetName(patch.preset)) {
+    const own: Partial<PresetValues> = {};
+    for (const k of VALUE_KEYS) if (patch[k] !== undefined) Object.assign(own, { [k]: patch[k] });
+    next = { ...next, ...presetValues(patch.preset, defaults), ...own };
+  }
+  return { ...next, preset: matchingPreset(next, defaults) };
 }
 
 export function formatDuration(ms: number): string {
@@ -221,13 +275,17 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       loadedFor = key;
       for (const n of model.notices) addNotice(n);
       if (model.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
-      set({ model, plan: { ...plan, cachedBytes: plan.totalBytes, remainingBytes: 0, files: plan.files.map((f) => ({ ...f, cachedBytes: f.bytes })) } });
+      // 'reference' means this model's own defaults: a named preset takes its values for it, and
+      // hand-made settings may now be one of its presets.
+      const current = get().settings;
+      const settings = applySettingsPatch(current, current.preset === 'custom' ? {} : { preset: current.preset }, modelDefaultsOf(model));
+      set({ model, settings, plan: { ...plan, cachedBytes: plan.totalBytes, remainingBytes: 0, files: plan.files.map((f) => ({ ...f, cachedBytes: f.bytes })) } });
       return model;
     };
 
     return {
       status: 'idle',
-      settings: { ...DEFAULT_SETTINGS, ...initial },
+      settings: applySettingsPatch(DEFAULT_SETTINGS, initial, LDM3D_PANO_DEFAULTS),
       plan: null,
       awaitingConfirmation: null,
       model: null,
@@ -237,9 +295,13 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       last: null,
 
       updateSettings(patch) {
-        const settings = { ...get().settings, ...patch };
+        const settings = applySettingsPatch(get().settings, patch, modelDefaultsOf(get().model));
         const modelChanged = patch.modelUrl !== undefined && patch.modelUrl !== get().settings.modelUrl;
         set({ settings, ...(modelChanged ? { plan: null, awaitingConfirmation: null } : {}) });
+      },
+
+      choosePreset(name) {
+        set({ settings: applySettingsPatch(get().settings, { preset: name }, modelDefaultsOf(get().model)) });
       },
 
       async refreshPlan() {
@@ -272,6 +334,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         const settings = get().settings;
         const seed = settings.randomSeed ? drawSeed() >>> 0 : settings.seed;
         if (settings.randomSeed) set({ settings: { ...settings, seed } });
+        const deepCacheInterval = effectiveDeepCacheInterval(settings, model);
+        if (deepCacheInterval !== settings.deepCacheInterval) addNotice(NO_DEEPCACHE_NOTICE);
         const params: GenerateParams = {
           prompt: settings.prompt,
           negative: settings.negative,
@@ -279,6 +343,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           guidance: settings.guidance,
           scheduler: settings.scheduler,
           seed,
+          deepCacheInterval,
+          preset: settings.preset,
         };
         set({ status: 'generating' });
         setProgress({ phase: 'denoise', fraction: 0, text: 'Encoding the prompt…', preview: null });

@@ -182,6 +182,7 @@ export class PipelineWorkerHost {
         testWeights: m.test_weights,
         loadMs: Math.round(this.now() - started),
         ...(pipeline.runtimeSummary ? { runtime: pipeline.runtimeSummary } : {}),
+        supportsDeepCache: pipeline.supportsDeepCache ?? false,
       });
       if (!loaded.warmUpStarted) {
         loaded.warmUpStarted = true;
@@ -280,12 +281,13 @@ export class PipelineWorkerHost {
     }
     const pipeline = loaded.pipeline!;
     const manifest = loaded.store.manifest;
+    const deepCacheInterval = req.deepCacheInterval ?? 1;
     const t0 = this.now();
     let tFirst: number | null = null;
     let tokens: { prompt: { count: number; max: number }; negative: { count: number; max: number } } | null = null;
     try {
       const out = await pipeline.generate(
-        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed },
+        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval },
         {
           signal,
           onTokens: (prompt, negative) => {
@@ -321,6 +323,8 @@ export class PipelineWorkerHost {
           guidance: req.guidance,
           scheduler: req.scheduler,
           seed: req.seed,
+          deepCacheInterval,
+          preset: req.preset ?? 'custom',
           modelId: manifest.model_id,
           testWeights: manifest.test_weights,
           backend: pipeline.backend,

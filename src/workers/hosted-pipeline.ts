@@ -34,6 +34,8 @@ export interface HostedPipeline {
   readonly notices: readonly string[];
   /** One line on where and how it runs (Ldm3dPipeline.runtimeSummary); optional for fakes. */
   readonly runtimeSummary?: string;
+  /** The export has the DeepCache graphs (Ldm3dPipeline.supportsDeepCache); absent = false. */
+  readonly supportsDeepCache?: boolean;
   /** Rejects with an AbortError once `hooks.signal` aborts; the sessions stay usable. */
   generate(params: GenerateParams, hooks: StepHooks): Promise<PipelineOutput>;
   /**

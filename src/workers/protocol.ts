@@ -8,6 +8,7 @@
  * cancel → cancelled (for that id); dispose → disposed. Any request may instead get an error.
  */
 import type { SessionName } from '../pipeline/manifest';
+import { deepCacheIntervalError, isPresetChoice, PRESET_CHOICES, type PresetChoice } from '../pipeline/presets';
 import type { ModelErrorReason } from '../runtime/model-store';
 
 export type Backend = 'webgpu' | 'wasm';
@@ -46,6 +47,14 @@ export interface GenerateParams {
   readonly scheduler: SchedulerName;
   /** Unsigned 32-bit seed of the pipeline's PRNG. */
   readonly seed: number;
+  /**
+   * DeepCache: a full UNet step every N steps, only the shallow branch between (1 = off, exactly
+   * diffusers; default 1). Whole number 1…10; above 1 the loaded model must have the DeepCache
+   * graphs (LoadedMessage.supportsDeepCache).
+   */
+  readonly deepCacheInterval?: number;
+  /** The preset these settings are (src/pipeline/presets.ts), recorded in the metadata; default 'custom'. */
+  readonly preset?: PresetChoice;
 }
 
 export interface GenerateRequest extends GenerateParams {
@@ -165,6 +174,8 @@ export interface LoadedMessage {
   readonly loadMs: number;
   /** Where and how it runs: adapter, subgroups, fused-attention check, memory policy. */
   readonly runtime?: string;
+  /** The export has the DeepCache graphs, so GenerateParams.deepCacheInterval may be above 1. */
+  readonly supportsDeepCache: boolean;
 }
 
 export interface Preview {
@@ -196,6 +207,9 @@ export interface ProgressMessage {
 }
 
 export interface GenerationMetadata extends GenerateParams {
+  /** As run (1 when the request had none). */
+  readonly deepCacheInterval: number;
+  readonly preset: PresetChoice;
   readonly modelId: string;
   readonly testWeights: boolean;
   readonly backend: Backend;
@@ -344,5 +358,10 @@ export function validateGenerate(p: GenerateParams): string | null {
   if (!Number.isFinite(p.guidance) || p.guidance < 0 || p.guidance > 50) return `guidance must be a number from 0 to 50 (got ${p.guidance})`;
   if (!SCHEDULERS.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULERS.join(', ')} (got ${String(p.scheduler)})`;
   if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffff_ffff) return `seed must be a whole number from 0 to 4294967295 (got ${p.seed})`;
+  if (p.deepCacheInterval !== undefined) {
+    const bad = deepCacheIntervalError(p.deepCacheInterval);
+    if (bad) return bad;
+  }
+  if (p.preset !== undefined && !isPresetChoice(p.preset)) return `preset must be one of ${PRESET_CHOICES.join(', ')} (got ${String(p.preset)})`;
   return null;
 }

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { TEST_WEIGHTS_NOTICE, createGenerationStore, labelOf, truncationNotice, type GenerationProgress } from '../../src/state/generation';
+import {
+  DEFAULT_SETTINGS,
+  NO_DEEPCACHE_NOTICE,
+  TEST_WEIGHTS_NOTICE,
+  applySettingsPatch,
+  createGenerationStore,
+  labelOf,
+  truncationNotice,
+  type GenerationProgress,
+  type GenerationSettings,
+} from '../../src/state/generation';
+import { HEADSET_DEEPCACHE_INTERVAL, LDM3D_PANO_DEFAULTS } from '../../src/pipeline/presets';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineClient } from '../../src/workers/client';
 import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
@@ -7,7 +18,9 @@ import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-
 import { fakeControls } from '../workers/fake-pipeline';
 import { InProcessWorker } from '../workers/in-process-worker';
 
-function setup(options: { confirmAboveBytes?: number; testWeights?: boolean; persistStorage?: () => Promise<unknown> } = {}) {
+function setup(
+  options: { confirmAboveBytes?: number; testWeights?: boolean; persistStorage?: () => Promise<unknown>; initial?: Partial<GenerationSettings> } = {},
+) {
   const files = standardFiles();
   const server = new FakeServer(files, makeManifest(files, { test_weights: options.testWeights ?? true }));
   const storage = new MemoryModelStorage();
@@ -24,7 +37,7 @@ function setup(options: { confirmAboveBytes?: number; testWeights?: boolean; per
       randomSeed: () => 1234,
       persistStorage: options.persistStorage,
     },
-    { prompt: 'a lighthouse on a cliff', steps: 3 },
+    options.initial ?? { prompt: 'a lighthouse on a cliff', steps: 3 },
   );
   return { store, scene, client, controls, server };
 }
@@ -139,5 +152,88 @@ describe('generation store', () => {
     expect(labelOf('  a   b ')).toBe('a b');
     expect(labelOf('x'.repeat(100))).toHaveLength(58);
     expect(labelOf('')).toBe('(empty prompt)');
+  });
+});
+
+describe('generation presets in the store', () => {
+  const headset = { scheduler: 'dpm', steps: 20, deepCacheInterval: HEADSET_DEEPCACHE_INTERVAL };
+
+  it("starts on 'reference' (the model's defaults), or on the preset it is given", () => {
+    expect(DEFAULT_SETTINGS).toMatchObject({ preset: 'reference', scheduler: 'ddim', steps: 50, deepCacheInterval: 1 });
+    expect(setup({ initial: {} }).store.getState().settings).toMatchObject({ preset: 'reference', scheduler: 'ddim', steps: 50, deepCacheInterval: 1 });
+    expect(setup({ initial: { preset: 'headset' } }).store.getState().settings).toMatchObject({ preset: 'headset', ...headset });
+    // Values given with a preset win, and then they are what the preset field says.
+    expect(setup({ initial: { preset: 'headset', steps: 2 } }).store.getState().settings).toMatchObject({ preset: 'custom', scheduler: 'dpm', steps: 2 });
+  });
+
+  it("a hand edit makes it 'custom'; choosing a preset again restores its values", () => {
+    const { store } = setup({ initial: {} });
+    store.getState().choosePreset('headset');
+    expect(store.getState().settings).toMatchObject({ preset: 'headset', ...headset });
+    store.getState().updateSettings({ steps: 12 });
+    expect(store.getState().settings).toMatchObject({ preset: 'custom', scheduler: 'dpm', steps: 12 });
+    store.getState().choosePreset('headset');
+    expect(store.getState().settings).toMatchObject({ preset: 'headset', steps: 20 });
+    store.getState().updateSettings({ scheduler: 'euler' });
+    expect(store.getState().settings.preset).toBe('custom');
+    store.getState().updateSettings({ deepCacheInterval: 3 });
+    expect(store.getState().settings).toMatchObject({ preset: 'custom', deepCacheInterval: 3 });
+    store.getState().choosePreset('reference');
+    expect(store.getState().settings).toMatchObject({ preset: 'reference', scheduler: 'ddim', steps: 50, deepCacheInterval: 1 });
+    // Guidance, prompt and seed are not part of a preset.
+    store.getState().updateSettings({ guidance: 3, prompt: 'x', seed: 5 });
+    expect(store.getState().settings.preset).toBe('reference');
+    // Typing a preset's values by hand is that preset.
+    store.getState().updateSettings({ scheduler: 'dpm', steps: 20, deepCacheInterval: HEADSET_DEEPCACHE_INTERVAL });
+    expect(store.getState().settings.preset).toBe('headset');
+  });
+
+  it('applySettingsPatch keeps the preset in step with the values it is given', () => {
+    const cur = applySettingsPatch(DEFAULT_SETTINGS, {}, LDM3D_PANO_DEFAULTS);
+    expect(cur.preset).toBe('reference');
+    expect(applySettingsPatch(cur, { steps: 49 }, LDM3D_PANO_DEFAULTS).preset).toBe('custom');
+    // 'custom' is not a preset one can pick: naming it changes nothing.
+    expect(applySettingsPatch(cur, { preset: 'custom' }, LDM3D_PANO_DEFAULTS)).toEqual(cur);
+    // The same values are 'reference' for a model whose defaults they are.
+    expect(applySettingsPatch(cur, { steps: 3 }, { scheduler: 'ddim', steps: 3 }).preset).toBe('reference');
+  });
+
+  it("'reference' follows the loaded model's defaults; the metadata records the preset and the interval", async () => {
+    // The fake model's manifest.defaults: DDIM, 3 steps.
+    const { store } = setup({ initial: { prompt: 'a barn', preset: 'reference' } });
+    expect(store.getState().settings.steps).toBe(50);
+    await store.getState().generate();
+    expect(store.getState().settings).toMatchObject({ preset: 'reference', steps: 3, scheduler: 'ddim' });
+    expect(store.getState().last!.result.metadata).toMatchObject({ preset: 'reference', steps: 3, scheduler: 'ddim', deepCacheInterval: 1 });
+    // Picking 'reference' again after an edit gives this model's defaults, not ldm3d-pano's.
+    store.getState().updateSettings({ steps: 7 });
+    store.getState().choosePreset('reference');
+    expect(store.getState().settings.steps).toBe(3);
+  });
+
+  it("a 'headset' generation runs DPM-Solver++ 2M at 20 steps and says so in its metadata", async () => {
+    const { store, controls } = setup({ initial: { prompt: 'a barn', preset: 'headset' } });
+    await store.getState().generate();
+    expect(store.getState().settings.preset).toBe('headset');
+    expect(controls.lastParams).toMatchObject({ scheduler: 'dpm', steps: 20, deepCacheInterval: HEADSET_DEEPCACHE_INTERVAL });
+    expect(store.getState().last!.result.metadata).toMatchObject({ preset: 'headset', scheduler: 'dpm', steps: 20 });
+  });
+
+  it('runs the feature cache only where the model has the graphs, and says when it could not', async () => {
+    const without = setup({ initial: { prompt: 'a barn', steps: 2, deepCacheInterval: 2 } });
+    await without.store.getState().generate();
+    expect(without.store.getState().model!.supportsDeepCache).toBe(false);
+    expect(without.controls.lastParams!.deepCacheInterval).toBe(1);
+    expect(without.store.getState().last!.result.metadata.deepCacheInterval).toBe(1);
+    expect(without.store.getState().notices).toContain(NO_DEEPCACHE_NOTICE);
+    // The setting itself is kept (another model may have the graphs).
+    expect(without.store.getState().settings.deepCacheInterval).toBe(2);
+
+    const withGraphs = setup({ initial: { prompt: 'a barn', steps: 2, deepCacheInterval: 2 } });
+    withGraphs.controls.deepCache = true;
+    await withGraphs.store.getState().generate();
+    expect(withGraphs.controls.lastParams!.deepCacheInterval).toBe(2);
+    expect(withGraphs.store.getState().last!.result.metadata).toMatchObject({ deepCacheInterval: 2, preset: 'custom' });
+    expect(withGraphs.store.getState().notices).not.toContain(NO_DEEPCACHE_NOTICE);
   });
 });

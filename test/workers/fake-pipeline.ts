@@ -21,10 +21,14 @@ export interface FakeControls {
   stepMs?: number;
   /** Called at every step, before the step's callback; lets a test act mid-run. */
   onStep?: (step: number) => void;
+  /** The loaded model has the DeepCache graphs (HostedPipeline.supportsDeepCache). */
+  deepCache: boolean;
+  /** What the last generate call received. */
+  lastParams: GenerateParams | null;
 }
 
 export function fakeControls(): FakeControls {
-  return { loseDeviceAtStep: null, webgpu: true, loads: 0, disposals: 0, read: [] };
+  return { loseDeviceAtStep: null, webgpu: true, loads: 0, disposals: 0, read: [], deepCache: false, lastParams: null };
 }
 
 const tick = (ms = 1) => new Promise<void>((r) => setTimeout(r, ms));
@@ -50,7 +54,11 @@ export function fakeLoader(c: FakeControls): PipelineLoader {
       backend,
       notices,
       runtimeSummary: `fake ${backend} runtime`,
+      supportsDeepCache: c.deepCache,
       async generate(p: GenerateParams, hooks: StepHooks): Promise<PipelineOutput> {
+        c.lastParams = p;
+        // As the real pipeline (deepcache.ts resolveDeepCacheInterval): an interval needs the graphs.
+        if ((p.deepCacheInterval ?? 1) > 1 && !c.deepCache) throw Object.assign(new Error('deepCacheInterval needs the DeepCache graphs'), { name: 'PipelineError', code: 'bad-option' });
         const count = (s: string) => (s.trim() === '' ? 2 : s.trim().split(/\s+/).length + 2);
         const prompt = { count: count(p.prompt), max: 77 };
         const negative = { count: count(p.negative), max: 77 };

@@ -132,6 +132,48 @@ describe('PipelineWorkerHost', () => {
     ]);
   });
 
+  it('passes the DeepCache interval and preset to the pipeline and the metadata, and says whether the model has the graphs', async () => {
+    const { host, of, controls } = setup();
+    await host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
+    expect(of('loaded')[0]!.supportsDeepCache).toBe(false);
+    // Without the fields (an older client): the cache is off and the preset unnamed.
+    await host.handle(gen(2));
+    expect(controls.lastParams!.deepCacheInterval).toBe(1);
+    expect(of('result')[0]!.metadata).toMatchObject({ deepCacheInterval: 1, preset: 'custom' });
+    await host.handle(gen(3, { scheduler: 'dpm', steps: 4, preset: 'headset', deepCacheInterval: 1 }));
+    expect(of('result')[1]!.metadata).toMatchObject({ scheduler: 'dpm', steps: 4, deepCacheInterval: 1, preset: 'headset' });
+    // An interval this model cannot run is the pipeline's bad option, a bad request to the UI.
+    await host.handle(gen(4, { deepCacheInterval: 2 }));
+    expect(of('error')[0]).toMatchObject({ id: 4, code: 'bad-request' });
+
+    const other = setup();
+    other.controls.deepCache = true;
+    await other.host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
+    expect(other.of('loaded')[0]!.supportsDeepCache).toBe(true);
+    await other.host.handle(gen(2, { deepCacheInterval: 3, preset: 'custom' }));
+    expect(other.controls.lastParams!.deepCacheInterval).toBe(3);
+    expect(other.of('result')[0]!.metadata).toMatchObject({ deepCacheInterval: 3, preset: 'custom' });
+  });
+
+  it('refuses DeepCache intervals outside 1…10 and unknown presets before running', async () => {
+    const { host, of, controls } = setup();
+    controls.deepCache = true;
+    await host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
+    await host.handle(gen(2, { deepCacheInterval: 0 }));
+    await host.handle(gen(3, { deepCacheInterval: 11 }));
+    await host.handle(gen(4, { deepCacheInterval: 1.5 }));
+    await host.handle(gen(5, { preset: 'fast' as never }));
+    expect(of('error').map((e) => [e.id, e.code])).toEqual([
+      [2, 'bad-request'],
+      [3, 'bad-request'],
+      [4, 'bad-request'],
+      [5, 'bad-request'],
+    ]);
+    expect(of('error')[0]!.message).toMatch(/deepCacheInterval must be a whole number from 1 to 10 \(got 0\)/);
+    expect(of('error')[3]!.message).toMatch(/preset must be one of headset, reference, custom/);
+    expect(controls.lastParams).toBeNull();
+  });
+
   it('says a model must be loaded first', async () => {
     const { host, of } = setup();
     await host.handle(gen(1));
