@@ -8,6 +8,7 @@
  * gets a message that names the field, never a half-filled scene.
  */
 import type { DepthMapping } from '../panorama/types';
+import { MAX_DEEPCACHE_INTERVAL, MIN_DEEPCACHE_INTERVAL } from '../pipeline/presets';
 import { version as packageVersion } from '../../package.json';
 
 /** Bump when a field changes meaning or becomes required; readers accept every version ≤ this. */
@@ -27,6 +28,13 @@ export interface GenerationSettings {
   readonly scheduler: string;
   /** Integer seed the initial noise was drawn from (0 ≤ seed < 2^53). */
   readonly seed: number;
+  /**
+   * The generation preset (src/pipeline/presets.ts: 'headset' | 'reference' | 'custom' today; kept
+   * open like `scheduler`). Absent in scenes made before presets existed.
+   */
+  readonly preset?: string;
+  /** DeepCache interval the run used (1 = off, 1…10). Absent in scenes made before it existed: off. */
+  readonly deepCacheInterval?: number;
 }
 
 /** Everything about a scene except its pixels. */
@@ -72,6 +80,8 @@ export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
       guidance: meta.settings.guidance,
       scheduler: meta.settings.scheduler,
       seed: meta.settings.seed,
+      ...(meta.settings.preset !== undefined ? { preset: meta.settings.preset } : {}),
+      ...(meta.settings.deepCacheInterval !== undefined ? { deepCacheInterval: meta.settings.deepCacheInterval } : {}),
     },
     modelId: meta.modelId,
     testWeights: meta.testWeights,
@@ -127,6 +137,9 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
       guidance: finite(settings, 'guidance', 'settings.guidance'),
       scheduler: string(settings, 'scheduler', 'settings.scheduler'),
       seed: integer(settings, 'seed', 0, 'settings.seed'),
+      // Optional (schema version 1 without them is still version 1): absent stays absent.
+      ...(settings.preset !== undefined ? { preset: string(settings, 'preset', 'settings.preset') } : {}),
+      ...(settings.deepCacheInterval !== undefined ? { deepCacheInterval: deepCacheInterval(settings) } : {}),
     },
     modelId: string(o, 'modelId'),
     testWeights: boolean(o, 'testWeights'),
@@ -179,6 +192,14 @@ function integer(o: Record<string, unknown>, key: string, min: number, label = k
   const v = finite(o, key, label);
   if (!Number.isSafeInteger(v) || v < min) {
     throw new MetadataError(`"${label}" must be an integer ≥ ${min} (got ${v}).`);
+  }
+  return v;
+}
+
+function deepCacheInterval(settings: Record<string, unknown>): number {
+  const v = integer(settings, 'deepCacheInterval', MIN_DEEPCACHE_INTERVAL, 'settings.deepCacheInterval');
+  if (v > MAX_DEEPCACHE_INTERVAL) {
+    throw new MetadataError(`"settings.deepCacheInterval" must be from ${MIN_DEEPCACHE_INTERVAL} to ${MAX_DEEPCACHE_INTERVAL} (got ${v}).`);
   }
   return v;
 }

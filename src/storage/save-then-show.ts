@@ -74,6 +74,9 @@ export interface GenerationInfo {
   readonly guidance: number;
   readonly scheduler: string;
   readonly seed: number;
+  /** The generation preset and DeepCache interval (GenerationMetadata has both); absent: not recorded. */
+  readonly preset?: string;
+  readonly deepCacheInterval?: number;
   readonly modelId: string;
   readonly testWeights: boolean;
   /** ISO date-time; now when absent. */
@@ -117,7 +120,14 @@ export function sceneMetadataOf(images: { width: number; height: number }, info:
   return {
     prompt: info.prompt,
     negativePrompt: info.negative,
-    settings: { steps: info.steps, guidance: info.guidance, scheduler: info.scheduler, seed: info.seed },
+    settings: {
+      steps: info.steps,
+      guidance: info.guidance,
+      scheduler: info.scheduler,
+      seed: info.seed,
+      ...(info.preset !== undefined ? { preset: info.preset } : {}),
+      ...(info.deepCacheInterval !== undefined ? { deepCacheInterval: info.deepCacheInterval } : {}),
+    },
     modelId: info.modelId,
     testWeights: info.testWeights,
     createdAt: info.createdAt ?? new Date().toISOString(),

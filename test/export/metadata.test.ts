@@ -32,6 +32,23 @@ describe('scene metadata JSON', () => {
     expect(Object.keys(toMetadataDocument(withPixels))).not.toContain('id');
   });
 
+  it('records the generation preset and the DeepCache interval, and reads scenes made before them', () => {
+    const meta = makeMetadata();
+    const withPreset = { ...meta, settings: { ...meta.settings, preset: 'headset', deepCacheInterval: 2 } };
+    const doc = JSON.parse(stringifyMetadata(withPreset));
+    expect(doc.settings).toEqual({ steps: 50, guidance: 7, scheduler: 'ddim', seed: 1234567, preset: 'headset', deepCacheInterval: 2 });
+    expect(parseMetadata(doc)).toEqual(withPreset);
+    // An older file has neither; it stays without them (not invented), same schema version.
+    const old = parseMetadata(stringifyMetadata(meta));
+    expect(old.settings).not.toHaveProperty('preset');
+    expect(old.settings).not.toHaveProperty('deepCacheInterval');
+    const bad = (settings: Record<string, unknown>) => JSON.stringify({ ...doc, settings: { ...doc.settings, ...settings } });
+    expect(() => parseMetadata(bad({ deepCacheInterval: 0 }))).toThrow(/"settings\.deepCacheInterval" must be an integer ≥ 1/);
+    expect(() => parseMetadata(bad({ deepCacheInterval: 11 }))).toThrow(/"settings\.deepCacheInterval" must be from 1 to 10/);
+    expect(() => parseMetadata(bad({ deepCacheInterval: 2.5 }))).toThrow(/"settings\.deepCacheInterval" must be an integer/);
+    expect(() => parseMetadata(bad({ preset: 3 }))).toThrow(/"settings\.preset" must be a string/);
+  });
+
   it('rejects bad documents with a message naming the field', () => {
     const good = toMetadataDocument(makeMetadata());
     const bad = (patch: Record<string, unknown>) => JSON.stringify({ ...good, ...patch });

@@ -7,6 +7,7 @@ import {
   saveDetailPatch,
   saveThenShow,
   saveThenShowPublisher,
+  sceneMetadataOf,
   showImportedScene,
   showSavedScene,
   type GenerationInfo,
@@ -111,6 +112,19 @@ describe('saveThenShow', () => {
     expect(current.panoramaId).toBe(outcome.panoramaId);
     expect(current.files.rgbPng.length).toBeGreaterThan(0);
     expect(h.said).toEqual([]);
+    store.close();
+  });
+
+  it('records the generation preset and DeepCache interval of a worker result, and leaves them out when unknown', async () => {
+    const mapping = { near: 1, far: 20 };
+    const meta = sceneMetadataOf({ width: 64, height: 32 }, { ...info, preset: 'headset', deepCacheInterval: 1 }, mapping);
+    expect(meta.settings).toEqual({ steps: 4, guidance: 7, scheduler: 'ddim', seed: 42, preset: 'headset', deepCacheInterval: 1 });
+    expect(sceneMetadataOf({ width: 64, height: 32 }, info, mapping).settings).toEqual({ steps: 4, guidance: 7, scheduler: 'ddim', seed: 42 });
+    // Saved and listed with them.
+    const store = await SavedSceneStore.open(new IDBFactory());
+    const h = harness(async () => store);
+    await saveThenShow(result(), { ...info, preset: 'headset', deepCacheInterval: 1 }, h.services);
+    expect((await store.list())[0]!.settings).toMatchObject({ preset: 'headset', deepCacheInterval: 1 });
     store.close();
   });
 

@@ -2,11 +2,14 @@
 import type { GenerationSettings } from '../../state/generation';
 import type { SceneMetadata } from '../../export/metadata';
 import { SCHEDULERS, type SchedulerName } from '../../workers/protocol';
+import { deepCacheIntervalError } from '../../pipeline/presets';
 
 /**
- * Prompt, negative prompt, steps, guidance, scheduler of `scene`; its seed when `sameSeed`, else a
- * fresh random one. The model stays the one in the settings: a scene records the model's id, not
- * the address it was loaded from. Scenes imported without metadata (steps 0) keep current steps.
+ * Prompt, negative prompt, steps, guidance, scheduler and DeepCache interval of `scene`; its seed
+ * when `sameSeed`, else a fresh random one. The model stays the one in the settings: a scene records
+ * the model's id, not the address it was loaded from. Scenes imported without metadata (steps 0)
+ * keep current steps. A scene made before DeepCache existed ran without it (interval 1). The preset
+ * follows from the values (the generation store names it).
  */
 export function regenerateSettings(scene: Pick<SceneMetadata, 'prompt' | 'negativePrompt' | 'settings'>, sameSeed: boolean): Partial<GenerationSettings> {
   const s = scene.settings;
@@ -17,6 +20,7 @@ export function regenerateSettings(scene: Pick<SceneMetadata, 'prompt' | 'negati
     ...(s.steps >= 1 ? { steps: s.steps } : {}),
     ...(s.guidance > 0 ? { guidance: s.guidance } : {}),
     ...(scheduler ? { scheduler } : {}),
+    ...(s.steps >= 1 ? { deepCacheInterval: deepCacheIntervalError(s.deepCacheInterval ?? 1) === null ? (s.deepCacheInterval ?? 1) : 1 } : {}),
     ...(sameSeed ? { seed: s.seed, randomSeed: false } : { randomSeed: true }),
   };
 }

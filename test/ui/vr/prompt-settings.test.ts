@@ -40,7 +40,19 @@ describe('talkLabel', () => {
 describe('regenerateSettings', () => {
   const scene = { prompt: 'a cave', negativePrompt: 'blurry', settings: { steps: 20, guidance: 5, scheduler: 'euler', seed: 4242 } };
   it('same seed: every saved setting with the seed fixed', () => {
-    expect(regenerateSettings(scene, true)).toEqual({ prompt: 'a cave', negative: 'blurry', steps: 20, guidance: 5, scheduler: 'euler', seed: 4242, randomSeed: false });
+    expect(regenerateSettings(scene, true)).toEqual({
+      prompt: 'a cave',
+      negative: 'blurry',
+      steps: 20,
+      guidance: 5,
+      scheduler: 'euler',
+      deepCacheInterval: 1, // made before DeepCache: it ran without
+      seed: 4242,
+      randomSeed: false,
+    });
+  });
+  it("a scene's recorded DeepCache interval is used again", () => {
+    expect(regenerateSettings({ ...scene, settings: { ...scene.settings, preset: 'custom', deepCacheInterval: 3 } }, true).deepCacheInterval).toBe(3);
   });
   it('new seed: the settings with a random seed', () => {
     const s = regenerateSettings(scene, false);
