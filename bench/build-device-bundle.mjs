@@ -40,7 +40,7 @@ const stubPlugin = {
   },
 };
 
-for (const name of ['pano-webgpu', 'mha-smoke', 'sr-webgpu']) await build({
+for (const name of ['pano-webgpu', 'mha-smoke', 'sr-webgpu', 'parity-webgpu']) await build({
   entryPoints: [join(root, `bench/${name}.ts`)],
   outfile: join(out, `${name}.mjs`),
   bundle: true,

@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { readNpy } from '../../src/pipeline/npy';
 
-const root = new URL('../fixtures/goldens/', import.meta.url);
+/**
+ * Where the golden sets live. A bundled copy of this module (bench/parity-webgpu.ts on the GPU
+ * machine) is not next to test/, so loadCases/loadNpy take another root there.
+ */
+export const GOLDENS_ROOT = new URL('../fixtures/goldens/', import.meta.url);
 
 /** Python's json module writes the bare tokens -Infinity/Infinity/NaN, which JSON.parse refuses. */
 export function parsePythonJson<T>(text: string): T {
@@ -51,18 +55,18 @@ export interface GoldenDoc {
  */
 export type GoldenSet = 'ldm3d-pano' | 'ldm3d-pano-f16' | 'ldm3d-pano-int8';
 
-export function loadCases(set: GoldenSet = 'ldm3d-pano'): GoldenDoc {
+export function loadCases(set: GoldenSet = 'ldm3d-pano', root: URL = GOLDENS_ROOT): GoldenDoc {
   return parsePythonJson<GoldenDoc>(readFileSync(new URL(`${set}/cases.json`, root), 'utf8'));
 }
 
-export function loadNpy(file: string, set: GoldenSet = 'ldm3d-pano'): { data: Float32Array; shape: number[] } {
+export function loadNpy(file: string, set: GoldenSet = 'ldm3d-pano', root: URL = GOLDENS_ROOT): { data: Float32Array; shape: number[] } {
   const a = readNpy(new Uint8Array(readFileSync(new URL(`${set}/${file}`, root))));
   if (!(a.data instanceof Float32Array)) throw new Error(`${file}: expected float32, got ${a.descr}`);
   return { data: a.data, shape: a.shape };
 }
 
 export function loadSchedulerGoldens<T>(): T {
-  return parsePythonJson<T>(readFileSync(new URL('schedulers.json', root), 'utf8'));
+  return parsePythonJson<T>(readFileSync(new URL('schedulers.json', GOLDENS_ROOT), 'utf8'));
 }
 
 /** Largest |a − b|. */
