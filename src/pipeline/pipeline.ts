@@ -30,6 +30,7 @@ import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCa
 import { PipelineError, reasonOf } from './errors';
 import type { Manifest, ModelSource } from './manifest';
 import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
+import { deepCacheSchedule, DeepFeatureCache, resolveDeepCacheInterval } from './deepcache';
 import { CpuExecutor, type LatentExecutor, type LatentShape } from './latents';
 import { GpuExecutor, GpuKernels } from './latents-gpu';
 import { postprocess, type Ldm3dImage } from './postprocess';
@@ -290,6 +291,12 @@ export interface GenerateOptions {
   readonly preview?: boolean;
   /** Test hook: the latents after every step (a GPU read-back per step on WebGPU). */
   readonly onStepLatents?: (step: number, x: Float32Array) => void;
+  /**
+   * DeepCache (deepcache.ts): a full UNet step every N steps, shallow ones in between on the cached
+   * deep features; a whole number from 1 to 10, default 1 = off (exactly diffusers). N > 1 needs an
+   * export with the DeepCache graphs (supportsDeepCache; models/export.py --deepcache).
+   */
+  readonly deepCacheInterval?: number;
 }
 
 export interface GenerateSettings {
@@ -304,6 +311,8 @@ export interface GenerateSettings {
   readonly height: number;
   readonly width: number;
   readonly timesteps: readonly number[];
+  /** GenerateOptions.deepCacheInterval as run: 1 when DeepCache is off. */
+  readonly deepCacheInterval: number;
 }
 
 export interface GenerateResult extends Ldm3dImage {
@@ -314,7 +323,9 @@ export interface GenerateResult extends Ldm3dImage {
    * Milliseconds: tokenize, textEncoder, denoise, stepMean, vaeDecode, postprocess, total; and
    * textEncoderCreate / unetCreate / vaeDecoderCreate when a session was created for this run
    * (always when staged; resident only when the UNet shape changed). Creation is included in
-   * textEncoder, denoise and vaeDecode, not in stepMean.
+   * textEncoder, denoise and vaeDecode, not in stepMean. Also counts, not milliseconds: unetFull
+   * and unetShallow, the UNet session runs of each kind (split guidance: two per step; shallow
+   * ones only with DeepCache on).
    */
   readonly timings: Readonly<Record<string, number>>;
 }
@@ -528,16 +539,13 @@ export class Ldm3dPipeline {
       checkAbort(signal, 'the warm-up');
       t = now();
       const n = shape.channels * shape.height * shape.width;
-      await this.withStage(this.unet, this.unetShape(cfg, shape), timings, async (unet) => {
-        const out = await unet.run(
+      // Also the DeepCache shallow session when the export has one (a full call feeds it).
+      await this.withStage(this.unet, this.unetShape(cfg, shape), timings, (unet) =>
+        unet.warmUp(
           cpuTensor('float32', new Float32Array(batch * n), [batch, shape.channels, shape.height, shape.width]),
-          0,
           cpuTensor('float32', new Float32Array(batch * max * m.text.hidden_size), [batch, max, m.text.hidden_size]),
-        );
-        // Wait for the GPU: the point is that the compilation has happened when this resolves.
-        if (out.location === 'gpu-buffer') await out.getData();
-        out.dispose();
-      });
+        ),
+      );
       timings.unet = now() - t;
       checkAbort(signal, 'the warm-up');
       t = now();
@@ -583,6 +591,11 @@ export class Ldm3dPipeline {
     return this.manifest.test_weights;
   }
 
+  /** Whether the export has the DeepCache graphs (GenerateOptions.deepCacheInterval > 1). */
+  get supportsDeepCache(): boolean {
+    return this.manifest.deepcache !== undefined;
+  }
+
   /** Token count of a text and whether it will be truncated (for a notice while typing). */
   tokenize(text: string): TokenInfo {
     return tokenInfo(this.tokenizer.encode(text), this.tokenizer.maxLength);
@@ -625,6 +638,7 @@ export class Ldm3dPipeline {
     for (const [name, v] of [['height', height], ['width', width]] as const) {
       if (!Number.isInteger(v) || v <= 0 || v % f !== 0) throw new PipelineError('bad-option', `${name} must be a positive multiple of ${f}, got ${v}`);
     }
+    const deepCacheInterval = resolveDeepCacheInterval(o.deepCacheInterval, this.supportsDeepCache);
     const shape: LatentShape = { channels: m.latent_channels, height: height / f, width: width / f };
     const n = shape.channels * shape.height * shape.width;
     let initial: Float32Array;
@@ -654,6 +668,7 @@ export class Ldm3dPipeline {
       height,
       width,
       timesteps: [],
+      deepCacheInterval,
     };
     return { settings, shape, initial };
   }
@@ -694,41 +709,65 @@ export class Ldm3dPipeline {
       const tLoop = now();
       const total = schedule.steps.length;
       const wantPreview = o.preview ?? true;
+      // DeepCache: which steps run the whole UNet; the others run the shallow branch on the deep
+      // features of the latest full step (one cached tensor per UNet call of a step).
+      const fullSteps = deepCacheSchedule(schedule.steps.map((st) => st.timestep), settings.deepCacheInterval);
+      let unetFull = 0;
+      let unetShallow = 0;
       await this.withStage(this.unet, this.unetShape(cfg, shape), timings, async (unet) => {
-        // Session creation (staged, or a new shape) is not a step: the ETA uses step times only.
-        const tSteps = now();
-        for (let i = 0; i < total; i++) {
-          checkAbort(signal, 'the generation');
-          const step = schedule.steps[i];
-          const sample = executor.unetInput(step);
-          // Split guidance: uncond then cond on the same sample; both outputs live until the
-          // executor has combined them, and are disposed even when a call fails or is cancelled.
-          const outs: RtTensor[] = [];
-          let preview: RGBDPanorama | null;
-          try {
-            for (let k = 0; k < hidden.length; k++) {
-              if (k > 0) checkAbort(signal, 'the generation');
-              outs.push(await unet.run(sample, step.timestep, hidden[k]));
+        // Off: nothing cached, the unet's features output is not even fetched. The cached tensors
+        // are freed before the stage (staged: the sessions) goes, however the loop ends.
+        const cache = settings.deepCacheInterval > 1 ? new DeepFeatureCache(hidden.length) : null;
+        try {
+          // Session creation (staged, or a new shape) is not a step: the ETA uses step times only.
+          const tSteps = now();
+          for (let i = 0; i < total; i++) {
+            checkAbort(signal, 'the generation');
+            const step = schedule.steps[i];
+            const sample = executor.unetInput(step);
+            // Split guidance: uncond then cond on the same sample; both outputs live until the
+            // executor has combined them, and are disposed even when a call fails or is cancelled.
+            const outs: RtTensor[] = [];
+            let preview: RGBDPanorama | null;
+            try {
+              for (let k = 0; k < hidden.length; k++) {
+                if (k > 0) checkAbort(signal, 'the generation');
+                if (!cache) {
+                  outs.push(await unet.run(sample, step.timestep, hidden[k]));
+                } else if (fullSteps[i]) {
+                  const { out, features } = await unet.runFull(sample, step.timestep, hidden[k]);
+                  outs.push(out);
+                  cache.set(k, features);
+                } else {
+                  outs.push(await unet.runShallow(sample, step.timestep, hidden[k], cache.get(k)));
+                }
+                if (fullSteps[i]) unetFull++;
+                else unetShallow++;
+              }
+              preview = await executor.apply(step, outs, wantPreview);
+            } finally {
+              for (const out of outs) out.dispose();
             }
-            preview = await executor.apply(step, outs, wantPreview);
-          } finally {
-            for (const out of outs) out.dispose();
+            this.runtime.check('denoising');
+            if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
+            const mean = (now() - tSteps) / (i + 1);
+            await o.onProgress?.({
+              step: i + 1,
+              total,
+              timestep: step.timestep,
+              elapsedMs: now() - tStart,
+              etaMs: mean * (total - i - 1) + (this.lastDecodeMs ?? 0),
+              preview,
+            });
           }
-          this.runtime.check('denoising');
-          if (o.onStepLatents) o.onStepLatents(i + 1, await executor.readX());
-          const mean = (now() - tSteps) / (i + 1);
-          await o.onProgress?.({
-            step: i + 1,
-            total,
-            timestep: step.timestep,
-            elapsedMs: now() - tStart,
-            etaMs: mean * (total - i - 1) + (this.lastDecodeMs ?? 0),
-            preview,
-          });
+          timings.stepMean = (now() - tSteps) / total;
+        } finally {
+          cache?.dispose();
         }
-        timings.stepMean = (now() - tSteps) / total;
       });
       timings.denoise = now() - tLoop;
+      timings.unetFull = unetFull;
+      timings.unetShallow = unetShallow;
 
       checkAbort(signal, 'the generation');
       t = now();
