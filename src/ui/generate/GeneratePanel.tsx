@@ -11,15 +11,10 @@ import { useStore } from 'zustand';
 import { type GenerationSettings, type GenerationStore } from '../../state/generation';
 import { formatBytes } from '../../runtime/model-store';
 import { SCHEDULERS, type BackendPreference, type SchedulerName } from '../../workers/protocol';
+import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
+import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';
 import { useTransientProgress } from './use-transient-progress';
 import './generate.css';
-
-const SCHEDULER_LABELS: Record<SchedulerName, string> = {
-  ddim: 'DDIM',
-  pndm: 'PNDM',
-  euler: 'Euler',
-  dpm: 'DPM-Solver++ 2M',
-};
 
 export interface GeneratePanelProps {
   readonly store: GenerationStore;
@@ -53,6 +48,8 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
       return next;
     });
   const hasInvalid = Object.keys(invalid).length > 0;
+  const presets = presetOptions(settings, model);
+  const cache = deepCacheControl(settings, model);
 
   // Show the model's size before anything is downloaded (and whenever the model URL changes).
   useEffect(() => {
@@ -95,6 +92,25 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
           placeholder="blurry, text, watermark"
           onChange={(e) => update({ negative: e.currentTarget.value })}
         />
+        <div className="field preset">
+          <label htmlFor={ids + 'preset'}>Preset</label>
+          <select
+            id={ids + 'preset'}
+            data-testid="preset"
+            value={settings.preset}
+            title="Headset: fewest UNet evaluations for 50-step DDIM quality. Reference: the model's own defaults, exactly diffusers. Editing steps, scheduler or the feature cache makes it custom."
+            onChange={(e) => {
+              const v = e.currentTarget.value;
+              if (isPresetName(v)) store.getState().choosePreset(v);
+            }}
+          >
+            {presets.map((p) => (
+              <option key={p.value} value={p.value} disabled={p.disabled}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </div>
         <div className="generate-grid">
           <NumberField
             id={ids + 'steps'}
@@ -133,6 +149,24 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
               ))}
             </select>
           </div>
+          <div className="field">
+            <label htmlFor={ids + 'deepcache'}>Feature cache</label>
+            <select
+              id={ids + 'deepcache'}
+              data-testid="deepcache"
+              value={cache.shown}
+              disabled={!cache.enabled}
+              aria-describedby={cache.reason ? ids + 'deepcache-reason' : undefined}
+              title="DeepCache: the full UNet runs on every Nth step only; the steps between reuse its deep features and run the shallow branch."
+              onChange={(e) => update({ deepCacheInterval: Number(e.currentTarget.value) })}
+            >
+              {deepCacheOptions(cache.shown).map((o) => (
+                <option key={o.value} value={o.value}>
+                  {o.value === 1 ? 'off' : `full UNet ${o.label}`}
+                </option>
+              ))}
+            </select>
+          </div>
           <div className="field seed">
             <NumberField
               id={ids + 'seed'}
@@ -157,6 +191,11 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             </label>
           </div>
         </div>
+        {cache.reason ? (
+          <p className="model-line" id={ids + 'deepcache-reason'} data-testid="deepcache-reason">
+            Feature cache off: {cache.reason}
+          </p>
+        ) : null}
         <button type="button" className="link" aria-expanded={advanced} onClick={() => setAdvanced(!advanced)}>
           {advanced ? 'Hide model settings' : 'Model settings'}
         </button>

@@ -7,6 +7,7 @@ import { createGenerationStore, type GenerationStore } from '../../state/generat
 import { sceneStore } from '../../state/scene-store';
 import { PipelineClient } from '../../workers/client';
 import { saveThenShow } from '../../storage/save-then-show';
+import { defaultPreset, isHeadsetClass, isPresetName, type PresetName } from '../../pipeline/presets';
 import '../gallery/app-gallery'; // connects the scene services saveThenShow uses
 
 export const pipelineClient = new PipelineClient();
@@ -25,17 +26,53 @@ export const generationStore: GenerationStore = createGenerationStore(
   initialSettingsFromUrl(),
 );
 
+refineDefaultPreset();
+
+/** `?preset=` of the page, if it names a preset: a link's choice beats the device's default. */
+function presetFromUrl(): PresetName | null {
+  if (typeof location === 'undefined') return null;
+  const p = new URLSearchParams(location.search).get('preset');
+  return isPresetName(p) ? p : null;
+}
+
 /**
  * `?model=<url or hf:owner/repo/subdir>` and `?backend=wasm|webgpu` preset the model settings, so
- * a link can point the app at a published export (and tests can pick the back end).
+ * a link can point the app at a published export (and tests can pick the back end);
+ * `?preset=headset|reference` picks the generation preset. Without it the preset is the device's
+ * default (presets.ts defaultPreset): 'headset' in a headset or mobile browser, from its user agent.
  */
 function initialSettingsFromUrl(): Parameters<typeof createGenerationStore>[1] {
-  if (typeof location === 'undefined') return {};
+  const userAgent = typeof navigator === 'undefined' ? '' : navigator.userAgent;
+  const preset = presetFromUrl() ?? defaultPreset({ userAgent });
+  if (typeof location === 'undefined') return { preset };
   const q = new URLSearchParams(location.search);
   const model = q.get('model');
   const backend = q.get('backend');
   return {
+    preset,
     ...(model ? { modelUrl: model } : {}),
     ...(backend === 'wasm' || backend === 'webgpu' || backend === 'auto' ? { backend } : {}),
   };
+}
+
+/**
+ * A mobile GPU in a browser whose user agent looks like a desktop's (a tablet in desktop mode, a
+ * laptop with an ARM GPU) is known only from the WebGPU adapter, which is asked for asynchronously:
+ * switch to 'headset' then, unless a link chose the preset or the settings were changed meanwhile.
+ * Requesting an adapter creates no device; the pipeline worker requests its own.
+ */
+function refineDefaultPreset(): void {
+  if (typeof navigator === 'undefined' || presetFromUrl() !== null) return;
+  const initial = generationStore.getState().settings;
+  if (initial.preset === 'headset' || !navigator.gpu) return;
+  void navigator.gpu
+    .requestAdapter()
+    .then((adapter) => {
+      const info = adapter?.info;
+      if (!info) return;
+      const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ');
+      const s = generationStore.getState();
+      if (isHeadsetClass({ adapter: description }) && s.settings === initial && s.status === 'idle') s.choosePreset('headset');
+    })
+    .catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 /**
  * Prompting in VR: the prompt (and a switchable negative prompt), the virtual keyboard, settings
- * (steps, guidance, random or fixed seed), Generate / Cancel, progress, and push-to-talk on the
+ * (preset, steps, guidance, feature cache, random or fixed seed), Generate / Cancel, progress, and push-to-talk on the
  * panel and on a controller button (A or X). The transcript replaces the active field, to be
  * confirmed or edited before generating; nothing here starts a generation by itself.
  *
@@ -18,7 +18,7 @@ import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
-import { stepGuidance, stepSteps, talkLabel } from './prompt-settings';
+import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from './prompt-settings';
 
 export interface VRPromptSectionProps {
   readonly store: GenerationStore;
@@ -56,6 +56,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const error = useStore(store, (s) => s.error?.message ?? null);
   const notices = useStore(store, (s) => s.notices);
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const model = useStore(store, (s) => s.model);
   const [field, setField] = useState<Field>('prompt');
   const bar = useRef<VanillaContainer>(null);
   const label = useRef<VanillaText>(null);
@@ -110,17 +111,19 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
     debug.generate = generate;
     debug.cancel = cancel;
     debug.setSteps = (n) => update({ steps: stepSteps(n, 0) });
+    debug.choosePreset = (name) => store.getState().choosePreset(name);
     return () => {
       debug.panelMounted = false;
-      debug.setField = debug.generate = debug.cancel = debug.setSteps = null;
+      debug.setField = debug.generate = debug.cancel = debug.setSteps = debug.choosePreset = null;
     };
-  }, [generate, cancel, update]);
+  }, [generate, cancel, update, store]);
   const onPressByName = useCallback((press: ((name: string) => boolean) | null) => {
     vrDebug().pressKey = press;
   }, []);
 
   const shown = asciiText(text);
   const talk = talkLabel(ptt.state);
+  const cache = vrDeepCacheButtons(settings, model, running);
   return (
     <Container flexDirection="column" gap={8}>
       <Container flexDirection="row" gap={8} alignItems="center">
@@ -148,6 +151,14 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       ) : null}
       <VRKeyboard text={text} onText={onText} disabled={running} onPressByName={onPressByName} />
       <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
+        {vrPresetButtons(settings, running).map((b) => (
+          <VRButton key={b.value} label={b.label} selected={b.selected} disabled={b.disabled} onClick={() => store.getState().choosePreset(b.value)} />
+        ))}
+        <Text fontSize={16} color="#b8c2cc">
+          {vrPresetLine(settings)}
+        </Text>
+      </Container>
+      <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
         <VRButton label="Steps -" disabled={running || settings.steps <= 1} onClick={() => update({ steps: stepSteps(settings.steps, -1) })} />
         <Text fontSize={18} color="#ffffff">{`${settings.steps} steps`}</Text>
         <VRButton label="+" disabled={running} onClick={() => update({ steps: stepSteps(settings.steps, 1) })} />
@@ -155,6 +166,16 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         <Text fontSize={18} color="#ffffff">{settings.guidance.toFixed(1)}</Text>
         <VRButton label="+" disabled={running} onClick={() => update({ guidance: stepGuidance(settings.guidance, 1) })} />
       </Container>
+      <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
+        {cache.buttons.map((b) => (
+          <VRButton key={b.value} label={b.label} selected={b.selected} disabled={b.disabled} onClick={() => update({ deepCacheInterval: b.value })} />
+        ))}
+      </Container>
+      {cache.reason !== null ? (
+        <Text fontSize={14} color="#ffd28a">
+          {cache.reason}
+        </Text>
+      ) : null}
       <Container flexDirection="row" gap={8} alignItems="center">
         <VRButton label="Random seed" selected={settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: true })} />
         <VRButton label="Fixed seed" selected={!settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: false })} />

@@ -1,5 +1,10 @@
 /** Pure steps of the VR panel's settings buttons and push-to-talk labels (tested without uikit). */
 import type { PushToTalkState } from '../../speech/push-to-talk';
+import type { GenerationSettings } from '../../state/generation';
+import type { LoadedMessage } from '../../workers/protocol';
+import { PRESET_NAMES, type PresetName } from '../../pipeline/presets';
+import { asciiText } from '../generate/ascii-text';
+import { DEEPCACHE_CHOICES, currentPresetLabel, deepCacheControl, presetTitle } from '../generate/preset-controls';
 
 export const MIN_STEPS = 1;
 export const MAX_STEPS = 1000;
@@ -40,4 +45,38 @@ export function talkLabel(state: PushToTalkState): { button: string; status: str
     default:
       return { button: 'Hold to talk', status: '' };
   }
+}
+
+export interface VRChoice<T> {
+  readonly value: T;
+  readonly label: string;
+  readonly selected: boolean;
+  readonly disabled: boolean;
+}
+
+/** The preset buttons (Headset, Reference): the current one is selected; none is while custom. */
+export function vrPresetButtons(settings: Pick<GenerationSettings, 'preset'>, running: boolean): VRChoice<PresetName>[] {
+  return PRESET_NAMES.map((name) => ({ value: name, label: presetTitle(name), selected: settings.preset === name, disabled: running }));
+}
+
+/** The line under the preset buttons: the name and what it means, in the panel font's ASCII. */
+export function vrPresetLine(settings: GenerationSettings): string {
+  return asciiText(currentPresetLabel(settings));
+}
+
+/**
+ * The feature-cache buttons (Off, Every 2nd, Every 3rd) and, when the loaded model has no
+ * DeepCache graphs, why they are disabled (then 'Off' is shown selected: that is what runs).
+ */
+export function vrDeepCacheButtons(
+  settings: Pick<GenerationSettings, 'deepCacheInterval'>,
+  model: LoadedMessage | null,
+  running: boolean,
+): { buttons: VRChoice<number>[]; reason: string | null } {
+  const c = deepCacheControl(settings, model);
+  const label = (n: number): string => (n === 1 ? 'Cache off' : n === 2 ? 'Every 2nd' : n === 3 ? 'Every 3rd' : `Every ${n}th`);
+  return {
+    buttons: DEEPCACHE_CHOICES.map((value) => ({ value, label: label(value), selected: c.shown === value, disabled: running || !c.enabled })),
+    reason: c.reason === null ? null : asciiText(`Feature cache off: ${c.reason}`),
+  };
 }

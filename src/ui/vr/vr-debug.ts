@@ -17,6 +17,8 @@ export interface VRDebugHandle {
   cancel: (() => void) | null;
   /** Sets steps through the panel's own settings path. */
   setSteps: ((steps: number) => void) | null;
+  /** The panel's preset buttons. */
+  choosePreset: ((name: 'headset' | 'reference') => void) | null;
   /** Every distinct progress line written to the panel's progress text. */
   progressLog: string[];
   /** Thumbnails listed in the VR gallery (newest first) and its actions by index. */
@@ -53,6 +55,7 @@ const handle: VRDebugHandle = {
   generate: null,
   cancel: null,
   setSteps: null,
+  choosePreset: null,
   progressLog: [],
   gallery: [],
   openScene: null,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { stepGuidance, stepSteps, talkLabel } from '../../../src/ui/vr/prompt-settings';
+import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from '../../../src/ui/vr/prompt-settings';
+import { DEFAULT_SETTINGS, applySettingsPatch } from '../../../src/state/generation';
+import { LDM3D_PANO_DEFAULTS } from '../../../src/pipeline/presets';
+import type { LoadedMessage } from '../../../src/workers/protocol';
 import { regenerateSettings } from '../../../src/ui/vr/regenerate';
 import type { PushToTalkState } from '../../../src/speech/push-to-talk';
 
@@ -62,5 +65,39 @@ describe('regenerateSettings', () => {
   it('unknown scheduler or steps (imported pixels) keep the current ones', () => {
     const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 } }, true);
     expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', seed: 0, randomSeed: false });
+  });
+});
+
+describe('VR preset and feature-cache buttons', () => {
+  const settings = (patch: Parameters<typeof applySettingsPatch>[1]) => applySettingsPatch(DEFAULT_SETTINGS, patch, LDM3D_PANO_DEFAULTS);
+  const model = (supportsDeepCache: boolean) => ({ supportsDeepCache }) as LoadedMessage;
+
+  it('selects the current preset, none while custom, and says what it means in ASCII (the panel font)', () => {
+    const headset = settings({ preset: 'headset' });
+    expect(vrPresetButtons(headset, false).map((b) => [b.label, b.selected, b.disabled])).toEqual([
+      ['Headset', true, false],
+      ['Reference', false, false],
+    ]);
+    expect(vrPresetLine(headset)).toBe('Headset - DPM-Solver++ 2M, 20 steps');
+    const custom = settings({ preset: 'headset', steps: 25 });
+    expect(vrPresetButtons(custom, false).some((b) => b.selected)).toBe(false);
+    expect(vrPresetLine(custom)).toBe('Custom - DPM-Solver++ 2M, 25 steps');
+    expect(vrPresetButtons(custom, true).every((b) => b.disabled)).toBe(true);
+  });
+
+  it('feature cache: off / every 2nd / every 3rd; disabled with the reason for a model without the graphs', () => {
+    const s = settings({ deepCacheInterval: 2 });
+    const on = vrDeepCacheButtons(s, model(true), false);
+    expect(on.buttons.map((b) => [b.value, b.label, b.selected, b.disabled])).toEqual([
+      [1, 'Cache off', false, false],
+      [2, 'Every 2nd', true, false],
+      [3, 'Every 3rd', false, false],
+    ]);
+    expect(on.reason).toBeNull();
+    const off = vrDeepCacheButtons(s, model(false), false);
+    expect(off.buttons.every((b) => b.disabled)).toBe(true);
+    expect(off.buttons.find((b) => b.selected)!.value).toBe(1);
+    expect(off.reason).toMatch(/^Feature cache off: This model has no DeepCache graphs/);
+    expect(off.reason).toMatch(/^[\x20-\x7e]*$/);
   });
 });
