@@ -10,6 +10,9 @@ export type PipelineErrorCode =
   | 'webgpu-unavailable'
   | 'device-lost'
   | 'out-of-memory'
+  // The model needs a larger GPU buffer (or another WebGPU limit) than the device allows; the message
+  // names the limit, the size needed and what to do (src/runtime/limits.ts).
+  | 'device-limits'
   | 'cancelled'
   | 'disposed'
   | 'busy'

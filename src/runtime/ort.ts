@@ -19,6 +19,8 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { PipelineError, reasonOf } from '../pipeline/errors';
 import { checkFusedAttention, describeAttentionCheck, type AttentionCheck } from './attention-check';
 import { checkWeightDecode, describeWeightDecodeCheck, type NarrowStorage, type WeightDecodeCheck } from './weight-decode-check';
+import { bufferSizeFor, formatBytes, graphNeeds, limitMessage, requestLimits, type LimitsPolicy, type LimitsRequest, type ModelNeeds, type OrtLimit } from './limits';
+import { readGraph } from './onnx-read';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendRequest = Backend | 'auto';
@@ -51,20 +53,6 @@ function configureOnce(): void {
   ort.env.wasm.proxy = false;
 }
 
-/** Device limits ORT's WebGPU kernels use; we ask for the adapter's maxima as ORT itself does. */
-const WANTED_LIMITS = [
-  'maxBufferSize',
-  'maxStorageBufferBindingSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-  'maxBindGroups',
-  'maxBindingsPerBindGroup',
-] as const;
 const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query'];
 
 /**
@@ -114,34 +102,39 @@ interface DeviceResult {
   readonly description: string;
   readonly reason: string | null;
   readonly subgroups: SubgroupState | null;
+  readonly limits: LimitsRequest | null;
+  /** The adapter's maxBufferSize, for messages ("this GPU allows …"). */
+  readonly adapterMaxBuffer: number | null;
 }
 
-async function createDevice(policy: SubgroupPolicy): Promise<DeviceResult> {
+/** Thrown by createDevice when the model cannot fit the limits: not a reason to fall back to WASM silently. */
+class LimitsUnmet extends Error {}
+
+async function createDevice(policy: SubgroupPolicy, limitsPolicy: LimitsPolicy, needs: ModelNeeds | null): Promise<DeviceResult> {
+  const none = { device: null, description: '', subgroups: null, limits: null, adapterMaxBuffer: null };
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  if (!gpu) return { device: null, description: '', reason: 'this browser has no WebGPU (navigator.gpu is missing)', subgroups: null };
+  if (!gpu) return { ...none, reason: 'this browser has no WebGPU (navigator.gpu is missing)' };
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {
-    return { device: null, description: '', reason: `requesting a WebGPU adapter failed: ${reasonOf(e)}`, subgroups: null };
+    return { ...none, reason: `requesting a WebGPU adapter failed: ${reasonOf(e)}` };
   }
-  if (!adapter) return { device: null, description: '', reason: 'no WebGPU adapter is available (GPU blocklisted or WebGPU disabled)', subgroups: null };
-  const requiredLimits: Record<string, number> = {};
-  const limits = adapter.limits as unknown as Record<string, number | undefined>;
-  for (const key of WANTED_LIMITS) {
-    const v = limits[key];
-    if (typeof v === 'number') requiredLimits[key] = v;
-  }
+  if (!adapter) return { ...none, reason: 'no WebGPU adapter is available (GPU blocklisted or WebGPU disabled)' };
+  const adapterLimits = adapter.limits as unknown as Record<string, number | undefined>;
   const subgroups = decideSubgroups(policy, adapter);
+  const limits = requestLimits(limitsPolicy, adapterLimits, needs, subgroups.enabled);
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
   if (subgroups.enabled) requiredFeatures.push('subgroups');
   const info = adapter.info as GPUAdapterInfo | undefined;
   const description = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(' ') || 'unknown adapter';
+  const adapterMaxBuffer = adapterLimits.maxBufferSize ?? null;
+  if (limits.unmet) throw new LimitsUnmet(`${limits.unmet} (${limits.description}; subgroups ${subgroups.enabled ? 'on' : 'off'}: ${subgroups.reason}; adapter ${description})`);
   try {
-    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'ldm3d-xr' });
-    return { device, description, reason: null, subgroups };
+    const device = await adapter.requestDevice({ requiredLimits: limits.requiredLimits, requiredFeatures, label: 'ldm3d-xr' });
+    return { device, description, reason: null, subgroups, limits, adapterMaxBuffer };
   } catch (e) {
-    return { device: null, description, reason: `creating a WebGPU device failed: ${reasonOf(e)}`, subgroups };
+    return { ...none, description, reason: `creating a WebGPU device failed: ${reasonOf(e)}`, subgroups, limits };
   }
 }
 
@@ -233,6 +226,19 @@ export interface RuntimeOptions {
    * pipeline sets it from manifest.weight_storage. A failure falls back like the attention check.
    */
   readonly verifyWeights?: NarrowStorage;
+  /**
+   * Which device limits to request (limits.ts); default 'needed': WebGPU's defaults raised to the
+   * model's largest tensor (from `needs`), 'default': exactly WebGPU's defaults (what a headset's
+   * browser gives a page that asks for nothing), 'adapter': the adapter's maxima, as ORT asks.
+   */
+  readonly limits?: LimitsPolicy;
+  /**
+   * The model's tensor sizes (limits.ts modelNeeds), asked for on WebGPU whatever the policy:
+   * 'needed' sizes its request from them (absent: it asks for the adapter's limits), and with every
+   * policy a weight or (without subgroups) an attention-score tensor larger than the device's
+   * maxBufferSize fails create() with 'device-limits' instead of failing inside onnxruntime later.
+   */
+  readonly needs?: () => Promise<ModelNeeds>;
 }
 
 /** One run of the fused-attention self-test, with the subgroup setting of the device it ran on. */
@@ -262,6 +268,10 @@ export class OrtRuntime {
     /** Every fused-attention self-test run while creating this runtime, in order; empty when not asked. */
     readonly attentionChecks: readonly AttentionAttempt[],
     readonly bufferCache: BufferCacheMode = 'simple',
+    /** The limits the device was created with (WebGPU only). */
+    readonly limits: LimitsRequest | null = null,
+    /** The adapter's maxBufferSize, for messages; null when unknown. */
+    private readonly adapterMaxBuffer: number | null = null,
   ) {
     if (device) {
       void device.lost.then((info) => {
@@ -287,11 +297,29 @@ export class OrtRuntime {
     if (request === 'wasm') return new OrtRuntime('wasm', null, null, 'cpu', null, []);
     const attempts: AttentionAttempt[] = [];
     let policy = options.subgroups ?? 'auto';
+    const limitsPolicy = options.limits ?? 'needed';
+    let needs: ModelNeeds | null = null;
+    // The needs decide 'needed''s request; for the other policies they only check the model fits.
+    if (options.needs) {
+      try {
+        needs = await options.needs();
+      } catch (e) {
+        if (e instanceof PipelineError) throw e;
+        // A graph we cannot read is ORT's to report when it loads it; the limits then fall back to the adapter's.
+        needs = null;
+      }
+    }
     let failure: string;
     /** What the GPU computed wrongly, if that is why WebGPU is not used. */
     let gpuWrong: string | null = null;
     for (;;) {
-      const created = await createDevice(policy);
+      let created: DeviceResult;
+      try {
+        created = await createDevice(policy, limitsPolicy, needs);
+      } catch (e) {
+        if (e instanceof LimitsUnmet) throw new PipelineError('device-limits', `The model does not fit this GPU's WebGPU limits: ${e.message}`);
+        throw e;
+      }
       if (!created.device) {
         failure = created.reason ?? 'no device';
         break;
@@ -302,7 +330,7 @@ export class OrtRuntime {
         subgroups = { ...subgroups, reason: `turned off: fused attention was wrong with them, ${describeAttentionCheck(failed)}` };
       }
       // `attempts` is shared on purpose: the runtime that is returned lists every test, its own included.
-      const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts, options.bufferCache);
+      const rt = new OrtRuntime('webgpu', created.device, null, created.description, subgroups, attempts, options.bufferCache, created.limits, created.adapterMaxBuffer);
       if (options.verifyAttention) {
         const check = await rt.verifyFusedAttention();
         attempts.push({ ...check, subgroups: subgroups?.enabled ?? false });
@@ -386,6 +414,7 @@ export class OrtRuntime {
     }
     const parts = [`WebGPU on ${this.adapter}`];
     if (this.subgroups) parts.push(`subgroups ${this.subgroups.enabled ? 'on' : 'off'} (${this.subgroups.reason})`);
+    if (this.limits) parts.push(this.limits.description);
     const last = this.attentionChecks[this.attentionChecks.length - 1];
     if (last) parts.push(`fused attention verified: ${describeAttentionCheck(last)}`);
     if (this.weightCheck) parts.push(describeWeightDecodeCheck(this.weightCheck));
@@ -425,11 +454,14 @@ export class OrtRuntime {
     if (init.externalData?.length) options.externalData = init.externalData.map((d) => ({ path: d.path, data: d.data }));
     if (init.gpuOutputs && this.device) options.preferredOutputLocation = 'gpu-buffer';
     if (init.freeDimensionOverrides) options.freeDimensionOverrides = { ...init.freeDimensionOverrides };
+    this.checkFits(init);
     const session = await this.enqueue(init.label, async () => {
       try {
         return await ort.InferenceSession.create(init.model, options);
       } catch (e) {
         const reason = reasonOf(e);
+        // A weight past a device limit: translate() names the limit and what to do.
+        if (exceededLimit(reason)) throw e;
         if (isOutOfMemory(reason)) {
           throw new PipelineError('out-of-memory', `${init.file}: out of memory while loading the ${init.label} graph (${reason})`, { file: init.file, cause: e });
         }
@@ -439,6 +471,29 @@ export class OrtRuntime {
     const wrapped = new OrtSession(this, session, init.label, init.file);
     this.sessions.add(wrapped);
     return wrapped;
+  }
+
+  /**
+   * Before ORT sees a graph: a weight, or (without subgroups, at the shape the session is fixed to)
+   * an attention-score tensor, larger than the device's maxBufferSize fails here with
+   * 'device-limits', naming the tensor, rather than inside ORT. A graph we cannot read is left to ORT.
+   */
+  private checkFits(init: SessionInit): void {
+    if (!this.device) return;
+    const max = this.device.limits.maxBufferSize;
+    let needs;
+    try {
+      needs = graphNeeds(init.file, readGraph(init.model), init.freeDimensionOverrides ?? {});
+    } catch {
+      return;
+    }
+    const noFlash = !(this.subgroups?.enabled ?? false);
+    for (const [n, attention] of [[needs.certain, false], [noFlash ? needs.attentionScores : null, true]] as const) {
+      if (n && bufferSizeFor(n.bytes) > max) {
+        const message = limitMessage(n.what, bufferSizeFor(n.bytes), 'maxBufferSize', max, this.adapterMaxBuffer, attention);
+        throw new PipelineError('device-limits', `${message} (${this.limits?.description ?? 'limits unknown'})`, { file: init.file });
+      }
+    }
   }
 
   /** A released session leaves the runtime's list (a staged pipeline creates sessions per generation). */
@@ -471,6 +526,17 @@ export class OrtRuntime {
     if (e instanceof PipelineError) return e;
     const reason = reasonOf(e);
     if (this.lost) return new PipelineError('device-lost', `${label}: the GPU device was lost: ${this.lost}. Load the model again to continue.`, { cause: e });
+    const exceeded = exceededLimit(reason);
+    if (exceeded) {
+      const granted = exceeded.granted ?? this.limits?.limits[exceeded.limit as OrtLimit] ?? null;
+      const adapterMax = exceeded.limit === 'maxBufferSize' ? this.adapterMaxBuffer : null;
+      const what = `${label}: onnxruntime`;
+      const message =
+        exceeded.needed !== null && granted !== null
+          ? limitMessage(what, exceeded.needed, exceeded.limit, granted, adapterMax, false)
+          : `${what} needs more than this device's WebGPU ${exceeded.limit}${granted !== null ? ` (${formatBytes(granted)})` : ''}. A GPU and browser with higher limits, or a smaller export (the int8 export; sliced attention), would run it.`;
+      return new PipelineError('device-limits', `${message} (${this.limits?.description ?? 'limits unknown'}; WebGPU said: ${firstLine(reason)})`, { cause: e });
+    }
     if (this.oom || isOutOfMemory(reason)) {
       return new PipelineError('out-of-memory', `${label}: out of memory (${this.oom ?? reason})`, { cause: e });
     }
@@ -488,6 +554,34 @@ export class OrtRuntime {
     await Promise.allSettled(all.map((s) => s.release()));
     this.device?.destroy();
   }
+}
+
+/** What WebGPU (Dawn: Chrome, Node; wgpu: Firefox) says when a buffer, binding or pipeline exceeds a device limit. */
+const LIMIT_ERRORS: ReadonlyArray<{ readonly limit: string; readonly re: RegExp }> = [
+  // Dawn: "Buffer size (335544320) exceeds the max buffer size limit (268435456)."
+  { limit: 'maxBufferSize', re: /Buffer size \((\d+)\) exceeds the max buffer size limit \((\d+)\)/i },
+  { limit: 'maxBufferSize', re: /max(?:imum)?[ _]?buffer[ _]?size/i },
+  // Dawn: "Binding size (…) is larger than the maximum storage buffer binding size (…)."
+  { limit: 'maxStorageBufferBindingSize', re: /Binding size \((\d+)\).*?storage buffer binding size \((\d+)\)/i },
+  { limit: 'maxStorageBufferBindingSize', re: /max(?:imum)?[ _]?storage[ _]?buffer[ _]?binding[ _]?size/i },
+  // Dawn: "The total use of workgroup storage (X bytes) is larger than the maximum allowed (Y bytes)."
+  { limit: 'maxComputeWorkgroupStorageSize', re: /workgroup storage \((\d+) bytes\) is larger than the maximum allowed \((\d+) bytes\)/i },
+  { limit: 'maxComputeWorkgroupStorageSize', re: /workgroup[ _]?storage[ _]?size/i },
+  { limit: 'maxStorageBuffersPerShaderStage', re: /storage buffers.*(?:per[- _]?(?:shader[- _]?)?stage|exceeds the limit)/i },
+  { limit: 'maxComputeInvocationsPerWorkgroup', re: /invocations per workgroup|maxComputeInvocationsPerWorkgroup/i },
+];
+
+/** The limit an error message says was exceeded, with the sizes when it gives them. */
+export function exceededLimit(reason: string): { limit: string; needed: number | null; granted: number | null } | null {
+  for (const { limit, re } of LIMIT_ERRORS) {
+    const m = re.exec(reason);
+    if (m) return { limit, needed: m[1] ? Number(m[1]) : null, granted: m[2] ? Number(m[2]) : null };
+  }
+  return null;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
 }
 
 function isOutOfMemory(reason: string): boolean {
