@@ -26,7 +26,8 @@
  */
 import type { RGBDPanorama } from '../panorama/types';
 import type { NarrowStorage } from '../runtime/weight-decode-check';
-import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor } from '../runtime/ort';
+import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor, type SubgroupPolicy } from '../runtime/ort';
+import { modelNeeds, type LimitsPolicy } from '../runtime/limits';
 import { PipelineError, reasonOf } from './errors';
 import type { Manifest, ModelSource } from './manifest';
 import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
@@ -95,6 +96,10 @@ export interface LoadOptions {
    * guidance. 'auto' (default): split when the memory policy resolves to 'staged', else batched.
    */
   readonly guidanceBatch?: GuidanceBatch | 'auto';
+  /** WebGPU device limits (src/runtime/limits.ts): 'needed' (default), 'default' (WebGPU's, as a headset's browser gives), 'adapter'. */
+  readonly limits?: LimitsPolicy;
+  /** The 'subgroups' feature: 'auto' (default), 'on', 'off' (what a browser without it gives). */
+  readonly subgroups?: SubgroupPolicy;
   /**
    * Staged policy only: keep the UNet session (the one with the largest weights and the most
    * kernels) loaded between generations instead of re-creating it for every one, while the text
@@ -420,7 +425,7 @@ export class Ldm3dPipeline {
     // A bad tile is reported before anything is loaded ('auto' cannot be bad).
     resolveVaeTiling(manifest, options.vaeTiling, 'resident');
     resolveGuidanceBatch(options.guidanceBatch, 'resident');
-    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache, verifyWeights: narrowStorage(manifest) });
+    const runtime = await OrtRuntime.create({ backend: options.backend ?? 'auto', verifyAttention: manifest.attention === 'mha', bufferCache: options.bufferCache, verifyWeights: narrowStorage(manifest), limits: options.limits, subgroups: options.subgroups, needs: () => modelNeeds(source) });
     try {
       const requested = options.memory ?? 'auto';
       const env = memoryEnvironment(runtime, manifest);
