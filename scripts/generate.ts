@@ -1,12 +1,15 @@
 /**
  * Text → LDM3D-pano RGB + depth panorama from the command line, on the same pipeline as the app.
  *
- *   npm run generate -- --prompt "a beach at sunset" [--negative "blurry"] [--steps 50] [--guidance 7]
- *     [--scheduler ddim|pndm|euler|dpm] [--seed 42] [--latents init.npy] [--models DIR]
- *     [--backend auto|webgpu|wasm] [--width 1024 --height 512] [--no-verify] --out DIR
+ *   npm run generate -- --prompt "a beach at sunset" [--negative "blurry"] [--preset headset|reference]
+ *     [--steps 50] [--guidance 7] [--scheduler ddim|pndm|euler|dpm] [--deepcache N] [--seed 42]
+ *     [--latents init.npy] [--models DIR] [--backend auto|webgpu|wasm] [--width 1024 --height 512]
+ *     [--no-verify] --out DIR
  *
  * Writes DIR/rgb.png (8-bit RGB), DIR/depth16.png (16-bit greyscale, diffusers' trunc(d·65535)) and
- * DIR/metadata.json (every setting, the model, timings per stage). `--latents` takes a float32 .npy
+ * DIR/metadata.json (every setting with the preset they are, the model, timings per stage).
+ * `--preset` sets scheduler, steps and DeepCache interval (src/pipeline/presets.ts); --steps,
+ * --scheduler and --deepcache given with it win, and the metadata then says 'custom'. `--latents` takes a float32 .npy
  * of the initial latents [1, 4, H/8, W/8] in diffusers' layout, unscaled (diffusers multiplies by
  * init_noise_sigma), so a diffusers run can be reproduced exactly. Progress goes to stderr.
  * Exit codes: 0 done, 1 failed, 2 bad command line, 130 cancelled (Ctrl-C).
@@ -42,6 +45,7 @@ const { readNpy } = await import('../src/pipeline/npy');
 const { folderSource } = await import('../src/pipeline/node/folder-source');
 const { Ldm3dPipeline } = await import('../src/pipeline/pipeline');
 const { SCHEDULER_NAMES } = await import('../src/pipeline/schedulers/common');
+const { PRESET_NAMES, deepCacheIntervalError, isPresetName, matchingPreset, presetValues, HEADSET_STEPS, MAX_DEEPCACHE_INTERVAL } = await import('../src/pipeline/presets');
 const { installNodeWebGPU, preferLiftoff, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
 
 const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';
@@ -49,9 +53,15 @@ const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';
 const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
   --prompt TEXT         what to generate ('' is allowed: unconditional)
   --negative TEXT       negative prompt
-  --steps N             inference steps (default: the model's, 50 for ldm3d-pano)
+  --preset NAME         ${PRESET_NAMES.join(' | ')}: headset = DPM-Solver++ 2M, ${HEADSET_STEPS} steps (the app's
+                        default on headsets); reference = the model's defaults, exactly diffusers
+                        (default). --steps/--scheduler/--deepcache override it (then 'custom')
+  --steps N             inference steps (default: the preset's; the model's, 50 for ldm3d-pano)
   --guidance G          classifier-free guidance scale (default: the model's, 7)
-  --scheduler NAME      ${['ddim', 'pndm', 'euler', 'dpm'].join(' | ')} (default: ddim)
+  --scheduler NAME      ${['ddim', 'pndm', 'euler', 'dpm'].join(' | ')} (default: the preset's; the model's, ddim)
+  --deepcache N         DeepCache: full UNet every Nth step, the shallow branch between; 1 = off
+                        (1..${MAX_DEEPCACHE_INTERVAL}, default: the preset's). Needs an export with the DeepCache
+                        graphs (models/export.py --deepcache)
   --seed N              seed of the pipeline's Philox generator (default: random, recorded)
   --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
   --width W --height H  output size, multiples of 8 (default: the model's, 1024×512)
@@ -69,6 +79,8 @@ function parse(argv: string[]) {
     options: {
       prompt: { type: 'string' },
       negative: { type: 'string' },
+      preset: { type: 'string' },
+      deepcache: { type: 'string' },
       steps: { type: 'string' },
       guidance: { type: 'string' },
       scheduler: { type: 'string' },
@@ -106,6 +118,12 @@ function parse(argv: string[]) {
   if (scheduler !== undefined && !(SCHEDULER_NAMES as readonly string[]).includes(scheduler)) {
     throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got ${JSON.stringify(scheduler)}`);
   }
+  const preset = values.preset;
+  if (preset !== undefined && !isPresetName(preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(preset)}`);
+  const deepCacheInterval = int('deepcache', values.deepcache);
+  if (deepCacheInterval !== undefined && deepCacheIntervalError(deepCacheInterval) !== null) {
+    throw new UsageError(`--deepcache must be a whole number from 1 to ${MAX_DEEPCACHE_INTERVAL}, got ${JSON.stringify(values.deepcache)}`);
+  }
   let seed: bigint | undefined;
   if (values.seed !== undefined) {
     if (!/^\d+$/.test(values.seed) || BigInt(values.seed) >= 1n << 64n) throw new UsageError(`--seed must be a whole number below 2^64, got ${JSON.stringify(values.seed)}`);
@@ -119,6 +137,8 @@ function parse(argv: string[]) {
     steps: int('steps', values.steps),
     guidance,
     scheduler: scheduler as (typeof SCHEDULER_NAMES)[number] | undefined,
+    preset: preset as (typeof PRESET_NAMES)[number] | undefined,
+    deepCacheInterval,
     seed,
     latents: values.latents,
     width: int('width', values.width),
@@ -176,6 +196,16 @@ async function main(): Promise<number> {
     );
   }
 
+  // The preset's values (reference: this model's defaults), then what was given by hand.
+  const modelDefaults = { scheduler: manifest.defaults.scheduler, steps: manifest.defaults.num_inference_steps };
+  const base = presetValues(args.preset ?? 'reference', modelDefaults);
+  const chosen = {
+    scheduler: args.scheduler ?? base.scheduler,
+    steps: args.steps ?? base.steps,
+    deepCacheInterval: args.deepCacheInterval ?? base.deepCacheInterval,
+  };
+  const preset = matchingPreset(chosen, modelDefaults);
+
   let latents: Float32Array | undefined;
   let width = args.width;
   let height = args.height;
@@ -221,12 +251,14 @@ async function main(): Promise<number> {
     if (tokens.truncated) {
       process.stderr.write(`notice: the prompt has ${tokens.count} tokens; the model reads ${tokens.max}, the rest is dropped\n`);
     }
+    process.stderr.write(`preset: ${preset} (${chosen.scheduler}, ${chosen.steps} steps, DeepCache ${chosen.deepCacheInterval === 1 ? 'off' : `every ${chosen.deepCacheInterval}`})\n`);
     const result = await pipe.generate({
       prompt: args.prompt,
       negativePrompt: args.negative ?? null,
-      steps: args.steps,
+      steps: chosen.steps,
       guidance: args.guidance,
-      scheduler: args.scheduler,
+      scheduler: chosen.scheduler,
+      deepCacheInterval: chosen.deepCacheInterval,
       seed: args.seed,
       latents,
       width,
@@ -254,6 +286,7 @@ async function main(): Promise<number> {
       },
       settings: {
         ...result.settings,
+        preset,
         latentsFile: args.latents ? resolve(args.latents) : null,
         preview: args.preview,
       },

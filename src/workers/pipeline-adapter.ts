@@ -24,6 +24,9 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     get runtimeSummary() {
       return pipe.runtimeSummary;
     },
+    get supportsDeepCache() {
+      return pipe.supportsDeepCache;
+    },
     async generate(params, step) {
       // Counted before the run so an over-long prompt is reported at once, not after the last step.
       step.onTokens(pipe.tokenize(params.prompt), pipe.tokenize(params.negative));
@@ -34,6 +37,7 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
         guidance: params.guidance,
         scheduler: params.scheduler,
         seed: params.seed,
+        deepCacheInterval: params.deepCacheInterval ?? 1,
         signal: step.signal,
         onProgress: (p) => {
           // Copied: the preview is tiny, and its buffer is transferred to the main thread.

@@ -62,6 +62,9 @@ describe('npm run generate', () => {
       height: 64,
       width: 128,
       timesteps: [1],
+      // One DDIM step is not the model's 50: hand-made settings.
+      preset: 'custom',
+      deepCacheInterval: 1,
     });
     expect(meta.settings.latentsFile).toBe(latents);
     expect(meta.backend).toBe('wasm');
@@ -81,5 +84,35 @@ describe('npm run generate', () => {
     const missing = run(['--prompt', 'x']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--out DIR is required/);
+    const preset = run(['--prompt', 'x', '--preset', 'fast', '--out', out]);
+    expect(preset.status).toBe(2);
+    expect(preset.stderr).toMatch(/--preset must be one of headset, reference, got "fast"/);
+    for (const bad of ['0', '11', '2.5']) {
+      const r2 = run(['--prompt', 'x', '--deepcache', bad, '--out', out]);
+      expect(r2.status, bad).toBe(2);
+      expect(r2.stderr).toMatch(/--deepcache must be a whole number/);
+    }
   }, 60_000);
+
+  it('--help documents --preset and --deepcache', () => {
+    const r = run(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/--preset NAME +headset \| reference: headset = DPM-Solver\+\+ 2M, 20 steps/);
+    expect(r.stdout).toMatch(/--deepcache N +DeepCache: full UNet every Nth step.*1 = off/s);
+  }, 60_000);
+
+  it('--preset headset runs DPM-Solver++ 2M for 20 steps and records the preset; --deepcache needs the graphs', () => {
+    const dir = join(out, 'headset');
+    const r = run(['--prompt', 'a harbour', '--preset', 'headset', '--seed', '7', '--backend', 'wasm', '--no-preview', '--out', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/preset: headset \(dpm, 20 steps, DeepCache off\)/);
+    expect(r.stderr).toMatch(/denoise .*20\/20/);
+    const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+    expect(meta.settings).toMatchObject({ preset: 'headset', scheduler: 'dpm', steps: 20, deepCacheInterval: 1, seed: '7' });
+    expect(meta.settings.timesteps).toHaveLength(20);
+    // The tiny export has no DeepCache graphs: the pipeline refuses, naming the fix.
+    const cached = run(['--prompt', 'a harbour', '--preset', 'headset', '--deepcache', '2', '--backend', 'wasm', '--out', join(out, 'cached')]);
+    expect(cached.status).toBe(1);
+    expect(cached.stderr).toMatch(/\[bad-option\] deepCacheInterval 2 needs the DeepCache graphs/);
+  }, 240_000);
 });
