@@ -53,6 +53,8 @@ describe('worker host with the real pipeline (wasm, tiny models)', () => {
     expect(of('error')).toEqual([]);
     const [loaded] = of('loaded');
     expect(loaded).toMatchObject({ backend: 'wasm', testWeights: true, summary: { modelId: 'tiny-random/ldm3d-pano', width: 128, height: 64 } });
+    // The tiny export has no DeepCache graphs, and the real adapter says so.
+    expect(loaded!.supportsDeepCache).toBe(false);
     const stages = of('load-progress').filter((p) => p.phase === 'creating-sessions' && p.file !== '');
     expect(stages.map((p) => p.file)).toEqual(['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'kernels']);
 
