@@ -452,7 +452,9 @@ async function fullsizeStage(label: string, modelsDir: string, dir: FullsizeDir,
     if (!same) errors.push(`pipeline timesteps [${out.settings.timesteps.join(', ')}], torch [${meta.timesteps.join(', ')}]`);
     const finalErr = perStep[perStep.length - 1] ?? { maxAbs: NaN, refStd: NaN, rel: NaN, meanAbs: NaN };
     // Growth of a per-call error through the run, as PyTorch's own trajectory amplifies it.
-    const growths = (ref.sensitivity ?? []).filter((s) => s.injected_rel > 0).map((s) => s.final_rel / s.injected_rel);
+    // (the int8 reference has none of its own: the growth is the trajectory's, taken from fp32)
+    const sensitivity = ref.sensitivity ?? meta.references.fp32?.sensitivity ?? [];
+    const growths = sensitivity.filter((s) => s.injected_rel > 0).map((s) => s.final_rel / s.injected_rel);
     const growth = median(growths);
     const worstUnet = unet.length ? Math.max(...unet.map((u) => u.rel)) : null;
     const bound = growth !== null ? Math.max(growth, 1) * FULL_BOUNDS.unet : FULL_BOUNDS.pipelineFallback;
@@ -467,7 +469,7 @@ async function fullsizeStage(label: string, modelsDir: string, dir: FullsizeDir,
       depth: errOf(out.depth, refDir.f32('pipe.depth.npy').data),
       growth,
       predictedFinalRel: growth !== null && worstUnet !== null ? growth * worstUnet : null,
-      torchRunToRunRel: ref.run_to_run_final_rel ?? null,
+      torchRunToRunRel: ref.run_to_run_final_rel ?? meta.references.fp32?.run_to_run_final_rel ?? null,
     };
     log(
       `${label} ${meta.steps}-step run (${pipe.memory}, guidance ${pipe.guidanceBatch}): final latents max abs ${fmt(finalErr.maxAbs)}, rel ${fmt(finalErr.rel)} ` +
