@@ -61,6 +61,17 @@ const community = join(root, '.carry/examples/community/pipeline_stable_diffusio
 if (existsSync(community)) copyFileSync(community, join(out, 'pipeline_stable_diffusion_upscale_ldm3d.py'));
 else console.warn(`${community} is missing: bench/run-device-sr.sh will run without the PyTorch reference`);
 
+// The DeepCache authors' code (horseee/DeepCache, never committed) for the DeepCache goldens and the
+// PyTorch reference (bench/run-device-deepcache-goldens.sh, bench/torch_reference.py --deepcache-interval):
+// a tar of the folder DeepCache/, unpacked to /tmp/py on the device.
+const deepcacheSrc = join(root, '.carry/src/DeepCache');
+if (existsSync(join(deepcacheSrc, 'extension/deepcache.py'))) {
+  rmSync(join(out, 'deepcache.tar.xz'), { force: true });
+  execFileSync('tar', ['-C', join(root, '.carry/src'), '--exclude=__pycache__', '-cJf', join(out, 'deepcache.tar.xz'), 'DeepCache'], {
+    stdio: 'inherit',
+  });
+} else console.warn(`${deepcacheSrc}/extension/deepcache.py is missing: no DeepCache reference on the device`);
+
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
 // The external packages, only the files they load on Linux x64 (no source maps, no other platforms).

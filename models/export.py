@@ -7,6 +7,7 @@
     python models/export.py --random-full --pipeline ldm3d-sr --out /tmp/random-full-sr   # the same for LDM3D-SR, 512x512
     python models/export.py --model Intel/ldm3d-sr --out models/full/ldm3d-sr            # LDM3D-SR (detected)
     python models/export.py --tiny --pipeline ldm3d-sr --out models/tiny/ldm3d-sr --goldens test/fixtures/goldens/ldm3d-sr
+    python models/export.py --tiny --deepcache --out models/tiny/ldm3d-pano-deepcache   # + models/goldens_deepcache.py
 
 Output folder (optimum's layout and I/O names):
     text_encoder/model.onnx   input_ids int64 [batch,77] -> last_hidden_state f32 [batch,77,hidden]
@@ -15,6 +16,9 @@ Output folder (optimum's layout and I/O names):
                               LDM3D-SR: C = 8 (noisy latents ‖ VAE-encoded low-res RGBD) and, when the UNet
                               has a class embedding, class_labels int64 [batch] (the noise level), as
                               diffusers' ONNX x4 upscaler feeds it
+                              --deepcache: also -> deep_features f32 [batch,Cd,h,w] (models/deepcache.py)
+    unet_shallow/model.onnx   (--deepcache) the unet's inputs + deep_features -> out_sample: a DeepCache
+                              step between full ones (the authors' DeepCacheSDHelper, cache branch 0)
     vae_decoder/model.onnx    latent_sample f32 [batch,4,h,w] -> sample f32 [batch,4,8h,8w]
                               (= vae.decode(z).sample; the caller divides by vae_scaling_factor first)
     vae_encoder/model.onnx    sample f32 [batch,4,H,W] -> latent_parameters f32 [batch,8,H/8,W/8]
@@ -277,6 +281,12 @@ class SessionExport:
     # output name -> its channel count (axis 1) where it differs from the same-shape input's
     # (the LDM3D-SR UNet takes 8 channels and returns 4)
     output_channels: dict[str, int] = field(default_factory=dict)
+    # --attention mha: the attention_plan layers this graph holds (by name prefix); None = by session name
+    attention_prefix: str | None = None
+    # validate with onnxruntime's basic optimization level (the DeepCache graphs: what the goldens use)
+    basic_validation: bool = False
+    # anything else the export reports (DeepCache: FLOP counts)
+    extra: dict = field(default_factory=dict)
 
 
 def _wrappers():
@@ -366,6 +376,7 @@ def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
             with torch.no_grad():
                 fn()
             model = onnx.load(str(path), load_external_data=True)
+            restore_unused_inputs(model, s)
             rename_dims(model, s)
             strip_metadata(model)
             if errors:
@@ -384,6 +395,30 @@ def torch_export_to_onnx(s: SessionExport, tmp: Path, opset: int):
 
 
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def restore_unused_inputs(model, s: SessionExport) -> None:
+    """Puts back, in the declared order, graph inputs that the exporter dropped because nothing uses
+    them (the tiny UNet's shallow DeepCache graph has no attention, so no encoder_hidden_states): the
+    app feeds every declared input, and onnxruntime rejects a feed the graph does not declare."""
+    import onnx
+    from onnx import helper
+
+    g = model.graph
+    have = {vi.name: vi for vi in g.input}
+    missing = [n for n in s.input_names if n not in have]
+    if not missing:
+        return
+    dtypes = {"float32": onnx.TensorProto.FLOAT, "int64": onnx.TensorProto.INT64}
+    for name in missing:
+        x = s.example[s.input_names.index(name)]
+        axes = s.dynamic_axes.get(name, {})
+        shape = [axes.get(i, int(d)) for i, d in enumerate(x.shape)]
+        have[name] = helper.make_tensor_value_info(name, dtypes[str(x.dtype).removeprefix("torch.")], shape)
+    ordered = [have[n] for n in s.input_names] + [vi for vi in g.input if vi.name not in s.input_names]
+    del g.input[:]
+    g.input.extend(ordered)
+    log(f"  {s.name}: unused inputs kept as graph inputs: {missing}")
 
 
 def rename_dims(model, s: SessionExport) -> None:
@@ -540,32 +575,47 @@ def tensor_specs(model) -> tuple[list[dict], list[dict]]:
 
 
 def validate_session(s: SessionExport, path: Path, fp16: bool) -> list[dict]:
-    """onnxruntime (CPU) vs the torch module with diffusers' own attention, on random inputs."""
+    """onnxruntime (CPU) vs the torch module with diffusers' own attention, on random inputs.
+
+    Every output is compared (the DeepCache UNet has two); max_abs_err / max_abs_ref are the worst
+    over the outputs, "outputs" has each one's figures when there are several.
+    """
     import numpy as np
     import onnxruntime as ort
     import torch
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    if s.basic_validation:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     results = []
     for inputs in s.validate_inputs:
         with torch.no_grad():
-            ref = s.reference_module(*inputs).float().numpy()
+            ref = s.reference_module(*inputs)
+        refs = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
         feeds = {n: x.numpy() for n, x in zip(s.input_names, inputs)}
         t0 = time.perf_counter()
-        got = sess.run(None, feeds)[0]
+        gots = sess.run(s.output_names[:len(refs)], feeds)
         dt = time.perf_counter() - t0
-        err = float(np.abs(got.astype(np.float64) - ref).max())
-        scale = float(np.abs(ref).max())
-        tol = (2e-2 if fp16 else 1e-3) * max(1.0, scale)
+        per: dict[str, dict] = {}
+        ok = True
+        for name, got, want in zip(s.output_names, gots, refs):
+            err = float(np.abs(got.astype(np.float64) - want).max())
+            scale = float(np.abs(want).max())
+            tol = (2e-2 if fp16 else 1e-3) * max(1.0, scale)
+            per[name] = {"max_abs_err": err, "max_abs_ref": scale, "shape": list(got.shape)}
+            ok = ok and err <= tol and got.shape == want.shape
         r = {
             "shapes": {n: list(x.shape) for n, x in zip(s.input_names, inputs)},
-            "max_abs_err": err,
-            "max_abs_ref": scale,
-            "ok": err <= tol and got.shape == ref.shape,
+            "max_abs_err": max(p["max_abs_err"] for p in per.values()),
+            "max_abs_ref": max(p["max_abs_ref"] for p in per.values()),
+            "ok": ok,
             "ort_cpu_seconds": round(dt, 4),
         }
-        log(f"  {s.name} {r['shapes']}: max|onnx-torch| = {err:.3g} (max|torch| = {scale:.3g}) "
-            f"{'OK' if r['ok'] else 'TOO LARGE'}; ort cpu {dt:.3f}s")
+        if len(per) > 1:
+            r["outputs"] = per
+        errs = ", ".join(f"{n} {p['max_abs_err']:.3g} (max|torch| {p['max_abs_ref']:.3g})" for n, p in per.items())
+        log(f"  {s.name} {r['shapes']}: max|onnx-torch| = {errs} {'OK' if r['ok'] else 'TOO LARGE'}; ort cpu {dt:.3f}s")
         results.append(r)
     return results
 
@@ -603,6 +653,8 @@ class ExportOptions:
     sessions: tuple[str, ...] = ("text_encoder", "unet", "vae_decoder", "vae_encoder")
     validate: bool = True
     seed: int = 0
+    # DeepCache (cache branch 0): the unet also returns deep_features, plus the unet_shallow graph
+    deepcache: bool = False
 
 
 def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
@@ -676,10 +728,13 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
                 "out_sample": {0: "batch", 2: "latent_height", 3: "latent_width"}}
         if labels:
             axes["class_labels"] = {0: "batch"}
-        sessions.append(SessionExport(
-            "unet", exp, unet_inputs(2, lh, lw, 981.0), names, ["out_sample"], axes,
-            val, ref, plan, same_shape_as={"out_sample": "sample"},
-            output_channels={"out_sample": int(u_cfg.out_channels)}))
+        if not o.deepcache:
+            sessions.append(SessionExport(
+                "unet", exp, unet_inputs(2, lh, lw, 981.0), names, ["out_sample"], axes,
+                val, ref, plan, same_shape_as={"out_sample": "sample"},
+                output_channels={"out_sample": int(u_cfg.out_channels)}))
+        else:
+            sessions += deepcache_sessions(c, o, ex_unet, plan, names, axes, val, unet_inputs, randn, lh, lw, seq, hidden)
 
     if "vae_decoder" in o.sessions or "vae_encoder" in o.sessions:
         lc, ic = v_cfg.latent_channels, v_cfg.in_channels
@@ -710,6 +765,84 @@ def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
     return sessions
 
 
+def deepcache_sessions(c: Components, o: ExportOptions, ex_unet, plan: list[dict], names: list[str], axes: dict,
+                       val: list[tuple], unet_inputs: Callable, randn: Callable, lh: int, lw: int, seq: int,
+                       hidden: int) -> list[SessionExport]:
+    """--deepcache: `unet` also returns deep_features; `unet_shallow` is a DeepCache step that is not a
+    full one (models/deepcache.py says what the authors' helper computes and why this is it)."""
+    import deepcache
+
+    if has_class_embedding(c.unet):
+        raise SystemExit("--deepcache: the UNet takes class_labels (LDM3D-SR); only the pano UNet is supported")
+    deepcache.check_unet(c.unet)
+    DeepCacheUNet, DeepCacheShallow, DeepCacheReference = deepcache.modules()
+    u_cfg = c.unet.config
+    ch = deepcache.deep_channels(c.unet)
+    spatial = {0: "batch", 2: "latent_height", 3: "latent_width"}
+    full = SessionExport(
+        "unet", DeepCacheUNet(ex_unet).eval(), unet_inputs(2, lh, lw, 981.0), names, ["out_sample", "deep_features"],
+        dict(axes, deep_features=spatial), val, DeepCacheReference(c.unet).eval(), plan,
+        same_shape_as={"out_sample": "sample", "deep_features": "sample"},
+        output_channels={"out_sample": int(u_cfg.out_channels), "deep_features": ch}, basic_validation=True)
+
+    def shallow_inputs(b: int, h: int, w: int, t: float) -> tuple:
+        return unet_inputs(b, h, w, t) + (randn(b, ch, h, w),)
+
+    sh_val = [shallow_inputs(2, lh, lw, 981.0)]
+    if o.test_weights and lh * lw <= 4096:
+        sh_val.append(shallow_inputs(1, lh, lh if lh != lw else lw // 2, 500.5))
+    # the attention layers of up_blocks[-1]'s last layer (none when that block is an UpBlock2D)
+    prefix = f"up_blocks.{len(c.unet.up_blocks) - 1}.attentions.{len(c.unet.up_blocks[-1].resnets) - 1}."
+    log(f"  deepcache: counting FLOPs of a full and a shallow UNet call at {lh}x{lw} latents ...")
+    flops = deepcache.flop_counts(c.unet, lh, lw, seq, hidden)
+    log(f"  deepcache: full {flops['full_flops'] / 1e9:.3f} GFLOP, shallow {flops['shallow_flops'] / 1e9:.3f} GFLOP, "
+        f"share {flops['shallow_share']:.4f}; deep_features channels {ch}")
+    shallow = SessionExport(
+        "unet_shallow", DeepCacheShallow(ex_unet).eval(), shallow_inputs(2, lh, lw, 981.0), names + ["deep_features"],
+        ["out_sample"], dict(axes, deep_features=spatial), sh_val, DeepCacheShallow(c.unet).eval(),
+        [p for p in plan if p["layer"].startswith(prefix)], same_shape_as={"out_sample": "sample"},
+        output_channels={"out_sample": int(u_cfg.out_channels)}, attention_prefix=prefix, basic_validation=True,
+        extra={"flops": flops})
+    return [full, shallow]
+
+
+def validate_deepcache_split(full: SessionExport, shallow: SessionExport, out: Path) -> list[dict]:
+    """The shallow graph, fed the deep_features that the full graph returns for the same inputs, must
+    give the full graph's out_sample: in torch (the reference modules) and in onnxruntime (CPU, basic
+    level). Also: the skip that up_blocks[-1]'s last layer concatenates is conv_in's output (exactly)."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    s_full = ort.InferenceSession(str(out / "unet" / "model.onnx"), so, providers=["CPUExecutionProvider"])
+    s_sh = ort.InferenceSession(str(out / "unet_shallow" / "model.onnx"), so, providers=["CPUExecutionProvider"])
+    results = []
+    for inputs in full.validate_inputs:
+        with torch.no_grad():
+            ref_out, ref_deep = full.reference_module(*inputs)
+            ref_sh = shallow.reference_module(*inputs, ref_deep)
+        skip_err = float(full.reference_module.last_skip_error)
+        feeds = {n: x.numpy() for n, x in zip(full.input_names, inputs)}
+        o_out, o_deep = s_full.run(["out_sample", "deep_features"], feeds)
+        o_sh = s_sh.run(["out_sample"], {**feeds, "deep_features": o_deep})[0]
+        scale = max(1.0, float(ref_out.abs().max()))
+        r = {
+            "shapes": {n: list(x.shape) for n, x in zip(full.input_names, inputs)},
+            "torch_shallow_vs_full_max_abs": float((ref_sh - ref_out).abs().max()),
+            "onnx_shallow_vs_full_max_abs": float(np.abs(o_sh.astype(np.float64) - o_out).max()),
+            "skip_minus_conv_in_max_abs": skip_err,
+        }
+        r["ok"] = (r["torch_shallow_vs_full_max_abs"] <= 1e-5 * scale and r["onnx_shallow_vs_full_max_abs"] <= 1e-4 * scale
+                   and skip_err == 0.0)
+        log(f"  deepcache split {r['shapes']['sample']}: shallow(deep of x) vs full(x): torch "
+            f"{r['torch_shallow_vs_full_max_abs']:.3g}, onnx {r['onnx_shallow_vs_full_max_abs']:.3g}; "
+            f"skip - conv_in {skip_err:.3g} {'OK' if r['ok'] else 'WRONG'}")
+        results.append(r)
+    return results
+
+
 def export(c: Components, o: ExportOptions) -> dict:
     import onnx
     import torch
@@ -720,13 +853,16 @@ def export(c: Components, o: ExportOptions) -> dict:
     report: dict[str, Any] = {
         "model_id": o.model_id, "versions": versions(), "options": {
             "fp16": o.fp16, "opset": o.opset, "attention": o.attention, "slice_limit_bytes": o.slice_limit_bytes,
-            "height": o.height, "width": o.width},
+            "height": o.height, "width": o.width, "deepcache": o.deepcache},
         "sessions": {}}
     t_all = time.perf_counter()
 
+    if o.deepcache and "unet" not in o.sessions:
+        raise SystemExit("--deepcache needs the unet session")
     tok, tok_files = export_tokenizer(c.tokenizer_dir, o.out)
     sessions_manifest: dict[str, Any] = {}
-    for s in build_sessions(c, o):
+    built = build_sessions(c, o)
+    for s in built:
         log(f"[{s.name}] exporting ...")
         folder = o.out / s.name
         if folder.exists():
@@ -740,6 +876,8 @@ def export(c: Components, o: ExportOptions) -> dict:
             # An exporter that ignored the symbolic op would silently give plain attention: fail instead.
             # The VAE's plan lists encoder and decoder layers; each session holds only its own half.
             half = {"vae_decoder": "decoder.", "vae_encoder": "encoder."}.get(s.name, "")
+            if s.attention_prefix is not None:
+                half = s.attention_prefix
             want = sum(1 for p in s.attention_plan if p["layer"].startswith(half))
             n_mha = sum(1 for n in model.graph.node if n.op_type == "MultiHeadAttention" and n.domain == "com.microsoft")
             if n_mha != want:
@@ -781,6 +919,13 @@ def export(c: Components, o: ExportOptions) -> dict:
             "exporter": method, "export_seconds": round(t_export, 2), "weight_bytes": wbytes,
             "fp16": {"converted": fp16_info[0], "kept_fp32": fp16_info[1]} if fp16_info else None,
             "attention_plan": s.attention_plan, "validation": val}
+
+    if o.deepcache:
+        by_name = {s.name: s for s in built}
+        split = validate_deepcache_split(by_name["unet"], by_name["unet_shallow"], o.out) if o.validate else []
+        report["deepcache"] = {"flops": by_name["unet_shallow"].extra["flops"], "split_check": split}
+        if not all(r["ok"] for r in split):
+            report["sessions"]["unet_shallow"]["validation"].append({"ok": False, "deepcache_split": split})
 
     files = []
     for p in sorted(o.out.rglob("*")):
@@ -833,6 +978,17 @@ def export(c: Components, o: ExportOptions) -> dict:
         "tokenizer": {"files": tok_files},
         "attention": o.attention,  # 'mha': the app self-tests fused attention on the GPU at load
     }
+    if o.deepcache:
+        import deepcache
+
+        manifest["deepcache"] = {
+            "reference": deepcache.REFERENCE,
+            "cache_branch_id": deepcache.CACHE_BRANCH_ID,
+            "feature": "deep_features",
+            "shallow_session": "unet_shallow",
+            # torch FLOP count (export-report.json's deepcache.flops says how)
+            "shallow_flops_share": report["deepcache"]["flops"]["shallow_share"],
+        }
     if manifest["text"]["max_length"] != 77:
         raise SystemExit(f"tokenizer model_max_length is {tok.model_max_length}, expected 77")
     (o.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -895,6 +1051,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder",
                     help="comma-separated subset to export")
     ap.add_argument("--no-validate", action="store_true", help="skip the onnxruntime-vs-torch check")
+    ap.add_argument("--deepcache", action="store_true",
+                    help="DeepCache (arXiv 2312.00858, cache branch 0): the unet also returns deep_features and a "
+                         "unet_shallow graph runs the steps between full ones (models/deepcache.py)")
     args = ap.parse_args(argv)
 
     import torch
@@ -908,7 +1067,7 @@ def main(argv: list[str] | None = None) -> None:
     common = dict(
         out=args.out, pipeline=args.pipeline, fp16=args.fp16, opset=args.opset, attention=args.attention,
         external_data=args.external_data, max_data_file_bytes=args.max_data_file_mib * 2**20, sessions=sessions,
-        validate=not args.no_validate)
+        validate=not args.no_validate, deepcache=args.deepcache)
 
     if args.tiny:
         import tiny

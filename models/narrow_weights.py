@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--in", dest="src", required=True, type=Path, help="an exported model folder (manifest.json)")
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--sessions", default="text_encoder,unet,vae_decoder,vae_encoder",
+    ap.add_argument("--sessions", default="text_encoder,unet,unet_shallow,vae_decoder,vae_encoder",
                     help="graphs to rewrite (those absent from the manifest are skipped)")
     ap.add_argument("--storage", default="float16", choices=["float16", "int8"],
                     help="float16: exact float16 bit patterns widened on the GPU; int8: per-channel int8 (see above)")
@@ -330,6 +330,10 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(a.out)
     a.out.mkdir(parents=True)
     wanted = [s for s in a.sessions.split(",") if s in manifest["sessions"]]
+    if "unet" in wanted and "unet_shallow" in manifest["sessions"] and "unet_shallow" not in wanted:
+        # DeepCache's shallow graph holds some of the UNet's weights: narrowed apart from them, full and
+        # shallow steps would run with differently rounded weights
+        wanted.append("unet_shallow")
     report = {"storage": a.storage, "min_elements": a.min_elements, "split_elements": a.split_elements,
               "round_only": a.round_only, "sessions": {}}
     # Everything not rewritten (tokenizer, untouched graphs) is copied as is.
