@@ -175,6 +175,8 @@ export interface DeepCacheCall {
   readonly hidden: RtTensor;
   /** full: the features it returned; shallow: the ones it was given; plain: null. */
   readonly features: RtTensor | null;
+  /** Where `features` lived at the call (a disposed tensor's location is 'none'). */
+  readonly featuresLocation: string | null;
   /** shallow: whether the given features had already been disposed (must never be). */
   readonly staleFeatures: boolean;
 }
@@ -192,7 +194,7 @@ export function spyOnDeepCache(after?: (calls: DeepCacheCall[]) => void): DeepCa
   const { run, runFull, runShallow } = UNetStage.prototype;
   vi.spyOn(UNetStage.prototype, 'run').mockImplementation(async function (this: UNetStage, sample, t, hidden, extra) {
     const out = await run.call(this, sample, t, hidden, extra);
-    calls.push({ kind: 'plain', timestep: t, batch: sample.dims[0], hidden, features: null, staleFeatures: false });
+    calls.push({ kind: 'plain', timestep: t, batch: sample.dims[0], hidden, features: null, featuresLocation: null, staleFeatures: false });
     after?.(calls);
     return out;
   });
@@ -205,14 +207,14 @@ export function spyOnDeepCache(after?: (calls: DeepCacheCall[]) => void): DeepCa
       record.disposed++;
       dispose();
     };
-    calls.push({ kind: 'full', timestep: t, batch: sample.dims[0], hidden, features: res.features, staleFeatures: false });
+    calls.push({ kind: 'full', timestep: t, batch: sample.dims[0], hidden, features: res.features, featuresLocation: res.features.location, staleFeatures: false });
     after?.(calls);
     return res;
   });
   vi.spyOn(UNetStage.prototype, 'runShallow').mockImplementation(async function (this: UNetStage, sample, t, hidden, f) {
     const stale = (features.get(f)?.disposed ?? 0) > 0;
     const out = await runShallow.call(this, sample, t, hidden, f);
-    calls.push({ kind: 'shallow', timestep: t, batch: sample.dims[0], hidden, features: f, staleFeatures: stale });
+    calls.push({ kind: 'shallow', timestep: t, batch: sample.dims[0], hidden, features: f, featuresLocation: f.location, staleFeatures: stale });
     after?.(calls);
     return out;
   });
