@@ -166,12 +166,20 @@ def same_weights(ckpt: Path, models: Path, fp32_goldens: Path, plain_model: Path
     m_new = {f["path"]: f["sha256"] for f in json.loads((models / "manifest.json").read_text())["files"]}
     m_old = {f["path"]: f["sha256"] for f in json.loads((plain_model / "manifest.json").read_text())["files"]}
     identical = sorted(p for p in m_new if m_old.get(p) == m_new[p])
+    differ = sorted(p for p in m_new if p in m_old and m_old[p] != m_new[p])
     r = {"rebuilt_checkpoint_vs_committed_goldens_max_abs": pipeline_err,
          "unet_out_sample_vs_plain_export_max_abs": unet_err,
          "files_identical_to_plain_export": identical,
+         "files_differing_from_plain_export": differ,
          "plain_export": plain_model.as_posix(), "ok": pipeline_err <= 1e-6 and unet_err <= 1e-4}
     log(f"same weights: rebuilt checkpoint vs committed goldens {pipeline_err:.3g}, exported unet vs "
-        f"{plain_model} unet {unet_err:.3g}; byte-identical files: {len(identical)}/{len(m_new)}")
+        f"{plain_model} unet {unet_err:.3g}; byte-identical files: {len(identical)}/{len(m_new)}; "
+        f"different: {differ}")
+    if any(not p.startswith("unet/") for p in differ):
+        # test/pipeline/deepcache.wasm.test.ts expects the text encoder and VAE files of both tiny exports
+        # to be the same bytes (then N = 1 on this export must give the plain goldens)
+        log("WARNING: files outside unet/ differ from the plain export (exporter versions?): "
+            + ", ".join(p for p in differ if not p.startswith("unet/")))
     return r
 
 
