@@ -31,7 +31,11 @@ What it does:
    Reshape/Squeeze/Unsqueeze/Shape/... (no GPU kernel in onnxruntime-web) and shape arithmetic on
    integer tensors of ≤ 64 elements (onnxruntime keeps it on the CPU) are class "free".
 3. Classes (what bench/op-profile-join.mjs maps ORT WebGPU kernel names onto): conv, attention,
-   matmul, dequantize, norm, elementwise, layout, other (+ free). The int8 export's Conv/MatMul split
+   matmul, dequantize, norm, elementwise, layout, other (+ free). A 1×1 stride-1 unpadded Conv is
+   counted in matmul ("Conv 1x1"): onnxruntime's WebGPU Conv runs it with its MatMul kernels
+   (webgpu/nn/conv.cc), so that is where its time shows. That file also transposes every Conv weight
+   that is not a constant initializer (the int8 export's dequantized weights) on every call, with
+   kernels named Transpose (layout): `ort_conv_weight_transposes` counts those Convs. The int8 export's Conv/MatMul split
    along output channels (narrow_weights.py --split-elements) counts as the nodes it runs; for each
    split group the unsplit shape is timed too (`torch_ms_unsplit` per class, `split_groups`).
 4. With torch: every unique (op, shapes, attributes) once on CUDA with TF32 off
@@ -195,10 +199,28 @@ def node_bytes(node) -> int | None:
     return sum(numel(t["shape"]) * DTYPES.get(t["dtype"], ("?", 4))[1] for t in ts)
 
 
+def pointwise_conv(node) -> bool:
+    """A 1×1, stride-1, unpadded, ungrouped Conv: onnxruntime's WebGPU Conv runs it through its MatMul
+    kernels (onnxruntime/core/providers/webgpu/nn/conv.cc), so its time shows under MatMul names."""
+    if node["op"] != "Conv" or len(node["inputs"]) < 2 or not known(node["inputs"][1]):
+        return False
+    at = node["attrs"]
+    k = node["inputs"][1]["shape"][2:]
+    return (len(k) > 0 and all(d == 1 for d in k) and all(s == 1 for s in at.get("strides", [1]))
+            and all(p == 0 for p in at.get("pads", [0])) and int(at.get("group", 1)) == 1
+            and at.get("auto_pad", "NOTSET") in ("NOTSET", "VALID"))
+
+
+def op_label(node) -> str:
+    return "Conv 1x1" if pointwise_conv(node) else node["op"]
+
+
 def classify(node) -> str:
     op = node["op"]
     if op in FREE_OPS:
         return "free"
+    if pointwise_conv(node):
+        return "matmul"
     outs = [o for o in node["outputs"] if o is not None]
     if outs and all(o["dtype"] in INT_TYPES and known(o) and numel(o["shape"]) <= SHAPE_ARITHMETIC_MAX_ELEMENTS
                     for o in outs):
@@ -456,8 +478,10 @@ def graph_nodes(model, shapes: dict[str, dict]) -> list[dict]:
         # "" = an optional input left out (None); a name without shape information gets shape None
         return (shapes.get(name) or {"shape": None, "dtype": 0}) if name else None
 
+    inits = {i.name for i in model.graph.initializer}
     return [{"name": n.name, "op": n.op_type, "domain": n.domain, "inputs": [t(x) for x in n.input],
-             "outputs": [t(x) for x in n.output], "attrs": attrs_of(n)} for n in model.graph.node]
+             "outputs": [t(x) for x in n.output], "attrs": attrs_of(n),
+             "const_inputs": [x in inits for x in n.input]} for n in model.graph.node]
 
 
 def fill_mha_outputs(nodes: list[dict]) -> None:
@@ -783,7 +807,8 @@ def profile(nodes: list[dict], ops: TorchOps | None, repeats: int, target_ms: fl
         cls = classify(n)
         c = classes[cls]
         c["count"] += 1
-        c["ops"][n["op"]] = c["ops"].get(n["op"], 0) + 1
+        label = op_label(n)
+        c["ops"][label] = c["ops"].get(label, 0) + 1
         f, nb = flops(n), node_bytes(n)
         if f is None:
             c["unshaped"] += 1
@@ -794,7 +819,7 @@ def profile(nodes: list[dict], ops: TorchOps | None, repeats: int, target_ms: fl
         key = shape_key(n)
         e = by_key.get(key)
         if e is None:
-            e = by_key[key] = {"class": cls, "op": n["op"], "count": 0, "flops_each": f, "bytes_each": nb,
+            e = by_key[key] = {"class": cls, "op": op_label(n), "count": 0, "flops_each": f, "bytes_each": nb,
                                "inputs": [None if t is None else [t["shape"], DTYPES.get(t["dtype"], (str(t["dtype"]),))[0]] for t in n["inputs"]],
                                "outputs": [None if t is None else [t["shape"], DTYPES.get(t["dtype"], (str(t["dtype"]),))[0]] for t in n["outputs"]],
                                "attrs": n["attrs"], "nodes": [], "torch_ms_each": None, "node": n}
@@ -878,7 +903,11 @@ def profile(nodes: list[dict], ops: TorchOps | None, repeats: int, target_ms: fl
         sg.pop("whole_key")
         if w is not None:
             sg["whole_shapes"] = {"inputs": [t["shape"] for t in w["inputs"]], "output": w["outputs"][0]["shape"]}
-    return {"classes": classes, "shapes": shapes, "split_groups": split_groups,
+    # onnxruntime's WebGPU Conv transposes a weight that is not a constant initializer on every call
+    dyn = [n for n in nodes if n["op"] == "Conv" and len(n.get("const_inputs", [])) > 1 and not n["const_inputs"][1]]
+    ort = {"conv_weight_transposes": len(dyn), "conv_weight_transpose_bytes": sum(node_bytes({"inputs": [n["inputs"][1]], "outputs": []}) or 0 for n in dyn),
+           "graph_transposes": classes["layout"]["ops"].get("Transpose", 0)}
+    return {"classes": classes, "shapes": shapes, "split_groups": split_groups, "ort_webgpu": ort,
             "torch_seconds": round(time.perf_counter() - t_start, 1) if ops else None}
 
 
@@ -925,7 +954,14 @@ def self_test() -> None:
     assert flops(unknown) is None and len(unshaped([unknown, add])) == 1
     assert classify({"name": "r", "op": "Reshape", "domain": "", "attrs": {}, "inputs": [], "outputs": []}) == "free"
     assert classify({"name": "t", "op": "Transpose", "domain": "", "attrs": {}, "inputs": [T([1, 2])], "outputs": [T([2, 1])]}) == "layout"
-    p = profile([conv, part0, mm, mha, dq, shape_add, add, add], None, 1, 1.0, 1.0, True)
+    pw = {"name": "p", "op": "Conv", "domain": "", "attrs": {"kernel_shape": [1, 1]}, "const_inputs": [False, False, True],
+          "inputs": [T([1, 320, 64, 128]), T([640, 320, 1, 1]), T([640])], "outputs": [T([1, 640, 64, 128])]}
+    assert pointwise_conv(pw) and classify(pw) == "matmul" and flops(pw) == 2 * 640 * 320 * 64 * 128
+    assert not pointwise_conv(conv) and not pointwise_conv(dict(pw, attrs={"strides": [2, 2]}))
+    conv["const_inputs"] = [False, False, True]
+    p = profile([conv, part0, mm, mha, dq, shape_add, add, add, pw], None, 1, 1.0, 1.0, True)
+    assert p["classes"]["matmul"]["ops"] == {"MatMul": 1, "Conv 1x1": 1}
+    assert p["ort_webgpu"]["conv_weight_transposes"] == 2  # conv and pw (part0 has no const_inputs: not counted)
     assert p["classes"]["conv"]["count"] == 2 and p["classes"]["elementwise"]["count"] == 2
     assert p["classes"]["elementwise"]["flops"] == 2 * 320 * 64 * 128 and p["classes"]["free"]["count"] == 1
     assert [s for s in p["shapes"] if s["op"] == "Add"][0]["count"] == 2
