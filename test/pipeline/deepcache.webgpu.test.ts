@@ -1,9 +1,9 @@
 /**
  * DeepCache on WebGPU (Dawn; SwiftShader without a GPU). With the synthetic DeepCache export
  * (deepcache-helpers.ts): the cached deep features stay on the GPU (ORT gpu-buffer outputs), each is
- * freed once, the result equals WASM's, split equals batched, and warmUp() runs the shallow session
- * too. With the exported model and the authors' goldens: every golden case within 2e-3 on RGB and
- * depth and the latents after every step (one test per case: SwiftShader is slow).
+ * freed once, the result equals WASM's (N = 1 too), split equals batched, and warmUp() runs the
+ * shallow session too. With the exported model and the authors' goldens: every golden case within
+ * 2e-3 on RGB and depth and the latents after every step (one test per case: SwiftShader is slow).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installNodeWebGPU, preferLiftoff } from '../../src/runtime/node-webgpu';
@@ -57,6 +57,10 @@ describe('DeepCache on WebGPU with a synthetic DeepCache export', () => {
       const ref = await cpu.generate(options);
       expect(maxAbsDiff(out.rgbFloat, ref.rgbFloat)).toBeLessThanOrEqual(TOLERANCE);
       expect(maxAbsDiff(out.depth, ref.depth)).toBeLessThanOrEqual(TOLERANCE);
+      // Off (N = 1): the plain path, whose unet run fetches out_sample only, also on the GPU.
+      const [gpuOff, cpuOff] = [await gpu.generate({ ...options, deepCacheInterval: 1 }), await cpu.generate({ ...options, deepCacheInterval: 1 })];
+      expect(maxAbsDiff(gpuOff.rgbFloat, cpuOff.rgbFloat)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxAbsDiff(gpuOff.rgbFloat, out.rgbFloat)).toBeGreaterThan(0);
     } finally {
       await cpu.dispose();
     }
