@@ -4,7 +4,11 @@
  *
  *   npx tsx bench/pano-webgpu.ts --models DIR [--steps 20] [--warm-runs 2] [--profile]
  *        [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE.json]
- *        [--vae-tiling N]
+ *        [--vae-tiling N] [--limits needed|default|adapter] [--subgroups auto|on|off]
+ *
+ * --limits / --subgroups: the WebGPU device's limits and 'subgroups' feature (src/runtime/limits.ts,
+ * ort.ts; both runs and --memory-compare). `--limits default --subgroups off` is what a headset's
+ * browser gives a page that asks for nothing: WebGPU's default limits, no flash attention.
  *
  * On the GPU machine it runs bundled (bench/build-device-bundle.mjs, bench/run-device.sh).
  *
@@ -48,6 +52,8 @@ import { median, round, summary } from './lib/stats';
 import { installWasmMemoryProbe, wasmHeapBytes } from './lib/wasm-memory';
 import type { GenerationOptions } from './lib/pipeline-under-test';
 import type { CompareConfig } from './lib/memory-compare';
+import { LIMITS_POLICIES, type LimitsPolicy } from '../src/runtime/limits';
+import type { SubgroupPolicy } from '../src/runtime/ort';
 
 // Static config here; the pipeline itself is imported dynamically below, after --help: its WGSL
 // `?raw` imports load in the bundle (and Vite), not under tsx, so `npx tsx ... --help` still works.
@@ -73,6 +79,11 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   // low-memory configuration (split guidance, tiled VAE), the UNet kept or not, DeepCache 1/2/3.
   headset: { name: 'headset', memory: 'staged', warmUp: false, vaeTiling: 'auto', generation: { scheduler: 'dpm', steps: 20 } },
   'headset+keep': { name: 'headset+keep', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20 } },
+  // … with DeepCache (a full UNet every 2nd / 3rd step; needs an export made with --deepcache).
+  'headset+keep+dc2': { name: 'headset+keep+dc2', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 2 } },
+  'headset+keep+dc3': { name: 'headset+keep+dc3', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
+  'headset+dc3': { name: 'headset+dc3', memory: 'staged', warmUp: false, vaeTiling: 'auto', generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
+  'desktop-dpm20-dc3': { name: 'desktop-dpm20-dc3', memory: 'resident', warmUp: false, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
   // The desktop configuration (resident, batched guidance, untiled) at the preset's scheduler and steps.
   'desktop-dpm20': { name: 'desktop-dpm20', memory: 'resident', warmUp: false, generation: { scheduler: 'dpm', steps: 20 } },
 };
@@ -99,6 +110,8 @@ const { values: args } = parseArgs({
     'no-prime': { type: 'boolean', default: false },
     'snapshot-step-mib': { type: 'string' },
     md: { type: 'string' },
+    limits: { type: 'string', default: 'needed' },
+    subgroups: { type: 'string', default: 'auto' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -106,6 +119,7 @@ const USAGE = [
   'usage: pano-webgpu --models DIR [--steps N] [--warm-runs N] [--profile] [--unet-options JSON] [--ep-options JSON] [--turbofan] [--loop pipeline|stand-in] [--label NAME] [--out FILE] [--vae-tiling N]',
   `       pano-webgpu --models DIR --memory-compare [--configs ${Object.keys(CONFIGS).join(',')}] [--no-prime] [--steps N] [--guidance G] [--vae-tiling N] [--snapshot-step-mib M] [--out FILE.json] [--md FILE.md]`,
   '--vae-tiling N: decode the image in tiles of N latent cells (a multiple of 4; diffusers tiled_decode); with --memory-compare, the tile of the +tiled configs (default: diffusers\' tile for the model)',
+  '--limits needed|default|adapter: WebGPU device limits (default needed: WebGPU\'s defaults raised to the model\'s largest tensor); --subgroups auto|on|off: the subgroups feature (off: no flash attention)',
   '--snapshot-step-mib M: with --memory-compare, the growth of live GPU buffers between two snapshots of what is alive (default 16, or 1 % of the model folder when less)',
   'Run it bundled: npm run bench:pano -- ARGS (tsx cannot load the shaders\' ?raw imports; --help is all it can do).',
   'Memory policies locally (SwiftShader, tiny models): npm run bench:pano -- --models models/tiny/ldm3d-pano --memory-compare --steps 2',
@@ -119,6 +133,15 @@ if (!args.models) {
   console.error(USAGE);
   process.exit(2);
 }
+if (!(LIMITS_POLICIES as readonly string[]).includes(args.limits)) {
+  console.error(`--limits wants one of ${LIMITS_POLICIES.join(', ')}, got ${args.limits}`);
+  process.exit(2);
+}
+if (!['auto', 'on', 'off'].includes(args.subgroups)) {
+  console.error(`--subgroups wants auto, on or off, got ${args.subgroups}`);
+  process.exit(2);
+}
+const device = { limits: args.limits as LimitsPolicy, subgroups: args.subgroups as SubgroupPolicy };
 const { loadPipelineUnderTest } = await import('./lib/pipeline-under-test');
 const { compareTable, compositionLines, memoryCompare } = await import('./lib/memory-compare');
 const steps = Number(args.steps);
@@ -184,6 +207,7 @@ if (args['memory-compare']) {
     gpuMem,
     log,
     // 16 MiB would snapshot nothing of the tiny models' ~2 MiB; 1 % of the weights keeps it meaningful.
+    device,
     snapshotStepBytes: snapshotStepMiB === null ? Math.min(16 * 2 ** 20, Math.ceil(folderBytes(args.models) / 100)) : snapshotStepMiB * 2 ** 20,
   });
   const gpu = gpuMem.stop();
@@ -199,7 +223,7 @@ if (args['memory-compare']) {
     adapter,
     vulkanDriver: nodeGpu.driver,
     modelDtype: pipelineDtype,
-    options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, prime: !args['no-prime'] },
+    options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, prime: !args['no-prime'], ...device },
     primeMs: prime,
     gpu,
     sessionCreates: probe.creates.map((c) => ({ ...c, ms: round(c.ms) })),
@@ -215,9 +239,10 @@ if (args['memory-compare']) {
 const pipeline = await (async () => {
   log(`loading ${args.models} (driver ${nodeGpu.driver})`);
   const tl = performance.now();
-  const p = await loadPipelineUnderTest(args.models!, args.loop === 'stand-in' ? 'stand-in' : 'pipeline', vaeTile === null ? {} : { vaeTiling: { latentTile: vaeTile } });
+  const p = await loadPipelineUnderTest(args.models!, args.loop === 'stand-in' ? 'stand-in' : 'pipeline', { ...device, ...(vaeTile === null ? {} : { vaeTiling: { latentTile: vaeTile } }) });
   const loadMs = performance.now() - tl;
   log(`loaded (${p.kind}) in ${(loadMs / 1000).toFixed(1)} s on ${deviceAdapter()}; sessions:`, probe.creates.map((c) => `${c.name} ${(c.ms / 1000).toFixed(1)} s`).join(', '));
+  log(`model line: ${p.summary}`);
   return Object.assign(p, { loadMs });
 })();
 gpuMem.mark('after-load');
@@ -323,9 +348,10 @@ const result = {
   node: process.version,
   ort: ort.env.versions,
   adapter: pipeline.kind === 'stand-in' ? pipeline.adapter : deviceAdapter(),
+  modelLine: pipeline.summary,
   vulkanDriver: nodeGpu.driver,
   deviceFeatures: probe.device ? [...probe.device.features].sort() : null,
-  options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, warmRuns, turbofan: args.turbofan, unetOptions, epOptions, profile: args.profile },
+  options: { steps, guidance: gen.guidance, scheduler: gen.scheduler, warmRuns, turbofan: args.turbofan, unetOptions, epOptions, profile: args.profile, ...device },
   modelDtype: pipelineDtype,
   image: pipeline.image,
   load: {
