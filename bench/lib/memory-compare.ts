@@ -90,6 +90,8 @@ export async function memoryCompare(options: {
   readonly log: (...a: unknown[]) => void;
   /** GpuBufferTracker's snapshot step (default 16 MiB; the tiny models need far less). */
   readonly snapshotStepBytes?: number;
+  /** Device limits and subgroups for every load, the prime included (--limits, --subgroups). */
+  readonly device?: Pick<LoadOptions, 'limits' | 'subgroups'>;
 }): Promise<{ prime: number | null; results: ConfigResult[] }> {
   const { gpuMem, log } = options;
   const tracker = new GpuBufferTracker({ snapshotStepBytes: options.snapshotStepBytes }).install();
@@ -141,7 +143,7 @@ export async function memoryCompare(options: {
   if (options.prime) {
     const t = performance.now();
     tracker.tag = 'prime';
-    const p = await Ldm3dPipeline.load(source, { backend: 'webgpu', memory: 'resident' });
+    const p = await Ldm3dPipeline.load(source, { backend: 'webgpu', memory: 'resident', ...options.device });
     await p.generate(options.generation);
     await p.dispose();
     prime = round(performance.now() - t);
@@ -152,7 +154,7 @@ export async function memoryCompare(options: {
   const results: ConfigResult[] = [];
   for (const config of options.configs) {
     log(`${config.name}: loading`);
-    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache, guidanceBatch: config.guidanceBatch, keepUNet: config.keepUNet }));
+    const load = await phase('load', () => Ldm3dPipeline.load(source, { backend: 'webgpu', memory: config.memory, vaeTiling: config.vaeTiling ?? 'off', bufferCache: config.bufferCache, guidanceBatch: config.guidanceBatch, keepUNet: config.keepUNet, ...options.device }));
     const pipe = load.value;
     try {
       let warm: ConfigResult['warmUp'] = null;

@@ -21,6 +21,7 @@ import { randomNormals } from '../../src/pipeline/prng';
 import { OrtRuntime, cpuTensor, type OrtSession } from '../../src/runtime/ort';
 import { Ldm3dPipeline, type LoadOptions } from '../../src/pipeline/pipeline';
 import { folderSource } from '../../src/pipeline/node/folder-source';
+import { modelNeeds } from '../../src/runtime/limits';
 
 export interface GenerationOptions {
   readonly prompt: string;
@@ -34,27 +35,32 @@ export interface GenerationOptions {
 export interface PipelineUnderTest {
   readonly kind: 'pipeline' | 'stand-in';
   readonly adapter: string;
+  /** The model line (back end, adapter, subgroups, limits, ...), as the app shows it. */
+  readonly summary: string;
   readonly image: { readonly height: number; readonly width: number };
   generate(o: GenerationOptions, onStep: (step: number) => void): Promise<{ timings: Readonly<Record<string, number>> | null }>;
   dispose(): Promise<void>;
 }
 
-/** `options.vaeTiling` (--vae-tiling): the real pipeline's tiled VAE decode; the stand-in ignores it. */
-export async function loadPipelineUnderTest(
-  dir: string,
-  kind: 'pipeline' | 'stand-in' = 'pipeline',
-  options: Pick<LoadOptions, 'vaeTiling'> = {},
-): Promise<PipelineUnderTest> {
-  return kind === 'pipeline' ? loadRealPipeline(dir, options) : loadStandIn(dir);
+/**
+ * `options.vaeTiling` (--vae-tiling): the real pipeline's tiled VAE decode; the stand-in ignores it.
+ * `options.limits` / `options.subgroups` (--limits, --subgroups): the WebGPU device's limits and
+ * subgroup feature (src/runtime/limits.ts, ort.ts), for both.
+ */
+export type UnderTestOptions = Pick<LoadOptions, 'vaeTiling' | 'limits' | 'subgroups'>;
+
+export async function loadPipelineUnderTest(dir: string, kind: 'pipeline' | 'stand-in' = 'pipeline', options: UnderTestOptions = {}): Promise<PipelineUnderTest> {
+  return kind === 'pipeline' ? loadRealPipeline(dir, options) : loadStandIn(dir, options);
 }
 
-async function loadRealPipeline(dir: string, options: Pick<LoadOptions, 'vaeTiling'>): Promise<PipelineUnderTest> {
+async function loadRealPipeline(dir: string, options: UnderTestOptions): Promise<PipelineUnderTest> {
   const source = await folderSource(dir);
   const pipe = await Ldm3dPipeline.load(source, { backend: 'webgpu', ...options });
   const { height, width } = source.manifest.image;
   return {
     kind: 'pipeline',
     adapter: 'see deviceAdapter',
+    summary: pipe.runtimeSummary,
     image: { height, width },
     async generate(o, onStep) {
       const r = await pipe.generate({
@@ -74,10 +80,10 @@ async function loadRealPipeline(dir: string, options: Pick<LoadOptions, 'vaeTili
   };
 }
 
-async function loadStandIn(dir: string): Promise<PipelineUnderTest> {
+async function loadStandIn(dir: string, options: UnderTestOptions): Promise<PipelineUnderTest> {
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const bytes = async (p: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(dir, p)));
-  const rt = await OrtRuntime.create({ backend: 'webgpu' });
+  const rt = await OrtRuntime.create({ backend: 'webgpu', limits: options.limits, subgroups: options.subgroups, needs: async () => modelNeeds(await folderSource(dir)) });
   const open = async (name: SessionName): Promise<OrtSession> => {
     const spec = manifest.sessions[name];
     if (!spec) throw new Error(`${dir}/manifest.json has no ${name} session`);
@@ -98,6 +104,7 @@ async function loadStandIn(dir: string): Promise<PipelineUnderTest> {
   return {
     kind: 'stand-in',
     adapter: rt.adapter,
+    summary: rt.summary,
     image: { height, width },
     async generate(o, onStep) {
       const timings: Record<string, number> = {};
