@@ -46,6 +46,7 @@ PEAK=${PEAK_TFLOPS:-$PEAK}
 SRC=${PEAK_SOURCE:-$SRC}
 say "GPU ${GPU:-unknown}; fp32 peak $PEAK TFLOP/s ($SRC); models $MODELS; profile ${PROFILE_JSON:-none}"
 
+python3 bench/op_profile.py --self-test || say "op_profile.py self-test failed: its FLOP counts are suspect"
 RUN=()
 [ -n "${CORES:-}" ] && RUN=(pin "$CORES")
 SHAPES=$WORK/op-shapes.json
