@@ -35,7 +35,7 @@ What it does:
    counted in matmul ("Conv 1x1"): onnxruntime's WebGPU Conv runs it with its MatMul kernels
    (webgpu/nn/conv.cc), so that is where its time shows. That file also transposes every Conv weight
    that is not a constant initializer (the int8 export's dequantized weights) on every call, with
-   kernels named Transpose (layout): `ort_conv_weight_transposes` counts those Convs. The int8 export's Conv/MatMul split
+   kernels named Transpose (layout): `ort_webgpu.conv_weight_transposes` counts those Convs. The int8 export's Conv/MatMul split
    along output channels (narrow_weights.py --split-elements) counts as the nodes it runs; for each
    split group the unsplit shape is timed too (`torch_ms_unsplit` per class, `split_groups`).
 4. With torch: every unique (op, shapes, attributes) once on CUDA with TF32 off
@@ -56,7 +56,7 @@ What it does:
    kernels shorter than a launch (~5 µs) both sides measure launch rate, not arithmetic.
 
 Output JSON: {"meta": {...}, "classes": {class: {count, flops, bytes, torch_ms, torch_ms_unsplit,
-untimed, ops}}, "shapes": [per unique shape], "split_groups": [...], "shape_inference": {...}}.
+untimed, ops}}, "shapes": [per unique shape], "split_groups": [...], "ort_webgpu": {...}, "shape_inference": {...}}.
 """
 from __future__ import annotations
 
