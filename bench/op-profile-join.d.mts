@@ -52,6 +52,8 @@ export interface JoinedRow {
 export interface Joined {
   readonly peakTflops: number | null;
   readonly peakSource: string | null;
+  /** Set when the profiled UNet call's sample shape differs from op_profile.py's dims. */
+  readonly mismatch: string | null;
   readonly rows: readonly JoinedRow[];
   readonly kernels: Readonly<Record<OpClass, readonly KernelSummary[]>>;
   readonly unknownKernels: readonly string[];

@@ -106,6 +106,16 @@ export function joinProfile(profileOrResult, ops, options = {}) {
     }
   }
   const graph = ops?.classes ?? null;
+  // The profiled call must be the shape op_profile.py counted (pano-webgpu records the UNet's input shapes).
+  const sample = profileOrResult?.sync?.shapes?.unet?.sample ?? null;
+  const dims = ops?.meta?.dims ?? null;
+  let mismatch = null;
+  if (Array.isArray(sample) && sample.length === 4 && dims) {
+    const want = [dims.batch, null, dims.latent_height, dims.latent_width];
+    if (want.some((w, i) => w !== null && w !== undefined && w !== sample[i])) {
+      mismatch = `the profiled UNet call had sample ${JSON.stringify(sample)}, op_profile.py counted batch ${dims.batch}, latent ${dims.latent_height}×${dims.latent_width}: FLOP/s and ratios compare different work`;
+    }
+  }
   const row = (label, classes) => {
     const sum = (f) => {
       const xs = classes.map(f);
@@ -141,6 +151,7 @@ export function joinProfile(profileOrResult, ops, options = {}) {
   return {
     peakTflops,
     peakSource,
+    mismatch,
     rows,
     kernels: Object.fromEntries(CLASSES.map((c) => [c, per[c].kernels])),
     unknownKernels,
@@ -213,7 +224,8 @@ export function renderMarkdown(j) {
   if (j.shapeInference && j.shapeInference.unshaped) notes.push(`${j.shapeInference.unshaped} graph nodes had unknown shapes (0 FLOPs, untimed): see the JSON.`);
   const where = [j.gpu && `torch on ${j.gpu}`, j.adapter && `WebGPU adapter ${j.adapter}`, j.dims && `dims ${JSON.stringify(j.dims)}`].filter((x) => x);
   if (where.length) notes.push(where.join('; ') + '.');
-  return `${lines.join('\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  const warn = j.mismatch ? `**Warning: ${j.mismatch}.**\n\n` : '';
+  return `${warn}${lines.join('\n')}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 }
 
 function main() {

@@ -6,7 +6,7 @@ import { classifyKernel, joinProfile, renderMarkdown, type OpClass, type OpProfi
 
 interface Fixture {
   profile: { dispatches: number; totalKernelMs: number; byKernel: { name: string; ms: number; calls: number }[] };
-  sync: { unetMs: { median: number } };
+  sync: { unetMs: { median: number }; shapes: { unet: { sample: number[] } } };
 }
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/op-profile-tiny-dispatches.json', import.meta.url), 'utf8')) as Fixture;
 
@@ -124,6 +124,16 @@ describe('joinProfile / renderMarkdown', () => {
     expect(j.unknownKernels).toEqual(['Mystery']);
     expect(j.rows.find((r) => r.label === 'conv')!.torchMs).toBeNull();
     expect(renderMarkdown(j)).toContain('Kernel names no rule knows (counted in other): Mystery.');
+  });
+
+  it('warns when the profiled UNet call is not the shape op_profile.py counted', () => {
+    // the fixture profiled a batch-2 call on an 8×16 latent (pano-webgpu's default batched guidance)
+    const same = { ...ops, meta: { ...ops.meta, dims: { batch: 2, latent_height: 8, latent_width: 16 } } };
+    expect(joinProfile(fixture, same).mismatch).toBeNull();
+    const other = { ...ops, meta: { ...ops.meta, dims: { batch: 1, latent_height: 8, latent_width: 16 } } };
+    const j = joinProfile(fixture, other);
+    expect(j.mismatch).toContain('sample [2,4,8,16]');
+    expect(renderMarkdown(j).startsWith('**Warning: the profiled UNet call had sample [2,4,8,16]')).toBe(true);
   });
 
   it('renders one table row per class with the figures and the notes', () => {
