@@ -4,14 +4,14 @@
 # same device call. For a larger device script, AFTER pano-webgpu --profile has run on that
 # configuration (the torch timings need the GPU to themselves):
 #   MODELS=/tmp/rf-mha-int8 bash bench/run-device-opprofile.sh "$WORK/webgpu-headset.json"
-#   (or PROFILE_JSON=... instead of the argument; without a profile, the table has the torch side only)
+#   (or PROFILE_JSON=... / PROFILE=... instead of the argument; without a profile, the table has the torch side only)
 # Steps: bench/op_profile.py (FLOPs per node; the same op shapes in torch with TF32 off) →
 # bench/op-profile-join.mjs (joins the profile's kernel ms by class). Writes $OUT/op-profile.md (the
 # table) and $OUT/op-profile.json (the joined figures + op_profile.py's per-shape detail); its log and
 # op_profile.py's own JSON go to $WORK.
 # Knobs: MODELS (an export folder with manifest.json; default /tmp/rf-mha-int8, what
 # bench/run-device-memory.sh WEIGHTS=int8 makes), BATCH (1 = guidance as two calls; 2 = batched),
-# LATENT (64x128), TOKENS (77), OP_BUDGET_S (seconds op_profile.py may spend timing shapes, 240),
+# LATENT (64x128), TOKENS (77), OP_BUDGET_S (seconds op_profile.py may spend timing shapes, 120; costliest shapes first),
 # CORES (taskset cores for python, e.g. 0-7), PEAK_TFLOPS / PEAK_SOURCE (the fp32 non-tensor-core peak;
 # default from the GPU's name, figures from NVIDIA's datasheets: H100 SXM and H200 SXM 67, H100 PCIe 51,
 # H100 NVL and H200 NVL 60 TFLOPS).
@@ -23,7 +23,7 @@ OUT=${OUT:-/tmp/bench-out}
 WORK=${WORK:-/tmp/bench-work}
 mkdir -p "$OUT" "$WORK"
 MODELS=${MODELS:-/tmp/rf-mha-int8}
-PROFILE_JSON=${1:-${PROFILE_JSON:-}}
+PROFILE_JSON=${1:-${PROFILE_JSON:-${PROFILE:-}}}
 say() { echo "[opprofile $((SECONDS - START))s] $*"; }
 . bench/lib/device-tools.sh
 
@@ -52,7 +52,7 @@ RUN=()
 SHAPES=$WORK/op-shapes.json
 rm -f "$SHAPES"
 ${RUN[@]+"${RUN[@]}"} python3 bench/op_profile.py --models "$MODELS" --batch "${BATCH:-1}" --latent "${LATENT:-64x128}" \
-  --tokens "${TOKENS:-77}" --budget-s "${OP_BUDGET_S:-240}" --peak-tflops "$PEAK" --peak-source "$SRC" \
+  --tokens "${TOKENS:-77}" --budget-s "${OP_BUDGET_S:-120}" --peak-tflops "$PEAK" --peak-source "$SRC" \
   --out "$SHAPES" 2>&1 | grep -v Warning | tee "$WORK/op-profile.log"
 say "op_profile.py rc=${PIPESTATUS[0]}"
 
