@@ -14,10 +14,15 @@
  *
  * Only the two size limits depend on the model. The others ORT asks for (workgroup storage and
  * sizes, storage buffers per stage, workgroups per dimension, bind groups) shape kernels, not
- * models: ORT's kernels read the device's values and adapt (Concat runs in passes past
- * maxStorageBuffersPerShaderStage, dispatches are folded past maxComputeWorkgroupsPerDimension,
+ * models. Without subgroups ORT's kernels read the device's values and adapt (Concat runs in passes
+ * past maxStorageBuffersPerShaderStage, dispatches are folded past maxComputeWorkgroupsPerDimension,
  * a tensor past maxStorageBufferBindingSize is bound in segments), and the tiny models give the
- * goldens under the defaults (test/pipeline/limits.webgpu.test.ts), so 'needed' keeps the defaults.
+ * goldens under exactly the defaults (test/pipeline/limits.webgpu.test.ts), so 'needed' keeps the
+ * defaults there. With subgroups, ORT's flash attention sizes its tiles from
+ * maxComputeWorkgroupStorageSize and, in current sources, fails rather than falls back when it is
+ * too small ("FlashAttention requires more … workgroup storage"); no test here can run those kernels
+ * (SwiftShader's subgroups are unusable, ort.ts MIN_SUBGROUP_SIZE), so with subgroups on 'needed'
+ * keeps what ORT itself asks for: the adapter's kernel limits.
  *
  * What can be known before ORT runs (modelNeeds): every weight's size (the graph's initializers,
  * stored inline or as external data), the graph inputs and outputs and the intermediate values the
@@ -49,6 +54,9 @@ export const ORT_LIMITS = [
   'maxBindingsPerBindGroup',
 ] as const;
 export type OrtLimit = (typeof ORT_LIMITS)[number];
+
+/** ORT_LIMITS but the two size limits: what shapes kernels rather than tensors. */
+const KERNEL_LIMITS = ORT_LIMITS.filter((k) => k !== 'maxBufferSize' && k !== 'maxStorageBufferBindingSize');
 
 /** WebGPU's default limits (the spec's "Limits" table) for the limits ORT uses. */
 export const WEBGPU_DEFAULT_LIMITS: Readonly<Record<OrtLimit, number>> = {
@@ -341,6 +349,11 @@ export function requestLimits(
     }
     if (policy === 'needed') label = "needed (the model's needs unknown: the adapter's)";
   } else if (policy === 'needed' && needs) {
+    if (subgroups) {
+      for (const k of KERNEL_LIMITS) {
+        if (adapter(k) > WEBGPU_DEFAULT_LIMITS[k]) required[k] = limits[k] = adapter(k);
+      }
+    }
     const want = bufferSizeFor(needs.largest?.bytes ?? 0);
     const buffer = Math.min(adapter('maxBufferSize'), Math.max(WEBGPU_DEFAULT_LIMITS.maxBufferSize, want));
     // A binding as large as the largest tensor, so ORT binds it whole (as with the adapter's limits).
@@ -350,10 +363,11 @@ export function requestLimits(
   }
   const raised = ORT_LIMITS.filter((k) => limits[k] > WEBGPU_DEFAULT_LIMITS[k]);
   const sizes = `${formatBytes(limits.maxStorageBufferBindingSize)} binding, ${formatBytes(limits.maxBufferSize)} buffer`;
+  const kernels = KERNEL_LIMITS.some((k) => raised.includes(k)) ? "; kernel limits: the adapter's, for subgroup kernels" : '';
   const description =
     policy === 'adapter' || raised.length === 0 || policy === 'default'
       ? `limits: ${label} (${sizes})`
-      : `limits: ${label}, raised: ${sizes}${raised.length > 2 ? ` and ${raised.length - 2} more` : ''}`;
+      : `limits: ${label} (${raised.includes('maxBufferSize') || raised.includes('maxStorageBufferBindingSize') ? 'raised: ' : ''}${sizes}${kernels})`;
   return { requiredLimits: required, limits, raised, description, unmet: unmetNeed(limits, adapter, needs, subgroups) };
 }
 
@@ -364,20 +378,25 @@ function unmetNeed(limits: Readonly<Record<OrtLimit, number>>, adapter: (k: OrtL
   const tooBig = [needs.certain, subgroups ? null : needs.attentionScores].filter((n): n is TensorNeed => n !== null && bufferSizeFor(n.bytes) > max);
   const worst = tooBig.reduce<TensorNeed | null>((a, b) => larger(a, b), null);
   if (!worst) return null;
-  return limitMessage(worst.what, bufferSizeFor(worst.bytes), 'maxBufferSize', max, adapter('maxBufferSize'), worst === needs.attentionScores);
+  return limitMessage(worst.what, bufferSizeFor(worst.bytes), 'maxBufferSize', max, adapter('maxBufferSize'), worst === needs.attentionScores ? 'attention' : 'weight');
 }
+
+/** What a tensor that does not fit is: the remedies differ. */
+export type TensorKind = 'weight' | 'attention' | 'activation';
 
 /**
  * The user's message for a tensor that does not fit a limit: what, how big, the limit, and what to do.
- * `adapterMax`: what the GPU could give (null: unknown); `attention`: the tensor is attention scores.
+ * `adapterMax`: what the GPU could give (null: unknown).
  */
-export function limitMessage(what: string, bytes: number, limit: string, granted: number, adapterMax: number | null, attention: boolean): string {
+export function limitMessage(what: string, bytes: number, limit: string, granted: number, adapterMax: number | null, kind: TensorKind): string {
   const remedies: string[] = [];
-  if (attention) {
+  if (kind === 'attention') {
     remedies.push('a model exported with sliced attention (models/export.py --attention sliced) keeps every score tensor under 256 MiB');
     remedies.push("a GPU and browser with the WebGPU 'subgroups' feature let onnxruntime use flash attention, which needs no score tensor");
-  } else {
+  } else if (kind === 'weight') {
     remedies.push('the int8 export (models/narrow_weights.py --storage int8, which also splits the largest weights) needs smaller buffers');
+  } else {
+    remedies.push('an export with sliced attention (models/export.py --attention sliced), guidance as two batch-1 UNet calls, a tiled VAE decode or a smaller image keep intermediate tensors smaller');
   }
   if (adapterMax !== null && adapterMax >= bytes && adapterMax > granted) {
     remedies.push(`this GPU allows ${formatBytes(adapterMax)}: load with limits 'needed' or 'adapter' instead of WebGPU's defaults`);

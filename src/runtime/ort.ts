@@ -490,7 +490,7 @@ export class OrtRuntime {
     const noFlash = !(this.subgroups?.enabled ?? false);
     for (const [n, attention] of [[needs.certain, false], [noFlash ? needs.attentionScores : null, true]] as const) {
       if (n && bufferSizeFor(n.bytes) > max) {
-        const message = limitMessage(n.what, bufferSizeFor(n.bytes), 'maxBufferSize', max, this.adapterMaxBuffer, attention);
+        const message = limitMessage(n.what, bufferSizeFor(n.bytes), 'maxBufferSize', max, this.adapterMaxBuffer, attention ? 'attention' : 'weight');
         throw new PipelineError('device-limits', `${message} (${this.limits?.description ?? 'limits unknown'})`, { file: init.file });
       }
     }
@@ -533,7 +533,7 @@ export class OrtRuntime {
       const what = `${label}: onnxruntime`;
       const message =
         exceeded.needed !== null && granted !== null
-          ? limitMessage(what, exceeded.needed, exceeded.limit, granted, adapterMax, false)
+          ? limitMessage(what, exceeded.needed, exceeded.limit, granted, adapterMax, 'activation')
           : `${what} needs more than this device's WebGPU ${exceeded.limit}${granted !== null ? ` (${formatBytes(granted)})` : ''}. A GPU and browser with higher limits, or a smaller export (the int8 export; sliced attention), would run it.`;
       return new PipelineError('device-limits', `${message} (${this.limits?.description ?? 'limits unknown'}; WebGPU said: ${firstLine(reason)})`, { cause: e });
     }

@@ -103,14 +103,16 @@ describe('requested limits', () => {
       const needs = await modelNeeds(await folderSource(dir));
       expect(needs.largest!.bytes, dir).toBeGreaterThan(0);
       expect(needs.largest!.bytes, dir).toBeLessThan(WEBGPU_DEFAULT_LIMITS.maxStorageBufferBindingSize);
-      for (const subgroups of [false, true]) {
-        const r = requestLimits('needed', SWIFTSHADER, needs, subgroups);
-        expect(r.requiredLimits, dir).toEqual({});
-        expect(r.raised).toEqual([]);
-        expect(r.limits).toEqual(WEBGPU_DEFAULT_LIMITS);
-        expect(r.unmet).toBeNull();
-        expect(r.description).toBe('limits: needed (128 MiB binding, 256 MiB buffer)');
-      }
+      const r = requestLimits('needed', SWIFTSHADER, needs, false);
+      expect(r.requiredLimits, dir).toEqual({});
+      expect(r.raised).toEqual([]);
+      expect(r.limits).toEqual(WEBGPU_DEFAULT_LIMITS);
+      expect(r.unmet).toBeNull();
+      expect(r.description).toBe('limits: needed (128 MiB binding, 256 MiB buffer)');
+      // With subgroups, ORT's subgroup kernels get the adapter's kernel limits; the sizes stay the defaults.
+      const on = requestLimits('needed', SWIFTSHADER, needs, true);
+      expect(on.requiredLimits, dir).toEqual({ maxComputeWorkgroupStorageSize: 32768, maxStorageBuffersPerShaderStage: 12 });
+      expect(on.description).toBe("limits: needed (128 MiB binding, 256 MiB buffer; kernel limits: the adapter's, for subgroup kernels)");
     }
   });
 
@@ -134,7 +136,7 @@ describe('requested limits', () => {
     const r = requestLimits('needed', BIG_GPU, needs, false);
     expect(r.requiredLimits).toEqual({ maxBufferSize: bufferSizeFor(elements * 4), maxStorageBufferBindingSize: bufferSizeFor(elements * 4) });
     expect(r.raised).toEqual(['maxBufferSize', 'maxStorageBufferBindingSize']);
-    expect(r.description).toBe('limits: needed, raised: 300 MiB binding, 300 MiB buffer');
+    expect(r.description).toBe('limits: needed (raised: 300 MiB binding, 300 MiB buffer)');
     expect(r.unmet).toBeNull();
   });
 
@@ -163,6 +165,7 @@ describe('requested limits', () => {
     expect(on.unmet).toBeNull();
     expect(on.requiredLimits.maxBufferSize).toBe(4 * 2 ** 30);
     expect(on.requiredLimits.maxStorageBufferBindingSize).toBe(2 ** 31 - 4);
+    expect(on.requiredLimits.maxComputeWorkgroupStorageSize).toBe(32768);
     // A sliced-attention-sized graph (scores ≤ 256 MiB) fits the defaults.
     const sliced = oneGraph('unet/model.onnx', mhaGraph(8, 320), { batch: 1, seq: 2048 }, { batch: 2, seq: 2048 });
     expect(requestLimits('default', BIG_GPU, sliced, false).unmet).toBeNull();
