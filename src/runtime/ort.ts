@@ -233,10 +233,11 @@ export interface RuntimeOptions {
    */
   readonly limits?: LimitsPolicy;
   /**
-   * The model's tensor sizes (limits.ts modelNeeds), asked for on WebGPU whatever the policy:
-   * 'needed' sizes its request from them (absent: it asks for the adapter's limits), and with every
-   * policy a weight or (without subgroups) an attention-score tensor larger than the device's
-   * maxBufferSize fails create() with 'device-limits' instead of failing inside onnxruntime later.
+   * The model's tensor sizes (limits.ts modelNeeds), asked for on WebGPU with the 'needed' policy,
+   * which sizes its request from them (absent: it asks for the adapter's limits); a weight or
+   * (without subgroups) an attention-score tensor larger than the adapter's maxBufferSize then fails
+   * create() with 'device-limits'. With every policy, createSession checks each graph's weights (and,
+   * for a session with fixed dims, its attention scores) against the device before ORT sees it.
    */
   readonly needs?: () => Promise<ModelNeeds>;
 }
@@ -299,8 +300,9 @@ export class OrtRuntime {
     let policy = options.subgroups ?? 'auto';
     const limitsPolicy = options.limits ?? 'needed';
     let needs: ModelNeeds | null = null;
-    // The needs decide 'needed''s request; for the other policies they only check the model fits.
-    if (options.needs) {
+    // Only 'needed' reads the graphs before creating the device (one extra read of each .onnx file);
+    // with the other policies, createSession checks each graph as it arrives (checkFits).
+    if (options.needs && limitsPolicy === 'needed') {
       try {
         needs = await options.needs();
       } catch (e) {
