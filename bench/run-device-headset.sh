@@ -11,6 +11,7 @@
 #            staged+tiled (DDIM 20, before), headset (DPM 20), headset+keep (UNet session kept),
 #            headset+keep+dc2/dc3 (DeepCache) — load, first and warm generation, nvidia-smi peak
 #   limits   headset+keep under WebGPU's default limits with subgroups off (what a Quest page gets)
+#   sliced   the same with a sliced-attention int8 export (the mha export cannot fit without subgroups)
 #   desktop  fp32 resident: the desktop configuration's UNet step (pano-webgpu sync run) at DDIM 20
 #            and the desktop preset rows (memory-compare resident, desktop-dpm20[-dc3])
 #   profile  one batch-1 UNet call of the int8 export profiled per dispatch (+ op classes vs PyTorch
@@ -127,6 +128,31 @@ if has limits && [ -f "$INT8/manifest.json" ]; then
   [ -n "$DC_CONFIGS" ] && LC=headset+keep,headset+keep+dc3
   node_run limits --models "$INT8" --memory-compare --steps "$STEPS" --guidance 7 --no-prime --limits default --subgroups off \
     --configs "$LC" --label headset-int8-default-limits --out "$WORK/memory-int8-limits.json" --md "$WORK/memory-int8-limits.md"
+fi
+
+# sliced: what a page without subgroups can run (no flash attention: ORT's MultiHeadAttention would
+# materialise [1, 8, 8192, 8192] scores = 2 GiB, over WebGPU's default maxBufferSize): query-sliced
+# attention with ≤ 128 MiB score slices, int8, under the default limits with subgroups off
+FP32S=/tmp/rf-sliced
+INT8S=/tmp/rf-sliced-int8
+if has sliced; then
+  if [ ! -f "$INT8S/manifest.json" ]; then
+    say "sliced export"
+    pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --deepcache --out "$FP32S" \
+      --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export-sliced.log" 2>&1 || {
+      rm -rf "$FP32S"
+      pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --out "$FP32S" \
+        --sessions text_encoder,unet,vae_decoder --no-validate >> "$WORK/export-sliced.log" 2>&1
+    }
+    pin 4-15 python3 models/narrow_weights.py --storage int8 --in "$FP32S" --out "$INT8S" > "$WORK/narrow-sliced.log" 2>&1
+    tail -n 4 "$WORK/export-sliced.log" "$WORK/narrow-sliced.log"
+    rm -rf "$FP32S"
+  fi
+  SC=headset+keep
+  grep -q '"deepcache"' "$INT8S/manifest.json" 2> /dev/null && SC=headset+keep,headset+keep+dc3
+  [ -f "$INT8S/manifest.json" ] && node_run sliced-limits --models "$INT8S" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
+    --limits default --subgroups off --configs "$SC" --label headset-int8-sliced-default-limits \
+    --out "$WORK/memory-int8-sliced-limits.json" --md "$WORK/memory-int8-sliced-limits.md"
 fi
 
 # desktop: fp32 resident ------------------------------------------------------------------------------
