@@ -409,6 +409,9 @@ const PIPELINE_CODES: Readonly<Record<string, ErrorCode>> = {
   'out-of-memory': 'out-of-memory',
   'model-file': 'model-invalid',
   'unsupported-config': 'unsupported-model',
+  // A model that needs larger buffers than this GPU allows (src/runtime/limits.ts) cannot run here;
+  // the message names the tensor, the limit and what to do.
+  'device-limits': 'unsupported-model',
   'bad-option': 'bad-request',
   'empty-prompt': 'bad-request',
   busy: 'busy',
