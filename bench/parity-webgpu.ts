@@ -21,7 +21,9 @@
  *    (test/pipeline/golden-run.ts) and the tests' bound (TOLERANCE, 2e-3 max abs on [0, 1] for RGB
  *    and depth), plus the timesteps and token counts the tests check. The latents after every step
  *    are compared too (relative to the trajectory's scale) and reported, not gated, as in the WebGPU
- *    tests. --tolerance only exists to show the stage can fail (a bound nothing meets).
+ *    tests. ldm3d-sr: the tiny LDM3D-SR goldens through Ldm3dSrPipeline (ldm3d-sr-golden-run.ts),
+ *    with the SR WebGPU test's bounds (RGB, depth 2e-3; latents after every step 1e-3 max abs).
+ *    --tolerance only exists to show the stage can fail (a bound nothing meets).
  * 2. --fullsize DIR (bench/parity_fullsize.py's output: PyTorch fp32, TF32 off, on the random-full
  *    weights that `models/export.py --random-full` exports, same seed) with --models (that export):
  *    the text encoder on torch's token ids, the UNet (guidance batch 2, on torch's text-encoder
@@ -34,7 +36,7 @@
  *    parity_fullsize.py made them (--int8).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web/webgpu';
@@ -49,10 +51,17 @@ import { VaeDecoderStage } from '../src/pipeline/stages/vae-decoder';
 import { ClipTokenizer } from '../src/pipeline/tokenizer';
 import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime, type AttentionAttempt, type SubgroupState } from '../src/runtime/ort';
+import { Ldm3dSrPipeline } from '../src/pipeline/ldm3d-sr';
 import { loadCases, type GoldenSet } from '../test/pipeline/goldens';
 import { caseMismatches, runGoldenCase, TOLERANCE } from '../test/pipeline/golden-run';
+import { loadSrCases, runSrGoldenCase } from '../test/pipeline/ldm3d-sr-golden-run';
 
-const ALL_SETS: readonly GoldenSet[] = ['ldm3d-pano', 'ldm3d-pano-f16', 'ldm3d-pano-int8'];
+const PANO_SETS: readonly GoldenSet[] = ['ldm3d-pano', 'ldm3d-pano-f16', 'ldm3d-pano-int8'];
+/** The tiny LDM3D-SR goldens (models/tiny/ldm3d-sr, the Sharpen upscaler): Ldm3dSrPipeline, not Ldm3dPipeline. */
+const SR_SET = 'ldm3d-sr';
+const ALL_SETS: readonly string[] = [...PANO_SETS, SR_SET];
+/** The SR WebGPU test's bound on its latents after every step (absolute max abs). */
+const SR_LATENTS_BOUND = 1e-3;
 
 /**
  * Full-size bounds on max abs / std of the reference (docs/performance.md "Parity on the GPU" says
@@ -86,7 +95,7 @@ const { values: args, positionals } = parseArgs({
   },
 });
 const USAGE = [
-  'usage: parity-webgpu [--goldens DIR] [--tiny-models DIR] [--sets ldm3d-pano,ldm3d-pano-f16,ldm3d-pano-int8] [--cases a,b] [--tolerance X] [--no-trajectory] [--skip-goldens]',
+  'usage: parity-webgpu [--goldens DIR] [--tiny-models DIR] [--sets ldm3d-pano,ldm3d-pano-f16,ldm3d-pano-int8,ldm3d-sr] [--cases a,b] [--tolerance X] [--no-trajectory] [--skip-goldens]',
   '                     [--fullsize DIR --models EXPORT [--int8-models EXPORT]] [--memory auto|resident|staged] [--out FILE.json] [--md FILE.md]',
   '       parity-webgpu --merge A.json B.json ... --out FILE.json [--md FILE.md]',
 ].join('\n');
@@ -117,14 +126,20 @@ interface GoldenCaseResult {
   readonly guidance: number;
   readonly rgbMaxAbs: number;
   readonly depthMaxAbs: number;
-  /** Latents after every step, max abs / max(1, max |reference|); reported, not gated (as the WebGPU tests). */
-  readonly latentsRel: number | null;
+  /**
+   * Latents after every step: pano, max abs / max(1, max |reference|), reported, not gated (as the
+   * pano WebGPU tests); SR, max abs, gated by SR_LATENTS_BOUND (as the SR WebGPU test).
+   */
+  readonly latents: number | null;
+  readonly latentsBound: number | null;
+  /** SR only: the VAE-encoded low-res latents, max abs (reported, as in the SR tests). */
+  readonly lowResMaxAbs?: number;
   readonly mismatches: readonly string[];
   readonly pass: boolean;
 }
 
 interface GoldenSetResult {
-  readonly set: GoldenSet;
+  readonly set: string;
   readonly models: string;
   readonly runtime: RuntimeInfo | null;
   readonly memory: string | null;
@@ -237,7 +252,7 @@ function runtimeInfoOf(rt: OrtRuntime, summary: string, notices: readonly string
 }
 
 /** The runtime a pipeline owns (private): read here for the report only. */
-function runtimeOf(p: Ldm3dPipeline): OrtRuntime {
+function runtimeOf(p: Ldm3dPipeline | Ldm3dSrPipeline): OrtRuntime {
   return (p as unknown as { runtime: OrtRuntime }).runtime;
 }
 
@@ -251,7 +266,11 @@ async function goldenStage(root: URL, tolerance: number, memory: MemoryPolicy | 
   const only = args.cases ? new Set(args.cases.split(',').map((s) => s.trim())) : null;
   const results: GoldenSetResult[] = [];
   for (const name of sets) {
-    if (!ALL_SETS.includes(name as GoldenSet)) throw new UsageError(`unknown golden set ${name}; known: ${ALL_SETS.join(', ')}`);
+    if (!ALL_SETS.includes(name)) throw new UsageError(`unknown golden set ${name}; known: ${ALL_SETS.join(', ')}`);
+    if (name === SR_SET) {
+      results.push(await srGoldenSet(root, tolerance, only));
+      continue;
+    }
     const set = name as GoldenSet;
     const models = join(args['tiny-models'], set);
     const cases: GoldenCaseResult[] = [];
@@ -277,7 +296,8 @@ async function goldenStage(root: URL, tolerance: number, memory: MemoryPolicy | 
           guidance: c.guidance_scale,
           rgbMaxAbs: e.rgb,
           depthMaxAbs: e.depth,
-          latentsRel: Number.isNaN(e.latents) && args['no-trajectory'] ? null : e.latents,
+          latents: Number.isNaN(e.latents) && args['no-trajectory'] ? null : e.latents,
+          latentsBound: null,
           mismatches,
           pass,
         });
@@ -293,6 +313,48 @@ async function goldenStage(root: URL, tolerance: number, memory: MemoryPolicy | 
     }
   }
   return results;
+}
+
+async function srGoldenSet(root: URL, tolerance: number, only: ReadonlySet<string> | null): Promise<GoldenSetResult> {
+  const models = join(args['tiny-models'], SR_SET);
+  const srRoot = new URL(`${SR_SET}/`, root);
+  const cases: GoldenCaseResult[] = [];
+  let runtime: RuntimeInfo | null = null;
+  let pipe: Ldm3dSrPipeline | null = null;
+  try {
+    pipe = await Ldm3dSrPipeline.load(await folderSource(models), { backend: 'webgpu' });
+    const rt = runtimeOf(pipe);
+    runtime = runtimeInfoOf(rt, rt.summary, pipe.notices);
+    log(`${SR_SET}: ${rt.summary}`);
+    for (const c of loadSrCases(srRoot)) {
+      if (only && !only.has(c.name)) continue;
+      const r = await runSrGoldenCase(pipe, c, srRoot);
+      const same = r.timesteps.length === r.expectedTimesteps.length && r.timesteps.every((t, i) => t === r.expectedTimesteps[i]);
+      const mismatches = same ? [] : [`timesteps [${r.timesteps.join(', ')}], diffusers [${r.expectedTimesteps.join(', ')}]`];
+      const e = r.errors;
+      const pass = e.rgb <= tolerance && e.depth <= tolerance && e.latents < SR_LATENTS_BOUND && mismatches.length === 0;
+      cases.push({
+        name: c.name,
+        scheduler: 'ddim',
+        steps: c.num_inference_steps,
+        guidance: c.guidance_scale,
+        rgbMaxAbs: e.rgb,
+        depthMaxAbs: e.depth,
+        latents: e.latents,
+        latentsBound: SR_LATENTS_BOUND,
+        lowResMaxAbs: e.lowRes,
+        mismatches,
+        pass,
+      });
+      log(`${SR_SET} ${c.name}: rgb ${fmt(e.rgb)} depth ${fmt(e.depth)} latents ${fmt(e.latents)} (bound ${fmt(SR_LATENTS_BOUND)}) low-res ${fmt(e.lowRes)} (bound ${fmt(tolerance)}) ${pass ? 'PASS' : 'FAIL'}`);
+    }
+    return { set: SR_SET, models, runtime, memory: null, cases, error: null };
+  } catch (e) {
+    log(`${SR_SET}: failed: ${reasonOf(e)}`);
+    return { set: SR_SET, models, runtime, memory: null, cases, error: reasonOf(e) };
+  } finally {
+    await pipe?.dispose();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,7 +559,11 @@ function failuresOf(r: Pick<Report, 'goldens' | 'fullsize'>): string[] {
   const out: string[] = [];
   for (const s of r.goldens?.sets ?? []) {
     if (s.error) out.push(`${s.set}: ${s.error}`);
-    for (const c of s.cases) if (!c.pass) out.push(`${s.set} ${c.name}: rgb ${fmt(c.rgbMaxAbs)} depth ${fmt(c.depthMaxAbs)} (bound ${fmt(r.goldens!.tolerance)})${c.mismatches.length ? `; ${c.mismatches.join('; ')}` : ''}`);
+    for (const c of s.cases) {
+      if (c.pass) continue;
+      const latents = c.latentsBound !== null ? `, latents ${fmt(c.latents)} (bound ${fmt(c.latentsBound)})` : '';
+      out.push(`${s.set} ${c.name}: rgb ${fmt(c.rgbMaxAbs)} depth ${fmt(c.depthMaxAbs)} (bound ${fmt(r.goldens!.tolerance)})${latents}${c.mismatches.length ? `; ${c.mismatches.join('; ')}` : ''}`);
+    }
   }
   for (const f of r.fullsize) {
     for (const e of f.errors) out.push(`full size ${f.label}: ${e}`);
@@ -520,16 +586,20 @@ function markdown(r: Report): string {
     lines.push('', `## Tiny golden cases (bound ${fmt(r.goldens.tolerance)} max abs on [0, 1], the WebGPU tests' bound)`, '');
     for (const s of r.goldens.sets) {
       lines.push(`**${s.set}** (${s.models}; memory ${s.memory ?? '–'}): ${s.runtime?.summary ?? s.error ?? ''}`, '');
-      lines.push('| case | scheduler, steps, guidance | RGB max abs | depth max abs | latents (rel, not gated) | result |', '|---|---|---|---|---|---|');
+      const sr = s.set === SR_SET;
+      const latentsHead = sr ? `latents max abs (bound ${fmt(SR_LATENTS_BOUND)})` : 'latents (rel, not gated)';
+      lines.push(`| case | scheduler, steps, guidance | RGB max abs | depth max abs | ${latentsHead} | result |`, '|---|---|---|---|---|---|');
       for (const c of s.cases) {
-        lines.push(`| ${c.name} | ${c.scheduler}, ${c.steps}, ${c.guidance} | ${fmt(c.rgbMaxAbs)} | ${fmt(c.depthMaxAbs)} | ${fmt(c.latentsRel)} | ${c.pass ? 'pass' : `**FAIL**${c.mismatches.length ? ` (${c.mismatches.join('; ')})` : ''}`} |`);
+        lines.push(`| ${c.name} | ${c.scheduler}, ${c.steps}, ${c.guidance} | ${fmt(c.rgbMaxAbs)} | ${fmt(c.depthMaxAbs)} | ${fmt(c.latents)} | ${c.pass ? 'pass' : `**FAIL**${c.mismatches.length ? ` (${c.mismatches.join('; ')})` : ''}`} |`);
       }
       lines.push('');
     }
   }
   for (const f of r.fullsize) {
-    lines.push(`## Full size, random weights, ${f.label} vs PyTorch fp32 (TF32 off)`, '', `${f.models}: ${f.runtime?.summary ?? '–'}`, '');
-    lines.push('| stage | max abs | std of reference | max abs / std | bound | result |', '|---|---|---|---|---|---|');
+    const against = f.label === 'int8' ? 'PyTorch fp32 (TF32 off) with the same int8-rounded weights' : 'PyTorch fp32 (TF32 off)';
+    lines.push(`## Full size, random weights: ${f.label} export vs ${against}`, '');
+    if (f.runtime) lines.push(`${f.models}: ${f.runtime.summary}`, '');
+    if (f.textEncoder || f.unet.length || f.vae || f.pipeline) lines.push('| stage | max abs | std of reference | max abs / std | bound | result |', '|---|---|---|---|---|---|');
     const row = (what: string, g: Gated | null): void => {
       if (g) lines.push(`| ${what} | ${fmt(g.maxAbs)} | ${fmt(g.refStd)} | ${fmt(g.rel)} | ${fmt(g.bound)} | ${g.pass ? 'pass' : '**FAIL**'} |`);
     };
@@ -588,7 +658,7 @@ if (args.merge) {
     fullsize: [
       ...parts.flatMap((p) => p.fullsize),
       // A stage that never wrote its report failed: say so rather than pass without it.
-      ...missing.map((m): FullsizeResult => ({ label: m, models: '', reference: '', runtime: null, tokenizerIdsEqual: null, textEncoder: null, unet: [], vae: null, pipeline: null, errors: [`${m}: no report (the stage did not finish)`] })),
+      ...missing.map((m): FullsizeResult => ({ label: basename(m, '.json').replace(/^parity-/, ''), models: '', reference: '', runtime: null, tokenizerIdsEqual: null, textEncoder: null, unet: [], vae: null, pipeline: null, errors: [`no report in ${m} (the stage did not run or did not finish: see its log)`] })),
     ],
     torchMeta: parts.find((p) => p.torchMeta)?.torchMeta ?? null,
   });

@@ -4,8 +4,8 @@
 #   1. unpack Node 20, the Vulkan loader, the bundle and diffusers (carried, bench/lib/device-tools.sh)
 #   2. export the random-full graphs (models/export.py --random-full --attention mha; CPU) unless
 #      $MODELS/manifest.json exists, while the PyTorch reference (bench/parity_fullsize.py: fp32, TF32
-#      off; + int8-rounded weights) runs on the GPU and the tiny golden cases run through Dawn
-#      (bench/parity-webgpu.ts, the WebGPU tests' cases and bound)
+#      off; + int8-rounded weights) runs on the GPU and the tiny golden cases (ldm3d-pano, -f16,
+#      -int8, ldm3d-sr) run through Dawn (bench/parity-webgpu.ts, the WebGPU tests' cases and bounds)
 #   3. full size, fp32 export: one UNet call per reference timestep, the VAE decode, the text encoder
 #      and a whole 20-step DDIM run (guidance 7) against the reference, while models/narrow_weights.py
 #      makes the int8 export from the same graphs; then the int8 export against its own reference
