@@ -78,6 +78,26 @@ if has goldens; then
   GOLDENS_PID=$!
 fi
 
+# sliced export (background, CPU): what a page without subgroups can run (no flash attention: ORT's
+# MultiHeadAttention would materialise [1, 8, 8192, 8192] scores = 2 GiB, over WebGPU's default
+# maxBufferSize): query-sliced attention with ≤ 128 MiB score slices, int8
+FP32S=/tmp/rf-sliced
+INT8S=/tmp/rf-sliced-int8
+SLICED_PID=
+if has sliced && [ ! -f "$INT8S/manifest.json" ]; then
+  (
+    pin 8-15 env OMP_NUM_THREADS=8 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --deepcache --out "$FP32S" \
+      --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export-sliced.log" 2>&1 || {
+      rm -rf "$FP32S"
+      pin 8-15 env OMP_NUM_THREADS=8 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --out "$FP32S" \
+        --sessions text_encoder,unet,vae_decoder --no-validate >> "$WORK/export-sliced.log" 2>&1
+    }
+    pin 8-15 python3 models/narrow_weights.py --storage int8 --in "$FP32S" --out "$INT8S" > "$WORK/narrow-sliced.log" 2>&1
+    rm -rf "$FP32S"
+  ) &
+  SLICED_PID=$!
+fi
+
 # export (background, CPU) ‖ torch (GPU) -----------------------------------------------------------
 EXPORT_PID=
 if has export && [ ! -f "$FP32/manifest.json" ]; then
@@ -94,7 +114,7 @@ if has export && [ ! -f "$FP32/manifest.json" ]; then
   EXPORT_PID=$!
 fi
 if has torch; then
-  for run in ${TORCH_RUNS:-ddim:1 dpm:1 dpm:3 dpm:2}; do
+  for run in ${TORCH_RUNS:-ddim:1 dpm:1 dpm:3}; do
     sched=${run%:*} n=${run#*:}
     [ "$(left)" -gt 120 ] || { say "no time left for torch $run"; break; }
     say "torch $sched N=$n"
@@ -130,31 +150,6 @@ if has limits && [ -f "$INT8/manifest.json" ]; then
     --configs "$LC" --label headset-int8-default-limits --out "$WORK/memory-int8-limits.json" --md "$WORK/memory-int8-limits.md"
 fi
 
-# sliced: what a page without subgroups can run (no flash attention: ORT's MultiHeadAttention would
-# materialise [1, 8, 8192, 8192] scores = 2 GiB, over WebGPU's default maxBufferSize): query-sliced
-# attention with ≤ 128 MiB score slices, int8, under the default limits with subgroups off
-FP32S=/tmp/rf-sliced
-INT8S=/tmp/rf-sliced-int8
-if has sliced; then
-  if [ ! -f "$INT8S/manifest.json" ]; then
-    say "sliced export"
-    pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --deepcache --out "$FP32S" \
-      --sessions text_encoder,unet,vae_decoder --no-validate > "$WORK/export-sliced.log" 2>&1 || {
-      rm -rf "$FP32S"
-      pin 4-15 env OMP_NUM_THREADS=12 python3 models/export.py --random-full --attention sliced --slice-limit-mib 128 --out "$FP32S" \
-        --sessions text_encoder,unet,vae_decoder --no-validate >> "$WORK/export-sliced.log" 2>&1
-    }
-    pin 4-15 python3 models/narrow_weights.py --storage int8 --in "$FP32S" --out "$INT8S" > "$WORK/narrow-sliced.log" 2>&1
-    tail -n 4 "$WORK/export-sliced.log" "$WORK/narrow-sliced.log"
-    rm -rf "$FP32S"
-  fi
-  SC=headset+keep
-  grep -q '"deepcache"' "$INT8S/manifest.json" 2> /dev/null && SC=headset+keep,headset+keep+dc3
-  [ -f "$INT8S/manifest.json" ] && node_run sliced-limits --models "$INT8S" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
-    --limits default --subgroups off --configs "$SC" --label headset-int8-sliced-default-limits \
-    --out "$WORK/memory-int8-sliced-limits.json" --md "$WORK/memory-int8-sliced-limits.md"
-fi
-
 # desktop: fp32 resident ------------------------------------------------------------------------------
 if has desktop && [ -f "$FP32/manifest.json" ]; then
   node_run desktop-sync --models "$FP32" --steps "$STEPS" --warm-runs 1 --label desktop --out "$WORK/webgpu-desktop.json"
@@ -164,6 +159,22 @@ if has desktop && [ -f "$FP32/manifest.json" ]; then
     --label desktop-fp32 --out "$WORK/memory-fp32.json" --md "$WORK/memory-fp32.md"
 fi
 
+# parity ------------------------------------------------------------------------------------------------
+if has parity && [ -f bench/run-device-parity.sh ] && [ "$(left)" -gt 90 ]; then
+  BUDGET_S=$(($(left) - 10)) OUT=$OUT bash bench/run-device-parity.sh > "$WORK/parity.log" 2>&1
+  say "parity rc=$?"; tail -n 25 "$WORK/parity.log"
+fi
+
+# sliced: the headset configuration under WebGPU's default limits with subgroups off --------------------
+if has sliced; then
+  if [ -n "$SLICED_PID" ]; then wait "$SLICED_PID"; tail -n 4 "$WORK/export-sliced.log" "$WORK/narrow-sliced.log"; fi
+  SC=headset+keep
+  grep -q '"deepcache"' "$INT8S/manifest.json" 2> /dev/null && SC=headset+keep,headset+keep+dc3
+  [ -f "$INT8S/manifest.json" ] && node_run sliced-limits --models "$INT8S" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
+    --limits default --subgroups off --configs "$SC" --label headset-int8-sliced-default-limits \
+    --out "$WORK/memory-int8-sliced-limits.json" --md "$WORK/memory-int8-sliced-limits.md"
+fi
+
 # profile: one batch-1 UNet call of the int8 export -------------------------------------------------------
 if has profile && [ -f "$INT8/manifest.json" ]; then
   node_run profile --models "$INT8" --steps 2 --warm-runs 0 --guidance 1 --profile --label headset-profile --out "$WORK/webgpu-profile.json"
@@ -171,12 +182,6 @@ if has profile && [ -f "$INT8/manifest.json" ]; then
     MODELS=$INT8 PROFILE=$WORK/webgpu-profile.json OUT=$WORK bash bench/run-device-opprofile.sh > "$WORK/opprofile.log" 2>&1
     say "op profile rc=$?"; tail -n 20 "$WORK/opprofile.log"
   fi
-fi
-
-# parity ------------------------------------------------------------------------------------------------
-if has parity && [ -f bench/run-device-parity.sh ] && [ "$(left)" -gt 90 ]; then
-  BUDGET_S=$(($(left) - 10)) OUT=$OUT bash bench/run-device-parity.sh > "$WORK/parity.log" 2>&1
-  say "parity rc=$?"; tail -n 25 "$WORK/parity.log"
 fi
 
 if [ -n "$GOLDENS_PID" ]; then
