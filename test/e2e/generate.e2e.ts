@@ -1,7 +1,9 @@
 // Text → panorama in real Chromium with the tiny exported models (models/tiny/ldm3d-pano): the
 // generate panel drives the pipeline worker on WebGPU (SwiftShader), progress shows, the mesh
 // updates, cancel leaves the app usable; a missing file, a corrupted file and a browser without
-// WebGPU each give the message they should.
+// WebGPU each give the message they should; the generation presets (headset by default in a
+// headset browser) set what runs and are recorded in the scene's metadata.
+import { readFile } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS, generatedId, openApp, saveArtefact, waitForGenerated, waitForSceneReady } from './browser';
@@ -38,6 +40,18 @@ async function recordProgress(page: Page): Promise<void> {
 
 async function progressLog(page: Page): Promise<{ text: string; preview: number }[]> {
   return page.evaluate(() => (window as unknown as { __genLog: { text: string; preview: number }[] }).__genLog);
+}
+
+/** Meta Quest 3's browser (Oculus Browser 36): what the app sees in a headset. */
+const QUEST3_UA =
+  'Mozilla/5.0 (X11; Linux x86_64; Quest 3) AppleWebKit/537.36 (KHTML, like Gecko) OculusBrowser/36.2.0.1.62 SamsungBrowser/4.0 Chrome/130.0.6723.164 VR Safari/537.36';
+
+/** The preset selector's value and the text of its selected option. */
+async function presetShown(page: Page): Promise<{ value: string; text: string }> {
+  return page.getByTestId('preset').evaluate((el) => {
+    const select = el as HTMLSelectElement;
+    return { value: select.value, text: select.selectedOptions[0]?.textContent ?? '' };
+  });
 }
 
 async function setSteps(page: Page, steps: number): Promise<void> {
@@ -117,6 +131,58 @@ describe('generate', () => {
     const second = await waitForGenerated(page, first);
     await waitForSceneReady(page, second);
     expect(await page.evaluate(() => window.__ldm3d?.panorama?.label)).toBe('a desert canyon at noon');
+    expect(realErrors(errors)).toEqual([]);
+    await page.close();
+  }, LONG);
+
+  it('presets: headset by default in a headset browser, reference elsewhere; picking headset runs DPM-Solver++ 2M for 20 steps and the metadata says so', async () => {
+    // A Quest 3 browser gets the headset preset without asking.
+    const quest = await browser.newPage({ viewport: VIEWPORT, userAgent: QUEST3_UA });
+    await quest.goto(inject('baseUrl'));
+    await waitForSceneReady(quest, 1);
+    expect(await quest.evaluate(() => navigator.userAgent)).toMatch(/OculusBrowser/);
+    expect(await presetShown(quest)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+    expect(await quest.getByTestId('steps').inputValue()).toBe('20');
+    expect(await quest.getByTestId('scheduler').inputValue()).toBe('dpm');
+    await quest.close();
+
+    // A desktop browser starts on the model's own defaults (diffusers'), with headset offered.
+    // WASM: 20 steps on SwiftShader's WebGPU take minutes on two shared cores (~25 s a step
+    // measured), and the preset's path (panel → store → worker → saved metadata) is the same.
+    const { page, errors } = await openApp(browser, new URL('?backend=wasm', inject('baseUrl')).href, VIEWPORT);
+    await waitForSceneReady(page, 1);
+    expect(await presetShown(page)).toEqual({ value: 'reference', text: "Reference — DDIM, 50 steps (the model's defaults, as diffusers)" });
+    expect(await page.getByTestId('preset').locator('option').allTextContents()).toContain('Headset — DPM-Solver++ 2M, 20 steps');
+    expect([await page.getByTestId('steps').inputValue(), await page.getByTestId('scheduler').inputValue()]).toEqual(['50', 'ddim']);
+    // Before a model is loaded the feature cache can be set; it is off.
+    expect(await page.getByTestId('deepcache').isEnabled()).toBe(true);
+    expect(await page.getByTestId('deepcache').inputValue()).toBe('1');
+
+    // A hand edit makes it custom; picking headset again restores its values.
+    await setSteps(page, 12);
+    await expect.poll(() => presetShown(page)).toEqual({ value: 'custom', text: 'Custom — DDIM, 12 steps' });
+    await page.getByTestId('preset').selectOption('headset');
+    expect(await presetShown(page)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+    await expect.poll(() => page.getByTestId('steps').inputValue()).toBe('20');
+    expect(await page.getByTestId('scheduler').inputValue()).toBe('dpm');
+
+    await page.getByTestId('prompt').fill(PROMPT);
+    await recordProgress(page);
+    await page.getByTestId('generate').click();
+    const id = await waitForGenerated(page, 0);
+    await waitForSceneReady(page, id);
+    expect((await progressLog(page)).some((l) => l.text.startsWith('Step 1 of 20'))).toBe(true);
+    await expect.poll(() => page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
+    // The tiny export has no DeepCache graphs: the control is disabled and says why.
+    expect(await page.getByTestId('deepcache').isDisabled()).toBe(true);
+    expect(await page.getByTestId('deepcache-reason').textContent()).toMatch(/no DeepCache graphs.*--deepcache/);
+    expect(await presetShown(page)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+
+    // The saved scene's metadata (the exported JSON) records the preset and what it ran.
+    await expect.poll(() => page.getByTestId('scene-saved-status').textContent(), { timeout: 30_000 }).toBe('Saved in this browser.');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-metadata').click()]);
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+    expect(doc.settings).toMatchObject({ preset: 'headset', scheduler: 'dpm', steps: 20, deepCacheInterval: 1 });
     expect(realErrors(errors)).toEqual([]);
     await page.close();
   }, LONG);
