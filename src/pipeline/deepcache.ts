@@ -13,9 +13,10 @@
  */
 import type { RtTensor } from '../runtime/ort';
 import { PipelineError } from './errors';
+import { MAX_DEEPCACHE_INTERVAL } from './presets';
 
-/** The largest cache interval accepted (the paper goes up to N = 10 for SD-1.x). */
-export const MAX_DEEPCACHE_INTERVAL = 10;
+// One range for the interval everywhere (protocol, metadata, pipeline): presets.ts holds it.
+export { MAX_DEEPCACHE_INTERVAL } from './presets';
 
 /**
  * For each UNet call of a plan (one entry per scheduler timestep): true = full step, false = shallow.
