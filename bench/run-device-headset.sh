@@ -26,7 +26,7 @@
 #           carry=[".node", ".gl", ".carry/bench"], timeout_s=600)
 # and, on the same warm machine (/tmp keeps the export for ~30 s after a call):
 #       run(command="PHASES='tools export desktop profile parity' bash bench/run-device-headset.sh", ...)
-# Knobs: PHASES, STEPS (20), BUDGET_S (570), INT8_CONFIGS, TORCH_RUNS.
+# Knobs: PHASES, STEPS (20), BUDGET_S (570), INT8_CONFIGS, TORCH_RUNS, DESKTOP_SYNC=1 (pano-webgpu's sync run too).
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
@@ -152,9 +152,9 @@ fi
 
 # desktop: fp32 resident ------------------------------------------------------------------------------
 if has desktop && [ -f "$FP32/manifest.json" ]; then
-  node_run desktop-sync --models "$FP32" --steps "$STEPS" --warm-runs 1 --label desktop --out "$WORK/webgpu-desktop.json"
-  DDC=desktop-dpm20
-  grep -q '"deepcache"' "$FP32/manifest.json" && DDC=desktop-dpm20,desktop-dpm20-dc3
+  [ -n "${DESKTOP_SYNC:-}" ] && node_run desktop-sync --models "$FP32" --steps "$STEPS" --warm-runs 1 --label desktop --out "$WORK/webgpu-desktop.json"
+  DDC=resident,desktop-dpm20
+  grep -q '"deepcache"' "$FP32/manifest.json" && DDC=resident,desktop-dpm20,desktop-dpm20-dc3
   node_run desktop --models "$FP32" --memory-compare --steps "$STEPS" --guidance 7 --no-prime --configs "$DDC" \
     --label desktop-fp32 --out "$WORK/memory-fp32.json" --md "$WORK/memory-fp32.md"
 fi
