@@ -72,10 +72,10 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
       <Text fontSize={18} color="#b8c2cc">
         {label}
       </Text>
+      {/* One row for view controls: every row added below the keyboard lifts the centred panel's
+          top into the line of sight (the e2e test checks the view ahead stays clear). */}
       <Container flexDirection="row" gap={10} alignItems="center">
         <PanelButton label="Recenter" onClick={onRecenter} />
-      </Container>
-      <Container flexDirection="row" gap={10} alignItems="center">
         <PanelButton label="Depth -" onClick={() => step(1 / DEPTH_STEP)} />
         <Text fontSize={20} color="#ffffff">
           {`${scale.toFixed(2)}x`}

@@ -150,11 +150,11 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         </Text>
       ) : null}
       <VRKeyboard text={text} onText={onText} disabled={running} onPressByName={onPressByName} />
-      <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
+      <Container flexDirection="row" gap={8} alignItems="center">
         {vrPresetButtons(settings, running).map((b) => (
           <VRButton key={b.value} label={b.label} selected={b.selected} disabled={b.disabled} onClick={() => store.getState().choosePreset(b.value)} />
         ))}
-        <Text fontSize={16} color="#b8c2cc">
+        <Text fontSize={14} color="#b8c2cc">
           {vrPresetLine(settings)}
         </Text>
       </Container>
@@ -166,16 +166,16 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         <Text fontSize={18} color="#ffffff">{settings.guidance.toFixed(1)}</Text>
         <VRButton label="+" disabled={running} onClick={() => update({ guidance: stepGuidance(settings.guidance, 1) })} />
       </Container>
-      <Container flexDirection="row" gap={8} alignItems="center" flexWrap="wrap">
+      <Container flexDirection="row" gap={8} alignItems="center">
         {cache.buttons.map((b) => (
           <VRButton key={b.value} label={b.label} selected={b.selected} disabled={b.disabled} onClick={() => update({ deepCacheInterval: b.value })} />
         ))}
+        {cache.reason !== null ? (
+          <Text fontSize={13} color="#ffd28a" flexShrink={1}>
+            {cache.reason}
+          </Text>
+        ) : null}
       </Container>
-      {cache.reason !== null ? (
-        <Text fontSize={14} color="#ffd28a">
-          {cache.reason}
-        </Text>
-      ) : null}
       <Container flexDirection="row" gap={8} alignItems="center">
         <VRButton label="Random seed" selected={settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: true })} />
         <VRButton label="Fixed seed" selected={!settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: false })} />

@@ -59,9 +59,15 @@ export function vrPresetButtons(settings: Pick<GenerationSettings, 'preset'>, ru
   return PRESET_NAMES.map((name) => ({ value: name, label: presetTitle(name), selected: settings.preset === name, disabled: running }));
 }
 
-/** The line under the preset buttons: the name and what it means, in the panel font's ASCII. */
+/**
+ * The text beside the preset buttons, in the panel font's ASCII: what the selected preset runs
+ * (the buttons already name it), or 'Custom: …' when no preset is selected. Short, so the row does
+ * not wrap: every extra row lifts the centred panel into the line of sight.
+ */
 export function vrPresetLine(settings: GenerationSettings): string {
-  return asciiText(currentPresetLabel(settings));
+  const full = currentPresetLabel(settings);
+  const what = full.slice(full.indexOf('—') + 1).replace(" (the model's defaults, as diffusers)", '').trim();
+  return asciiText(settings.preset === 'custom' ? `Custom: ${what}` : what);
 }
 
 /**
@@ -77,6 +83,7 @@ export function vrDeepCacheButtons(
   const label = (n: number): string => (n === 1 ? 'Cache off' : n === 2 ? 'Every 2nd' : n === 3 ? 'Every 3rd' : `Every ${n}th`);
   return {
     buttons: DEEPCACHE_CHOICES.map((value) => ({ value, label: label(value), selected: c.shown === value, disabled: running || !c.enabled })),
-    reason: c.reason === null ? null : asciiText(`Feature cache off: ${c.reason}`),
+    // The desktop panel gives the whole reason (how to export the graphs); the VR row has room for the gist.
+    reason: c.reason === null ? null : 'no DeepCache graphs in this model',
   };
 }

@@ -78,10 +78,11 @@ describe('VR preset and feature-cache buttons', () => {
       ['Headset', true, false],
       ['Reference', false, false],
     ]);
-    expect(vrPresetLine(headset)).toBe('Headset - DPM-Solver++ 2M, 20 steps');
+    expect(vrPresetLine(headset)).toBe('DPM-Solver++ 2M, 20 steps');
+    expect(vrPresetLine(settings({ preset: 'reference' }))).toBe('DDIM, 50 steps');
     const custom = settings({ preset: 'headset', steps: 25 });
     expect(vrPresetButtons(custom, false).some((b) => b.selected)).toBe(false);
-    expect(vrPresetLine(custom)).toBe('Custom - DPM-Solver++ 2M, 25 steps');
+    expect(vrPresetLine(custom)).toBe('Custom: DPM-Solver++ 2M, 25 steps');
     expect(vrPresetButtons(custom, true).every((b) => b.disabled)).toBe(true);
   });
 
@@ -97,7 +98,7 @@ describe('VR preset and feature-cache buttons', () => {
     const off = vrDeepCacheButtons(s, model(false), false);
     expect(off.buttons.every((b) => b.disabled)).toBe(true);
     expect(off.buttons.find((b) => b.selected)!.value).toBe(1);
-    expect(off.reason).toMatch(/^Feature cache off: This model has no DeepCache graphs/);
+    expect(off.reason).toBe('no DeepCache graphs in this model');
     expect(off.reason).toMatch(/^[\x20-\x7e]*$/);
   });
 });

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// bench/results/latest.json from one run of bench/run-device-headset.sh (its headset.tar.gz unpacked
+// into DIR): the figures BENCHMARKS.md's headset table cites, each taken from a result file of that
+// run, never typed in. Plain Node, no dependencies.
+//   node bench/latest.mjs DIR [--out bench/results/latest.json] [--source NAME]
+// Missing figures stay null (a phase that did not run), so the table can say "not measured".
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [dir, ...rest] = process.argv.slice(2);
+if (!dir) {
+  console.error('usage: node bench/latest.mjs DIR [--out FILE] [--source NAME]');
+  process.exit(2);
+}
+const opt = (name) => {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+const read = (f) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : null);
+const r3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+const ms = (x) => (x && typeof x === 'object' ? (x.median_ms ?? x.median ?? null) : (x ?? null));
+
+/** A memory-compare configuration's figures (bench/lib/memory-compare.ts ConfigResult). */
+function config(file, name) {
+  const j = read(file);
+  const c = j?.results?.find((r) => r.config.name === name);
+  if (!c) return null;
+  const t = c.second.timings;
+  return {
+    gpu: j.gpu?.gpu ?? j.adapter,
+    modelLine: j.modelLine ?? null,
+    stepMs: c.second.stepMedianMs,
+    warmS: c.second.ms / 1000,
+    firstS: c.first.ms / 1000,
+    loadS: c.load.ms / 1000,
+    peakGiB: c.peakSmiMiB === null ? null : c.peakSmiMiB / 1024,
+    unetFull: t.unetFull ?? null,
+    unetShallow: t.unetShallow ?? null,
+    steps: c.config.generation?.steps ?? j.options?.steps,
+  };
+}
+const torch = (f) => read(f)?.results?.fp32 ?? null;
+const tDdim = torch('torch-ddim-dc1.json');
+const tDpm = torch('torch-dpm-dc1.json');
+const tDc = torch('torch-dpm-dc3.json');
+
+const desktop = config('memory-fp32.json', 'resident');
+const desktopDpm = config('memory-fp32.json', 'desktop-dpm20');
+// The headset preset as the app runs it: the faster of the measured DeepCache settings only when
+// HEADSET_DEEPCACHE_INTERVAL turns it on (src/pipeline/presets.ts); --headset-config names it.
+const headsetName = opt('--headset-config') ?? 'headset+keep';
+const headsetFile = headsetName.includes('+dc') ? 'memory-int8-dc.json' : 'memory-int8.json';
+const headset = config(headsetFile, headsetName);
+const sliced = config('memory-int8-sliced-limits.json', headsetName) ?? config('memory-int8-sliced-limits.json', 'headset+keep');
+const parity = read('parity.json');
+const fp32Parity = parity?.fullsize?.find?.((s) => s.label === 'fp32') ?? null;
+const stage = (name) => fp32Parity?.stages?.find?.((s) => s.name === name) ?? fp32Parity?.[name] ?? null;
+
+const out = {
+  gpu: headset?.gpu ?? desktop?.gpu ?? read('torch-ddim-dc1.json')?.gpu ?? null,
+  date: (read('memory-int8.json') ?? read('memory-fp32.json'))?.date ?? null,
+  source: opt('--source') ?? dir,
+  desktop: {
+    unet_step_ms: r3(desktop?.stepMs),
+    torch_strict_step_ms: r3(ms(tDdim?.unet_strict_fp32_ms)),
+    panorama_warm_s: r3(desktop?.warmS),
+    peak_gib: r3(desktop?.peakGiB),
+    steps: desktop?.steps ?? null,
+    scheduler: 'ddim',
+    preset_dpm20_panorama_warm_s: r3(desktopDpm?.warmS),
+  },
+  headset: {
+    config: headsetName,
+    unet_step_ms: r3(headset?.stepMs),
+    torch_strict_step_ms: r3(ms(headsetName.includes('+dc') ? tDc?.deepcache_step_strict_fp32_ms : tDpm?.unet_strict_fp32_ms ?? tDdim?.unet_strict_fp32_ms)),
+    unet_evaluations: headset ? headset.steps : null,
+    unet_full_calls: headset?.unetFull ?? null,
+    unet_shallow_calls: headset?.unetShallow ?? null,
+    panorama_warm_s: r3(headset?.warmS),
+    panorama_first_s: r3(headset ? headset.loadS + headset.firstS : null),
+    peak_gib: r3(headset?.peakGiB),
+    peak_gib_default_limits_no_subgroups: r3(sliced?.peakGiB),
+    torch_strict_panorama_s: r3((headsetName.includes('+dc') ? tDc : tDpm)?.pipeline_strict_fp32?.total_ms_median / 1000),
+  },
+  parity_fullsize: {
+    unet_max_abs: r3(stage('unet')?.max_abs ?? null),
+    unet_rel_to_std: stage('unet')?.rel_to_std ?? null,
+    vae_max_abs: r3(stage('vae')?.max_abs ?? null),
+  },
+};
+const file = opt('--out') ?? 'bench/results/latest.json';
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+console.log(JSON.stringify(out, null, 2));
