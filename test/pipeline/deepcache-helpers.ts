@@ -25,10 +25,6 @@ export const PLAIN_MODEL = 'models/tiny/ldm3d-pano';
 export const DEEPCACHE_MODEL = 'models/tiny/ldm3d-pano-deepcache';
 export const DEEPCACHE_GOLDENS = new URL('../fixtures/goldens/ldm3d-pano-deepcache/', import.meta.url);
 
-/** Whether the exported DeepCache model and its goldens are here (see the describe.skipIf users). */
-export function deepCacheGoldensExist(): boolean {
-  return existsSync(DEEPCACHE_MODEL) && existsSync(new URL('cases.json', DEEPCACHE_GOLDENS));
-}
 
 // ---- the synthetic DeepCache export ----
 

@@ -14,12 +14,10 @@ import type { Manifest } from '../../src/pipeline/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { loadCases, maxAbsDiff } from './goldens';
-import { DEEPCACHE_MODEL, deepCacheGoldensExist, loadDeepCacheCases, loadDeepCacheNpy, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';
+import { DEEPCACHE_MODEL, loadDeepCacheCases, loadDeepCacheNpy, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';
 import { runCase, TOLERANCE } from './parity';
 
-// TODO(lead): remove this skipIf once models/tiny/ldm3d-pano-deepcache and
-// test/fixtures/goldens/ldm3d-pano-deepcache are committed; the tests must then run, not skip.
-describe.skipIf(!deepCacheGoldensExist())('DeepCache on wasm vs the authors\' DeepCacheSDHelper goldens', () => {
+describe('DeepCache on wasm vs the authors\' DeepCacheSDHelper goldens', () => {
   let batched: Ldm3dPipeline;
   let split: Ldm3dPipeline;
   beforeAll(async () => {

@@ -14,7 +14,6 @@ import { Ldm3dPipeline, type GenerateOptions } from '../../src/pipeline/pipeline
 import { maxAbsDiff } from './goldens';
 import {
   DEEPCACHE_MODEL,
-  deepCacheGoldensExist,
   expectDeepCacheCalls,
   loadDeepCacheCases,
   removeModel,
@@ -88,9 +87,7 @@ describe('DeepCache on WebGPU with a synthetic DeepCache export', () => {
   }, CASE_TIMEOUT);
 });
 
-// TODO(lead): remove this skipIf once models/tiny/ldm3d-pano-deepcache and
-// test/fixtures/goldens/ldm3d-pano-deepcache are committed; the tests must then run, not skip.
-describe.skipIf(!deepCacheGoldensExist())("DeepCache on WebGPU (Dawn) vs the authors' DeepCacheSDHelper goldens", () => {
+describe("DeepCache on WebGPU (Dawn) vs the authors' DeepCacheSDHelper goldens", () => {
   let pipe: Ldm3dPipeline;
   beforeAll(async () => {
     installNodeWebGPU();
@@ -99,7 +96,7 @@ describe.skipIf(!deepCacheGoldensExist())("DeepCache on WebGPU (Dawn) vs the aut
   afterAll(() => pipe?.dispose());
 
   // Read at collection time only when the files are there (the describe is skipped otherwise).
-  const cases = deepCacheGoldensExist() ? loadDeepCacheCases().cases : [];
+  const cases = loadDeepCacheCases().cases;
   for (const c of cases) {
     it(`golden case ${c.name} (${c.scheduler}, ${c.num_inference_steps} steps, guidance ${c.guidance_scale}, N = ${c.deepcache_interval}) within 2e-3, latents after every step`, async () => {
       expect(pipe.backend).toBe('webgpu');
