@@ -44,6 +44,8 @@ const tDdim = torch('torch-ddim-dc1.json');
 const tDpm = torch('torch-dpm-dc1.json');
 const tDc = torch('torch-dpm-dc3.json');
 
+const anyTorch = ['torch-ddim-dc1.json', 'torch-dpm-dc1.json', 'torch-dpm-dc3.json'].map(read).find((j) => j) ?? null;
+const strictS = (t) => (t?.pipeline_strict_fp32?.total_ms_median ?? null) / 1000 || null;
 const desktop = config('memory-fp32.json', 'resident');
 const desktopDpm = config('memory-fp32.json', 'desktop-dpm20');
 // The headset preset as the app runs it: the faster of the measured DeepCache settings only when
@@ -57,12 +59,12 @@ const fp32Parity = parity?.fullsize?.find?.((s) => s.label === 'fp32') ?? null;
 const stage = (name) => fp32Parity?.stages?.find?.((s) => s.name === name) ?? fp32Parity?.[name] ?? null;
 
 const out = {
-  gpu: headset?.gpu ?? desktop?.gpu ?? read('torch-ddim-dc1.json')?.gpu ?? null,
-  date: (read('memory-int8.json') ?? read('memory-fp32.json'))?.date ?? null,
+  gpu: headset?.gpu ?? desktop?.gpu ?? anyTorch?.gpu ?? null,
+  date: (read('memory-int8.json') ?? read('memory-fp32.json') ?? anyTorch)?.date ?? null,
   source: opt('--source') ?? dir,
   desktop: {
     unet_step_ms: r3(desktop?.stepMs),
-    torch_strict_step_ms: r3(ms(tDdim?.unet_strict_fp32_ms)),
+    torch_strict_step_ms: r3(ms(tDdim?.unet_strict_fp32_ms ?? tDpm?.unet_strict_fp32_ms)),
     panorama_warm_s: r3(desktop?.warmS),
     peak_gib: r3(desktop?.peakGiB),
     steps: desktop?.steps ?? null,
@@ -81,6 +83,17 @@ const out = {
     peak_gib: r3(headset?.peakGiB),
     peak_gib_default_limits_no_subgroups: r3(sliced?.peakGiB),
     torch_strict_panorama_s: r3((headsetName.includes('+dc') ? tDc : tDpm)?.pipeline_strict_fp32?.total_ms_median / 1000),
+  },
+  // PyTorch strict fp32 (TF32 off) on the same GPU: the headset preset's work without and with the
+  // authors' DeepCache (N = 3, branch 0), and what DeepCache saves there.
+  torch_strict: {
+    dpm20_panorama_s: r3(strictS(tDpm)),
+    dpm20_deepcache3_panorama_s: r3(strictS(tDc)),
+    deepcache3_saving: strictS(tDpm) && strictS(tDc) ? r3(strictS(tDpm) / strictS(tDc)) : null,
+    unet_full_ms: r3(ms(tDc?.unet_strict_fp32_ms ?? tDpm?.unet_strict_fp32_ms)),
+    unet_shallow_ms: r3(ms(tDc?.unet_shallow_strict_fp32_ms)),
+    deepcache3_full_calls: tDc?.pipeline_strict_fp32?.unet_full_calls ?? null,
+    deepcache3_shallow_calls: tDc?.pipeline_strict_fp32?.unet_shallow_calls ?? null,
   },
   parity_fullsize: {
     unet_max_abs: r3(stage('unet')?.max_abs ?? null),
