@@ -17,7 +17,7 @@ import { encodeModel, type OnnxNode } from '../../src/runtime/onnx-proto';
 import type { RtTensor } from '../../src/runtime/ort';
 import type { Manifest, ManifestFile, SessionSpec } from '../../src/pipeline/manifest';
 import { readNpy } from '../../src/pipeline/npy';
-import type { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import type { GenerateOptions, Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { UNetStage } from '../../src/pipeline/stages/unet';
 import { maxAbsDiff, parsePythonJson, type GoldenCase } from './goldens';
 
@@ -265,12 +265,9 @@ export interface DeepCacheCaseErrors {
 }
 
 /** One golden case through the pipeline with its deepcache_interval, the latents checked after every step. */
-export async function runDeepCacheCase(pipe: Ldm3dPipeline, c: DeepCacheGoldenCase): Promise<DeepCacheCaseErrors> {
-  const trajectory = loadDeepCacheNpy(c.latents_trajectory);
-  const stepSize = trajectory.shape.slice(1).reduce((a, b) => a * b, 1);
-  let steps = 0;
-  let latentErr = 0;
-  const out = await pipe.generate({
+/** A golden case's generation options (its injected latents, no previews, its DeepCache interval). */
+export function deepCacheCaseOptions(c: DeepCacheGoldenCase): GenerateOptions {
+  return {
     prompt: c.prompt,
     negativePrompt: c.negative_prompt,
     steps: c.num_inference_steps,
@@ -281,6 +278,16 @@ export async function runDeepCacheCase(pipe: Ldm3dPipeline, c: DeepCacheGoldenCa
     width: c.width,
     preview: false,
     deepCacheInterval: c.deepcache_interval,
+  };
+}
+
+export async function runDeepCacheCase(pipe: Ldm3dPipeline, c: DeepCacheGoldenCase): Promise<DeepCacheCaseErrors> {
+  const trajectory = loadDeepCacheNpy(c.latents_trajectory);
+  const stepSize = trajectory.shape.slice(1).reduce((a, b) => a * b, 1);
+  let steps = 0;
+  let latentErr = 0;
+  const out = await pipe.generate({
+    ...deepCacheCaseOptions(c),
     onStepLatents: (step, x) => {
       steps = step;
       const want = trajectory.data.subarray((step - 1) * stepSize, step * stepSize);

@@ -14,7 +14,7 @@ import type { Manifest } from '../../src/pipeline/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { loadCases, maxAbsDiff } from './goldens';
-import { DEEPCACHE_MODEL, loadDeepCacheCases, loadDeepCacheNpy, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';
+import { DEEPCACHE_MODEL, deepCacheCaseOptions, loadDeepCacheCases, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';
 import { runCase, TOLERANCE } from './parity';
 
 describe('DeepCache on wasm vs the authors\' DeepCacheSDHelper goldens', () => {
@@ -54,18 +54,7 @@ describe('DeepCache on wasm vs the authors\' DeepCacheSDHelper goldens', () => {
     const cases = loadDeepCacheCases().cases.filter((c) => c.deepcache_interval > 1 && c.guidance_scale > 1);
     expect(cases.length).toBeGreaterThan(0);
     for (const c of cases) {
-      const options = {
-        prompt: c.prompt,
-        negativePrompt: c.negative_prompt,
-        steps: c.num_inference_steps,
-        guidance: c.guidance_scale,
-        scheduler: c.scheduler,
-        latents: loadDeepCacheNpy(c.latents).data,
-        height: c.height,
-        width: c.width,
-        preview: false,
-        deepCacheInterval: c.deepcache_interval,
-      };
+      const options = deepCacheCaseOptions(c);
       const steps: Float32Array[] = [];
       const b = await batched.generate({ ...options, onStepLatents: (_k, x) => steps.push(x.slice()) });
       let latents = 0;
