@@ -47,6 +47,7 @@ const { Ldm3dPipeline } = await import('../src/pipeline/pipeline');
 const { SCHEDULER_NAMES } = await import('../src/pipeline/schedulers/common');
 const { PRESET_NAMES, deepCacheIntervalError, isPresetName, matchingPreset, presetValues, HEADSET_STEPS, MAX_DEEPCACHE_INTERVAL } = await import('../src/pipeline/presets');
 const { installNodeWebGPU, preferLiftoff, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
+const { imageSeamMetrics } = await import('../src/panorama/seam');
 
 const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';
 
@@ -199,7 +200,7 @@ async function main(): Promise<number> {
   // The preset's values (reference: this model's defaults), then what was given by hand.
   const modelDefaults = { scheduler: manifest.defaults.scheduler, steps: manifest.defaults.num_inference_steps };
   const base = presetValues(args.preset ?? 'reference', modelDefaults);
-  const chosen = {
+  const chosen: { scheduler: (typeof SCHEDULER_NAMES)[number]; steps: number; deepCacheInterval: number } = {
     scheduler: args.scheduler ?? base.scheduler,
     steps: args.steps ?? base.steps,
     deepCacheInterval: args.deepCacheInterval ?? base.deepCacheInterval,
@@ -237,6 +238,12 @@ async function main(): Promise<number> {
   const loadMs = performance.now() - loadStart;
   for (const n of pipe.notices) process.stderr.write(`notice: ${n}\n`);
   process.stderr.write(`backend: ${pipe.backend}\n`);
+  // The preset's feature cache runs only where the export has its graphs, as in the app; an interval
+  // asked for by hand (--deepcache) on such an export stays an error (the pipeline's own message).
+  if (args.deepCacheInterval === undefined && chosen.deepCacheInterval > 1 && !pipe.supportsDeepCache) {
+    process.stderr.write('notice: the feature cache (DeepCache) is off: this export has no DeepCache graphs (models/export.py --deepcache makes them)\n');
+    chosen.deepCacheInterval = 1;
+  }
 
   const controller = new AbortController();
   const onSigint = (): void => {
@@ -295,6 +302,9 @@ async function main(): Promise<number> {
       notices: pipe.notices,
       tokens: result.tokens,
       timings: { loadTotal: loadMs, load: pipe.loadTimings, ...result.timings },
+      // Issue 12's seam metric on the float outputs (before 8-bit rounding): 1.0 = the 360° seam is
+      // no different from any other column step.
+      seam: imageSeamMetrics({ width: result.width, height: result.height, rgb: result.rgbFloat, depth: result.depth }),
       outputs: {
         rgb: { file: 'rgb.png', width: result.width, height: result.height, channels: 3, bitDepth: 8 },
         depth16: { file: 'depth16.png', width: result.width, height: result.height, channels: 1, bitDepth: 16, encoding: 'trunc(depth * 65535), 1 = nearest' },

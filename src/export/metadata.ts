@@ -8,6 +8,7 @@
  * gets a message that names the field, never a half-filled scene.
  */
 import type { DepthMapping } from '../panorama/types';
+import type { SeamMetrics } from '../panorama/seam';
 import { MAX_DEEPCACHE_INTERVAL, MIN_DEEPCACHE_INTERVAL } from '../pipeline/presets';
 import { version as packageVersion } from '../../package.json';
 
@@ -51,6 +52,12 @@ export interface SceneMetadata {
   readonly width: number;
   readonly height: number;
   readonly depthMapping: DepthMapping;
+  /**
+   * The seam metric of the generated pixels (src/panorama/seam.ts: 1.0 = the 360° seam is no
+   * different from any other column step). Absent for imported scenes and scenes made before it
+   * existed.
+   */
+  readonly seam?: SeamMetrics;
 }
 
 /** The JSON document on disk. */
@@ -88,6 +95,7 @@ export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
     width: meta.width,
     height: meta.height,
     depthMapping: { near: meta.depthMapping.near, far: meta.depthMapping.far },
+    ...(meta.seam !== undefined ? { seam: { rgb: meta.seam.rgb, depth: meta.seam.depth } } : {}),
     depthEncoding: DEPTH16_ENCODING,
   };
 }
@@ -147,7 +155,19 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
     width: integer(o, 'width', 1),
     height: integer(o, 'height', 1),
     depthMapping: { near, far },
+    // Optional like the preset: absent stays absent.
+    ...(o.seam !== undefined ? { seam: seamMetrics(o.seam) } : {}),
   };
+}
+
+function seamMetrics(v: unknown): SeamMetrics {
+  const seam = record(v, '"seam"');
+  const ratio = (key: 'rgb' | 'depth'): number => {
+    const x = finite(seam, key, `seam.${key}`);
+    if (x < 0) throw new MetadataError(`"seam.${key}" must be ≥ 0 (got ${x}).`);
+    return x;
+  };
+  return { rgb: ratio('rgb'), depth: ratio('depth') };
 }
 
 /** Checks a metadata object made in the app (not parsed), e.g. before saving. */

@@ -49,6 +49,18 @@ describe('scene metadata JSON', () => {
     expect(() => parseMetadata(bad({ preset: 3 }))).toThrow(/"settings\.preset" must be a string/);
   });
 
+  it('records the seam metric (issue 12) when given, and reads scenes without it', () => {
+    const meta = { ...makeMetadata(), seam: { rgb: 1.04, depth: 3.5 } };
+    const doc = JSON.parse(stringifyMetadata(meta));
+    expect(doc.seam).toEqual({ rgb: 1.04, depth: 3.5 });
+    expect(parseMetadata(doc)).toEqual(meta);
+    expect(parseMetadata(stringifyMetadata(makeMetadata()))).not.toHaveProperty('seam');
+    const bad = (seam: unknown) => JSON.stringify({ ...doc, seam });
+    expect(() => parseMetadata(bad({ rgb: 1 }))).toThrow(/"seam\.depth" must be a finite number/);
+    expect(() => parseMetadata(bad({ rgb: -1, depth: 1 }))).toThrow(/"seam\.rgb" must be ≥ 0/);
+    expect(() => parseMetadata(bad([1, 2]))).toThrow(/"seam" must be a JSON object/);
+  });
+
   it('rejects bad documents with a message naming the field', () => {
     const good = toMetadataDocument(makeMetadata());
     const bad = (patch: Record<string, unknown>) => JSON.stringify({ ...good, ...patch });

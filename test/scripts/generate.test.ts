@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCases, loadNpy } from '../pipeline/goldens';
+import { imageSeamMetrics } from '../../src/panorama/seam';
 
 const run = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -74,6 +75,12 @@ describe('npm run generate', () => {
     }
     expect(meta.timings.load).toHaveProperty('unet');
     expect(meta.outputs.depth16).toMatchObject({ file: 'depth16.png', bitDepth: 16, channels: 1 });
+    // Issue 12: the seam metric of this very picture (diffusers' float output from the same
+    // latents; the CLI measures its own float output, equal up to the 2e-3 parity bound).
+    const seam = imageSeamMetrics({ width: 128, height: 64, rgb: goldenRgb, depth: goldenDepth });
+    expect(Object.keys(meta.seam).sort()).toEqual(['depth', 'rgb']);
+    expect(Math.abs(meta.seam.rgb - seam.rgb)).toBeLessThan(0.02 * seam.rgb);
+    expect(Math.abs(meta.seam.depth - seam.depth)).toBeLessThan(0.02 * seam.depth);
   }, 240_000);
 
   it('exits with 2 and the usage on a bad command line, before loading anything', () => {
@@ -105,6 +112,8 @@ describe('npm run generate', () => {
     const dir = join(out, 'headset');
     const r = run(['--prompt', 'a harbour', '--preset', 'headset', '--seed', '7', '--backend', 'wasm', '--no-preview', '--out', dir]);
     expect(r.status, r.stderr).toBe(0);
+    // The preset's feature cache is off with a notice: the tiny export has no DeepCache graphs.
+    expect(r.stderr).toMatch(/notice: the feature cache \(DeepCache\) is off: this export has no DeepCache graphs/);
     expect(r.stderr).toMatch(/preset: headset \(dpm, 20 steps, DeepCache off\)/);
     expect(r.stderr).toMatch(/denoise .*20\/20/);
     const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
