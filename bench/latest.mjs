@@ -53,10 +53,16 @@ const desktopDpm = config('memory-fp32.json', 'desktop-dpm20');
 const headsetName = opt('--headset-config') ?? 'headset+keep';
 const headsetFile = headsetName.includes('+dc') ? 'memory-int8-dc.json' : 'memory-int8.json';
 const headset = config(headsetFile, headsetName);
+// The per-step figure is the full UNet step of the same configuration without DeepCache (a
+// DeepCache run's median step is a shallow one, which says nothing about the kernels).
+const headsetFullName = headsetName.replace(/\+dc\d+$/, '');
+const headsetFull = config('memory-int8.json', headsetFullName);
 const sliced = config('memory-int8-sliced-limits.json', headsetName) ?? config('memory-int8-sliced-limits.json', 'headset+keep');
 const parity = read('parity.json');
 const fp32Parity = parity?.fullsize?.find?.((s) => s.label === 'fp32') ?? null;
-const stage = (name) => fp32Parity?.stages?.find?.((s) => s.name === name) ?? fp32Parity?.[name] ?? null;
+// parity-webgpu.ts: fullsize[].unet is one entry per timestep checked; the worst one is cited.
+const worst = (xs) => (Array.isArray(xs) ? xs.reduce((a, b) => (b.rel > a.rel ? b : a), xs[0]) : xs) ?? null;
+const stage = (name) => worst(fp32Parity?.[name] ?? null);
 
 const out = {
   gpu: headset?.gpu ?? desktop?.gpu ?? anyTorch?.gpu ?? null,
@@ -73,8 +79,10 @@ const out = {
   },
   headset: {
     config: headsetName,
-    unet_step_ms: r3(headset?.stepMs),
-    torch_strict_step_ms: r3(ms(headsetName.includes('+dc') ? tDc?.deepcache_step_strict_fp32_ms : tDpm?.unet_strict_fp32_ms ?? tDdim?.unet_strict_fp32_ms)),
+    full_step_config: headsetFullName,
+    unet_step_ms: r3(headsetFull?.stepMs),
+    torch_strict_step_ms: r3(ms(tDpm?.unet_strict_fp32_ms ?? tDdim?.unet_strict_fp32_ms)),
+    panorama_warm_s_without_deepcache: r3(headsetFull?.warmS),
     unet_evaluations: headset ? headset.steps : null,
     unet_full_calls: headset?.unetFull ?? null,
     unet_shallow_calls: headset?.unetShallow ?? null,
@@ -96,9 +104,10 @@ const out = {
     deepcache3_shallow_calls: tDc?.pipeline_strict_fp32?.unet_shallow_calls ?? null,
   },
   parity_fullsize: {
-    unet_max_abs: r3(stage('unet')?.max_abs ?? null),
-    unet_rel_to_std: stage('unet')?.rel_to_std ?? null,
-    vae_max_abs: r3(stage('vae')?.max_abs ?? null),
+    unet_max_abs: stage('unet')?.maxAbs ?? null,
+    unet_rel_to_std: stage('unet')?.rel ?? null,
+    vae_max_abs: stage('vae')?.maxAbs ?? null,
+    final_latents_rel_to_std: fp32Parity?.pipeline?.finalLatents?.rel ?? null,
   },
 };
 const file = opt('--out') ?? 'bench/results/latest.json';

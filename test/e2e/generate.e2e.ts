@@ -13,6 +13,9 @@ const PROMPT = 'a quiet harbour at dawn, fishing boats, mist';
 const VIEWPORT = { width: 1280, height: 800 };
 /** SwiftShader runs WebGPU on the CPU: a tiny-model step takes seconds, more on a busy machine. */
 const LONG = 900_000;
+// The headset preset as the panel names it: DPM-Solver++ 2M, 20 steps, DeepCache every 3rd step
+// (src/pipeline/presets.ts; the tiny export has no DeepCache graphs, so what runs has it off).
+const HEADSET_LABEL = 'Headset — DPM-Solver++ 2M, 20 steps, feature cache (full UNet every 3rd step)';
 
 /**
  * Errors the page reported, minus one false report: Chromium marks a streamed fetch of a
@@ -141,7 +144,7 @@ describe('generate', () => {
     await quest.goto(inject('baseUrl'));
     await waitForSceneReady(quest, 1);
     expect(await quest.evaluate(() => navigator.userAgent)).toMatch(/OculusBrowser/);
-    expect(await presetShown(quest)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+    expect(await presetShown(quest)).toEqual({ value: 'headset', text: HEADSET_LABEL });
     expect(await quest.getByTestId('steps').inputValue()).toBe('20');
     expect(await quest.getByTestId('scheduler').inputValue()).toBe('dpm');
     await quest.close();
@@ -152,7 +155,7 @@ describe('generate', () => {
     const { page, errors } = await openApp(browser, new URL('?backend=wasm', inject('baseUrl')).href, VIEWPORT);
     await waitForSceneReady(page, 1);
     expect(await presetShown(page)).toEqual({ value: 'reference', text: "Reference — DDIM, 50 steps (the model's defaults, as diffusers)" });
-    expect(await page.getByTestId('preset').locator('option').allTextContents()).toContain('Headset — DPM-Solver++ 2M, 20 steps');
+    expect(await page.getByTestId('preset').locator('option').allTextContents()).toContain(HEADSET_LABEL);
     expect([await page.getByTestId('steps').inputValue(), await page.getByTestId('scheduler').inputValue()]).toEqual(['50', 'ddim']);
     // Before a model is loaded the feature cache can be set; it is off.
     expect(await page.getByTestId('deepcache').isEnabled()).toBe(true);
@@ -162,7 +165,7 @@ describe('generate', () => {
     await setSteps(page, 12);
     await expect.poll(() => presetShown(page)).toEqual({ value: 'custom', text: 'Custom — DDIM, 12 steps' });
     await page.getByTestId('preset').selectOption('headset');
-    expect(await presetShown(page)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+    expect(await presetShown(page)).toEqual({ value: 'headset', text: HEADSET_LABEL });
     await expect.poll(() => page.getByTestId('steps').inputValue()).toBe('20');
     expect(await page.getByTestId('scheduler').inputValue()).toBe('dpm');
 
@@ -176,7 +179,7 @@ describe('generate', () => {
     // The tiny export has no DeepCache graphs: the control is disabled and says why.
     expect(await page.getByTestId('deepcache').isDisabled()).toBe(true);
     expect(await page.getByTestId('deepcache-reason').textContent()).toMatch(/no DeepCache graphs.*--deepcache/);
-    expect(await presetShown(page)).toEqual({ value: 'headset', text: 'Headset — DPM-Solver++ 2M, 20 steps' });
+    expect(await presetShown(page)).toEqual({ value: 'headset', text: HEADSET_LABEL });
 
     // The saved scene's metadata (the exported JSON) records the preset and what it ran.
     await expect.poll(() => page.getByTestId('scene-saved-status').textContent(), { timeout: 30_000 }).toBe('Saved in this browser.');

@@ -39,7 +39,7 @@ describe('presets', () => {
   });
 
   it('labels say the name and what it means', () => {
-    expect(presetLabel('headset', presetValues('headset'))).toBe('Headset — DPM-Solver++ 2M, 20 steps');
+    expect(presetLabel('headset', presetValues('headset'))).toBe('Headset — DPM-Solver++ 2M, 20 steps, feature cache (full UNet every 3rd step)');
     expect(presetLabel('reference', presetValues('reference'))).toBe("Reference — DDIM, 50 steps (the model's defaults, as diffusers)");
     expect(presetLabel('custom', { scheduler: 'euler', steps: 1, deepCacheInterval: 3 })).toBe('Custom — Euler, 1 step, feature cache (full UNet every 3rd step)');
     expect([1, 2, 3, 4, 11, 12, 21, 22].map(deepCacheLabel)).toEqual([

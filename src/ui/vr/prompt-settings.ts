@@ -66,7 +66,12 @@ export function vrPresetButtons(settings: Pick<GenerationSettings, 'preset'>, ru
  */
 export function vrPresetLine(settings: GenerationSettings): string {
   const full = currentPresetLabel(settings);
-  const what = full.slice(full.indexOf('—') + 1).replace(" (the model's defaults, as diffusers)", '').trim();
+  // The feature cache has its own row of buttons right below; the line stays one short line.
+  const what = full
+    .slice(full.indexOf('—') + 1)
+    .replace(" (the model's defaults, as diffusers)", '')
+    .replace(/, feature cache \(full UNet [^)]*\)/, '')
+    .trim();
   return asciiText(settings.preset === 'custom' ? `Custom: ${what}` : what);
 }
 

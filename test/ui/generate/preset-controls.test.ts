@@ -37,14 +37,14 @@ describe('preset selector', () => {
   it('offers both presets with what they mean; custom only while the settings are custom, and not pickable', () => {
     const ref = settings({});
     expect(presetOptions(ref, null)).toEqual([
-      { value: 'headset', label: 'Headset — DPM-Solver++ 2M, 20 steps', disabled: false },
+      { value: 'headset', label: 'Headset — DPM-Solver++ 2M, 20 steps, feature cache (full UNet every 3rd step)', disabled: false },
       { value: 'reference', label: "Reference — DDIM, 50 steps (the model's defaults, as diffusers)", disabled: false },
     ]);
     const custom = settings({ preset: 'headset', steps: 12 });
     expect(custom.preset).toBe('custom');
-    expect(presetOptions(custom, null).at(-1)).toEqual({ value: 'custom', label: 'Custom — DPM-Solver++ 2M, 12 steps', disabled: true });
-    expect(currentPresetLabel(custom)).toBe('Custom — DPM-Solver++ 2M, 12 steps');
-    expect(currentPresetLabel(settings({ preset: 'headset' }))).toBe('Headset — DPM-Solver++ 2M, 20 steps');
+    expect(presetOptions(custom, null).at(-1)).toEqual({ value: 'custom', label: 'Custom — DPM-Solver++ 2M, 12 steps, feature cache (full UNet every 3rd step)', disabled: true });
+    expect(currentPresetLabel(custom)).toBe('Custom — DPM-Solver++ 2M, 12 steps, feature cache (full UNet every 3rd step)');
+    expect(currentPresetLabel(settings({ preset: 'headset' }))).toBe('Headset — DPM-Solver++ 2M, 20 steps, feature cache (full UNet every 3rd step)');
   });
 
   it("'reference' reads the loaded model's defaults", () => {
