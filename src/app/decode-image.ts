@@ -5,6 +5,7 @@
  */
 import { convertIndexedToRgb, decode as decodePng, hasPngSignature } from 'fast-png';
 import type { DecodedImage } from '../panorama/image-validation';
+import { checkImageHeader, DEFAULT_IMAGE_LIMITS, ImageHeaderError, type ImageLimits } from '../panorama/image-header';
 
 /** A file the user chose that could not be read; the message is for the user. */
 export class ImportError extends Error {
@@ -83,8 +84,13 @@ async function decodeWithBrowser(file: Blob, name: string): Promise<NamedImage> 
   }
 }
 
-/** Reads one file the user picked or dropped. Throws ImportError with a user-facing message. */
-export async function decodeImageFile(file: File): Promise<NamedImage> {
+/**
+ * Reads one file the user picked or dropped. Throws ImportError with a user-facing message.
+ * The size in the header is checked against `limits` before any pixel is decoded, and a file
+ * whose header is not PNG, JPEG or WebP is refused rather than handed to the browser's decoder
+ * (whose size nothing could check first).
+ */
+export async function decodeImageFile(file: File, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<NamedImage> {
   const name = file.name || 'the file';
   if (file.size === 0) throw new ImportError(`"${name}" is empty (0 bytes).`);
   let bytes: Uint8Array;
@@ -93,6 +99,14 @@ export async function decodeImageFile(file: File): Promise<NamedImage> {
   } catch {
     throw new ImportError(`"${name}" could not be read from disk.`);
   }
+  let header: ReturnType<typeof checkImageHeader>;
+  try {
+    header = checkImageHeader(bytes, name, limits);
+  } catch (e) {
+    if (e instanceof ImageHeaderError) throw new ImportError(e.message);
+    throw e;
+  }
+  if (header === null) throw new ImportError(`"${name}" could not be read as an image. Use PNG or JPEG files.`);
   if (hasPngSignature(bytes)) return decodePngBytes(bytes, name);
   return decodeWithBrowser(file, name);
 }

@@ -7,6 +7,7 @@
 import { preparePanorama, type ImportMessage } from '../panorama/image-validation';
 import type { RGBDPanorama } from '../panorama/types';
 import { decodeImageFile, ImportError, type NamedImage } from './decode-image';
+import { importLimits, type ImageLimits } from '../panorama/image-header';
 
 export interface ImportResult {
   readonly panorama: RGBDPanorama | null;
@@ -46,7 +47,8 @@ export function pickDepth(a: NamedImage, b: NamedImage): { rgb: NamedImage; dept
 
 const error = (message: string): ImportMessage => ({ severity: 'error', code: 'bad-samples', message });
 
-export type Decoder = (file: File) => Promise<NamedImage>;
+/** Decodes one file; must refuse, before decoding, an image beyond `limits` (decodeImageFile does). */
+export type Decoder = (file: File, limits: ImageLimits) => Promise<NamedImage>;
 
 export async function importPanoramaFiles(
   files: readonly File[],
@@ -64,7 +66,9 @@ export async function importPanoramaFiles(
   }
   let images: NamedImage[];
   try {
-    images = await Promise.all(files.map((f) => decode(f)));
+    // The GPU's limit is known here; the header check refuses a huge image before it is decoded.
+    const limits = importLimits(maxTextureSize);
+    images = await Promise.all(files.map((f) => decode(f, limits)));
   } catch (e) {
     if (e instanceof ImportError) return { panorama: null, messages: [error(e.message)], label };
     throw e;

@@ -11,6 +11,7 @@
  */
 import type { RGBDPanorama } from '../panorama/types';
 import { decodeImageInBrowser } from './browser-image';
+import { checkImageHeader, DEFAULT_IMAGE_LIMITS, ImageHeaderError, type ImageLimits } from '../panorama/image-header';
 import { GlbFormatError, isGlb, readSceneGlb } from './glb-read';
 import { MetadataError, parseMetadata, type SceneMetadata } from './metadata';
 import {
@@ -65,9 +66,14 @@ function sniff(file: ImportFile): Kind | null {
   return null;
 }
 
+/**
+ * `limits` is checked against every image's header (the GLB's embedded PNGs too) before any of
+ * them is decoded, so a huge or lying file is refused instead of exhausting memory.
+ */
 export async function importSceneFiles(
   files: readonly ImportFile[],
   decodeOther: ImageDecoder = decodeImageInBrowser,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
 ): Promise<ImportedScene> {
   if (files.length === 0) throw new ImportError(`No files were given. ${EXPECTED}`);
   const kinds = files.map((f) => ({ file: f, kind: sniff(f) }));
@@ -79,19 +85,21 @@ export async function importSceneFiles(
       if (files.length > 1) {
         throw new ImportError(`Import a .glb on its own (got ${files.length} files: ${names(files)}).`);
       }
-      return fromGlb(glbs[0].file);
+      return fromGlb(glbs[0].file, limits);
     }
-    return await fromImages(kinds as { file: ImportFile; kind: Exclude<Kind, 'glb'> }[], decodeOther);
+    return await fromImages(kinds as { file: ImportFile; kind: Exclude<Kind, 'glb'> }[], decodeOther, limits);
   } catch (e) {
-    if (e instanceof GlbFormatError || e instanceof ImageFormatError || e instanceof MetadataError) {
+    if (e instanceof GlbFormatError || e instanceof ImageFormatError || e instanceof MetadataError || e instanceof ImageHeaderError) {
       throw new ImportError(e.message, { cause: e });
     }
     throw e;
   }
 }
 
-function fromGlb(file: ImportFile): ImportedScene {
+function fromGlb(file: ImportFile, limits: ImageLimits): ImportedScene {
   const { rgbPng, depthPng, metadata } = readSceneGlb(file.bytes, file.name);
+  checkImageHeader(rgbPng, `${file.name} (RGB)`, limits);
+  checkImageHeader(depthPng, `${file.name} (depth)`, limits);
   const rgb = decodeRgbPng(rgbPng, `${file.name} (RGB)`);
   const depth = decodeDepthPng(depthPng, `${file.name} (depth)`);
   checkSizes(rgb, depth, file.name, file.name);
@@ -109,6 +117,7 @@ function fromGlb(file: ImportFile): ImportedScene {
 async function fromImages(
   kinds: { file: ImportFile; kind: Exclude<Kind, 'glb'> }[],
   decodeOther: ImageDecoder,
+  limits: ImageLimits,
 ): Promise<ImportedScene> {
   const jsons = kinds.filter((k) => k.kind === 'json');
   const images = kinds.filter((k) => k.kind !== 'json');
@@ -126,6 +135,9 @@ async function fromImages(
       `${depthEntry.file.name} looks like the depth map but is ${depthEntry.kind.toUpperCase()}: depth must be a PNG (lossy formats corrupt depth).`,
     );
   }
+  // Both sizes from the headers before either image is decoded.
+  checkImageHeader(rgbEntry.file.bytes, rgbEntry.file.name, limits);
+  checkImageHeader(depthEntry.file.bytes, depthEntry.file.name, limits);
   const notes: string[] = [];
   const rgb =
     rgbEntry.kind === 'png'

@@ -76,7 +76,8 @@ describe('importSceneFiles', () => {
 
   it('takes JPEG colour through the browser decoder and an 8-bit depth PNG with a note', async () => {
     const { panorama } = exported();
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    // SOI, then a baseline frame header (SOF0) stating 32 rows of 64: the header the size check reads.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0, 32, 0, 64, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
     const depth8 = new Uint8Array(64 * 32).map((_, i) => Math.round(panorama.depth[i] * 255));
     let asked = '';
     const scene = await importSceneFiles(
