@@ -82,6 +82,12 @@ const CONFIGS: Readonly<Record<string, CompareConfig>> = {
   // … with DeepCache (a full UNet every 2nd / 3rd step; needs an export made with --deepcache).
   'headset+keep+dc2': { name: 'headset+keep+dc2', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 2 } },
   'headset+keep+dc3': { name: 'headset+keep+dc3', memory: 'staged', warmUp: false, vaeTiling: 'auto', keepUNet: true, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
+  // Every session kept (resident) with the headset's int8 weights and DeepCache: what re-creating the
+  // text encoder and VAE sessions costs (headset+keep re-creates them), at what memory; then without
+  // the tiled decode, and with guidance batched, to see what each low-memory choice costs in time.
+  'headset+resident+dc3': { name: 'headset+resident+dc3', memory: 'resident', warmUp: false, vaeTiling: 'auto', guidanceBatch: 'split', generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
+  'headset+resident+untiled+dc3': { name: 'headset+resident+untiled+dc3', memory: 'resident', warmUp: false, vaeTiling: 'off', guidanceBatch: 'split', generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
+  'headset+resident+batched+dc3': { name: 'headset+resident+batched+dc3', memory: 'resident', warmUp: false, vaeTiling: 'auto', guidanceBatch: 'batched', generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
   'headset+dc3': { name: 'headset+dc3', memory: 'staged', warmUp: false, vaeTiling: 'auto', generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
   'desktop-dpm20-dc3': { name: 'desktop-dpm20-dc3', memory: 'resident', warmUp: false, generation: { scheduler: 'dpm', steps: 20, deepCacheInterval: 3 } },
   // The desktop configuration (resident, batched guidance, untiled) at the preset's scheduler and steps.

@@ -26,7 +26,7 @@
 #           carry=[".node", ".gl", ".carry/bench"], timeout_s=600)
 # and, on the same warm machine (/tmp keeps the export for ~30 s after a call):
 #       run(command="PHASES='tools export desktop profile parity' bash bench/run-device-headset.sh", ...)
-# Knobs: PHASES, STEPS (20), BUDGET_S (570), INT8_CONFIGS, TORCH_RUNS, DESKTOP_SYNC=1 (pano-webgpu's sync run too).
+# Knobs: PHASES, STEPS (20), BUDGET_S (570), INT8_CONFIGS, INT8_DC_CONFIGS ('' = none), TORCH_RUNS, DESKTOP_SYNC=1 (pano-webgpu's sync run too).
 set -uo pipefail
 START=$SECONDS
 OUT=${OUT:-/tmp/bench-out}
@@ -134,13 +134,13 @@ fi
 
 # int8: the headset configuration -----------------------------------------------------------------------
 DC_CONFIGS=
-grep -q '"deepcache"' "$INT8/manifest.json" 2> /dev/null && DC_CONFIGS=",headset+keep+dc3,headset+keep+dc2"
+grep -q '"deepcache"' "$INT8/manifest.json" 2> /dev/null && DC_CONFIGS=",${INT8_DC_CONFIGS-headset+keep+dc3,headset+keep+dc2}"
 if has int8 && [ -f "$INT8/manifest.json" ]; then
   node_run int8 --models "$INT8" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
     --configs "${INT8_CONFIGS:-headset+keep,staged+tiled,headset}" \
     --label headset-int8 --out "$WORK/memory-int8.json" --md "$WORK/memory-int8.md"
   # DeepCache in a process of its own: a failure there keeps the figures above
-  [ -n "$DC_CONFIGS" ] && node_run int8-dc --models "$INT8" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
+  [ -n "${DC_CONFIGS#,}" ] && node_run int8-dc --models "$INT8" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
     --configs "${DC_CONFIGS#,}" --label headset-int8-deepcache --out "$WORK/memory-int8-dc.json" --md "$WORK/memory-int8-dc.md"
 fi
 if has limits && [ -f "$INT8/manifest.json" ]; then
