@@ -1054,6 +1054,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--deepcache", action="store_true",
                     help="DeepCache (arXiv 2312.00858, cache branch 0): the unet also returns deep_features and a "
                          "unet_shallow graph runs the steps between full ones (models/deepcache.py)")
+    ap.add_argument("--wrap", action="store_true",
+                    help="then pad every convolution's left/right edges from the opposite edge, switchable by a "
+                         "circular_pad input (a seamless 360°: models/wrap_conv.py; issue 12)")
     args = ap.parse_args(argv)
 
     import torch
@@ -1094,6 +1097,8 @@ def main(argv: list[str] | None = None) -> None:
                     import goldens
 
                     goldens.make_all(ckpt, args.out, args.goldens)
+        if args.wrap:  # after the goldens: they are diffusers' unpatched pipeline (= circular_pad 0)
+            wrap_in_place(args.out)
         return
 
     if args.random_full:
@@ -1107,6 +1112,8 @@ def main(argv: list[str] | None = None) -> None:
             height=args.height or preset["height"], width=args.width or preset["width"],
             slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
         export(c, o)
+        if args.wrap:
+            wrap_in_place(args.out)
         return
 
     ckpt = resolve_checkpoint(args.model)
@@ -1118,6 +1125,23 @@ def main(argv: list[str] | None = None) -> None:
         model_id=args.model, test_weights=False, height=args.height or preset["height"],
         width=args.width or preset["width"], slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
     export(c, o)
+    if args.wrap:
+        wrap_in_place(args.out)
+
+
+def wrap_in_place(out: Path) -> None:
+    """--wrap: models/wrap_conv.py on the finished export, replacing it (the manifest gains "wrap")."""
+    import wrap_conv
+
+    tmp = out.with_name(out.name + ".wrap-tmp")
+    old = out.with_name(out.name + ".unwrapped-tmp")
+    log(f"[wrap] horizontal wrap padding: {out}")
+    wrap_conv.wrap_folder(out, tmp)
+    if old.exists():
+        shutil.rmtree(old)
+    out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old)
 
 
 if __name__ == "__main__":
