@@ -454,7 +454,8 @@ async function fullsizeStage(label: string, modelsDir: string, dir: FullsizeDir,
       const stage = await UNetStage.load(runtime, source, { shape: { batch: b, latentHeight: h, latentWidth: w } });
       try {
         for (const t of meta.unet.timesteps) {
-          const out = await stage.run(cpuTensor('float32', sample.data, sample.shape), t, cpuTensor('float32', hidden.data, hidden.shape));
+          // false: the references are unpatched diffusers (zero padding), also for a wrapped export.
+          const out = await stage.run(cpuTensor('float32', sample.data, sample.shape), t, cpuTensor('float32', hidden.data, hidden.shape), false);
           try {
             const got = (await out.getData()) as Float32Array;
             const e = { ...gate(errOf(got, refDir.f32(`unet.t${t}.out.npy`).data), FULL_BOUNDS.unet), timestep: t };

@@ -22,7 +22,7 @@
  */
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
 import { PipelineError, reasonOf } from './errors';
-import type { Manifest, ModelSource } from './manifest';
+import { checkWrap, type Manifest, type ModelSource } from './manifest';
 import { readModelFile, TOKENIZER_FILES } from './model-files';
 import { CpuLatents, lincombCpu } from './lincomb';
 import { postprocess, type Ldm3dImage } from './postprocess';
@@ -118,7 +118,15 @@ export function checkSrManifest(m: Manifest): void {
   if (m.vae_out_channels !== 4) bad(`vae_out_channels is ${m.vae_out_channels}; LDM3D-SR decodes RGB + depth (4)`);
   if (m.unet_in_channels !== 2 * m.latent_channels) bad(`unet_in_channels ${m.unet_in_channels} ≠ 2 × latent_channels ${m.latent_channels}`);
   for (const f of TOKENIZER_FILES) if (!m.tokenizer.files.includes(f)) bad(`tokenizer.files lacks ${f}`);
+  checkWrap(m);
 }
+
+/**
+ * SR runs on a perspective crop of the panorama (gnomonic.ts), never on its full width, so the
+ * crop's left and right edges are not neighbours: a wrapped SR export is always fed wrap off
+ * (zero padding, diffusers), and the crop itself is what makes a region across the seam work.
+ */
+const SR_WRAP = false;
 
 export class Ldm3dSrPipeline {
   private busy = false;
@@ -254,7 +262,7 @@ export class Ldm3dSrPipeline {
       image[2 * hw + i] = 2 * o.rgb[3 * i + 2] - 1;
       image[3 * hw + i] = 2 * o.depth[i] - 1;
     }
-    const moments = await this.encoder.encode(image, [1, 4, height, width]);
+    const moments = await this.encoder.encode(image, [1, 4, height, width], SR_WRAP);
     if (moments.data.length !== 2 * n) {
       throw new PipelineError('runtime', `vae_encoder returned [${moments.dims.join(', ')}], expected [1, ${2 * c}, ${h}, ${w}]`);
     }
@@ -283,7 +291,7 @@ export class Ldm3dSrPipeline {
       const step = plan.steps[i];
       lat.unetInput(step, batch, scaled);
       for (let b = 0; b < batch; b++) sample.set(scaled.subarray(b * n, (b + 1) * n), 2 * b * n);
-      const out = await this.unet.run(cpuTensor('float32', sample, [batch, 2 * c, h, w]), step.timestep, hidden, extra);
+      const out = await this.unet.run(cpuTensor('float32', sample, [batch, 2 * c, h, w]), step.timestep, hidden, SR_WRAP, extra);
       try {
         lat.apply(step, out.data as Float32Array, cfg ? guidance : null);
       } finally {
@@ -301,7 +309,7 @@ export class Ldm3dSrPipeline {
     t = now();
     const z = new Float32Array(n);
     lincombCpu(z, 0, n, [{ data: lat.x, offset: 0, c: 1 / sf }]);
-    const decoded = await this.decoder.decode(cpuTensor('float32', z, [1, c, h, w]));
+    const decoded = await this.decoder.decode(cpuTensor('float32', z, [1, c, h, w]), { wrap: SR_WRAP });
     if (decoded.dims[1] !== 4 || decoded.dims[2] !== height || decoded.dims[3] !== width) {
       throw new PipelineError('runtime', `vae_decoder returned [${decoded.dims.join(', ')}], expected [1, 4, ${height}, ${width}]`);
     }

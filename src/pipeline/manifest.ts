@@ -3,6 +3,7 @@
  * The app and the CLI read only this file to learn what to download, how big it is, how to check
  * it (sha256) and how to drive the graphs. Field names are snake_case because Python writes them.
  */
+import { PipelineError } from './errors';
 export type OnnxDType = 'float32' | 'float16' | 'int64' | 'int32';
 
 export interface TensorSpec {
@@ -29,7 +30,8 @@ export interface SessionSpec {
   readonly outputs: readonly TensorSpec[];
 }
 
-export type SessionName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder' | 'unet_shallow';
+export const SESSION_NAMES = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'unet_shallow'] as const;
+export type SessionName = (typeof SESSION_NAMES)[number];
 
 /**
  * DeepCache graphs (models/export.py --deepcache; src/pipeline/deepcache.ts): `sessions.unet` then
@@ -48,6 +50,19 @@ export interface DeepCacheSpec {
   readonly shallow_session: SessionName;
   /** FLOPs of one shallow call ÷ one full call, as measured at export. */
   readonly shallow_flops_share: number;
+}
+
+/**
+ * Horizontal wrap padding (issue 12; models/export.py --wrap, models/wrap_conv.py): every listed
+ * graph takes one more input, `input` (float32 [1]). 1 = each convolution pads left/right with the
+ * opposite edge's columns (the panorama is a cylinder), 0 = zero padding, exactly diffusers. One
+ * graph serves both, so "exactly diffusers" stays available without a second export.
+ */
+export interface WrapSpec {
+  /** Name of the extra input ("circular_pad"). */
+  readonly input: string;
+  /** The sessions whose graphs take it (e.g. unet, unet_shallow, vae_decoder, vae_encoder). */
+  readonly sessions: readonly SessionName[];
 }
 
 export interface Manifest {
@@ -113,6 +128,8 @@ export interface Manifest {
   readonly weight_storage?: 'float32' | 'float16-widened' | 'int8-per-channel';
   /** Present when the export has the DeepCache graphs (GenerateOptions.deepCacheInterval > 1 needs them). */
   readonly deepcache?: DeepCacheSpec;
+  /** Present when graphs were exported with wrap padding (GenerateOptions.wrap needs them). */
+  readonly wrap?: WrapSpec;
 }
 
 /** Where an exported pipeline's files come from: a folder on disk (CLI, tests) or the browser's model store. */
@@ -120,4 +137,48 @@ export interface ModelSource {
   readonly manifest: Manifest;
   /** Bytes of one file listed in the manifest (path relative to the manifest). */
   read(path: string): Promise<Uint8Array>;
+}
+
+/**
+ * Checks the manifest's `wrap` field (WrapSpec); throws a 'model-file' error naming what is wrong.
+ * A manifest comes from a download or a user's folder, so the shape is checked, not trusted: a
+ * graph that is fed a wrong input name fails deep inside ORT with a message nobody can act on.
+ */
+export function checkWrap(m: Manifest): void {
+  const bad = (what: string): never => {
+    throw new PipelineError('model-file', `manifest.json: ${what} (re-export with models/export.py --wrap)`, { file: 'manifest.json' });
+  };
+  const w = (m as { wrap?: unknown }).wrap;
+  if (w === undefined) {
+    // A graph that declares an input nobody feeds would fail at its first run; say so at load.
+    for (const [name, spec] of Object.entries(m.sessions)) {
+      if (spec?.inputs.some((i) => i.name === 'circular_pad')) bad(`the ${name} graph takes "circular_pad" but there is no "wrap" entry to drive it`);
+    }
+    return;
+  }
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) bad(`"wrap" must be an object { input, sessions }, got ${JSON.stringify(w)}`);
+  const { input, sessions } = w as { input?: unknown; sessions?: unknown };
+  if (typeof input !== 'string' || input === '') bad(`"wrap.input" must name the graphs' wrap input (e.g. "circular_pad"), got ${JSON.stringify(input)}`);
+  if (!Array.isArray(sessions) || sessions.length === 0) bad(`"wrap.sessions" must be a non-empty list of session names, got ${JSON.stringify(sessions)}`);
+  const seen = new Set<string>();
+  for (const s of sessions as unknown[]) {
+    if (typeof s !== 'string' || !(SESSION_NAMES as readonly string[]).includes(s)) {
+      bad(`"wrap.sessions" lists ${JSON.stringify(s)}, which is not a session name (${SESSION_NAMES.join(', ')})`);
+    }
+    if (seen.has(s as string)) bad(`"wrap.sessions" lists "${String(s)}" twice`);
+    seen.add(s as string);
+    const spec = m.sessions[s as SessionName];
+    if (!spec) bad(`"wrap.sessions" lists "${String(s)}", but the manifest has no such session`);
+    const declared = spec!.inputs.find((i) => i.name === input);
+    // Older writers may leave the input out of `inputs`; the stage checks the graph itself at load.
+    if (declared && declared.dtype !== 'float32') bad(`the ${String(s)} graph's "${String(input)}" input is ${declared.dtype}, expected float32 [1]`);
+  }
+  for (const [name, spec] of Object.entries(m.sessions)) {
+    if (!seen.has(name) && spec?.inputs.some((i) => i.name === input)) bad(`the ${name} graph takes "${String(input)}" but "wrap.sessions" does not list it`);
+  }
+}
+
+/** The wrap input a session's graph takes, or null when it is not wrapped (call checkWrap first). */
+export function wrapInputOf(m: Manifest, session: SessionName): string | null {
+  return m.wrap && m.wrap.sessions.includes(session) ? m.wrap.input : null;
 }

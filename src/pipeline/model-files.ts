@@ -4,7 +4,7 @@
  * still wrong when the bytes arrive: a missing file, or a size that contradicts the manifest.)
  */
 import { PipelineError, reasonOf } from './errors';
-import type { Manifest, ModelSource } from './manifest';
+import { checkWrap, type Manifest, type ModelSource, type SessionName } from './manifest';
 
 /** The tokenizer files the pipeline reads (manifest paths). */
 export const TOKENIZER_FILES = ['tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json'] as const;
@@ -41,6 +41,16 @@ export function checkManifest(m: Manifest): void {
   if (m.unet_in_channels !== m.latent_channels) bad(`unet_in_channels ${m.unet_in_channels} ≠ latent_channels ${m.latent_channels}`);
   for (const f of TOKENIZER_FILES) if (!m.tokenizer.files.includes(f)) bad(`tokenizer.files lacks ${f}`);
   checkDeepCache(m, bad);
+  checkWrap(m);
+  const missing = m.wrap ? panoWrapSessions(m).filter((s) => !m.wrap!.sessions.includes(s)) : [];
+  // A panorama wrapped in the UNet but not in the decoder (or the shallow branch) would have a seam
+  // after all; such an export is a mistake to report, not a mode to run.
+  if (missing.length) bad(`"wrap" lists ${m.wrap!.sessions.join(', ')} but not ${missing.join(', ')}: a panorama needs every stage wrapped (re-export with models/export.py --wrap)`);
+}
+
+/** The sessions a text → panorama run feeds the wrap input to (DeepCache's shallow UNet too). */
+export function panoWrapSessions(m: Manifest): SessionName[] {
+  return ['unet', 'vae_decoder', ...(m.deepcache ? [m.deepcache.shallow_session] : [])];
 }
 
 /** The DeepCache graphs' contract (manifest.ts DeepCacheSpec): both graphs present and wired by name. */

@@ -302,6 +302,14 @@ export interface GenerateOptions {
    * export with the DeepCache graphs (supportsDeepCache; models/export.py --deepcache).
    */
   readonly deepCacheInterval?: number;
+  /**
+   * Seamless 360° (issue 12): every convolution of the UNet and the VAE decoder pads left/right
+   * with the opposite edge's columns, so the panorama's last and first columns are generated as
+   * neighbours (no seam behind the viewer). Default: true where the export has the wrapped graphs
+   * (supportsWrap; models/export.py --wrap), else false. false = zero padding, exactly diffusers.
+   * true on an export without them is a 'bad-option' error.
+   */
+  readonly wrap?: boolean;
 }
 
 export interface GenerateSettings {
@@ -318,6 +326,8 @@ export interface GenerateSettings {
   readonly timesteps: readonly number[];
   /** GenerateOptions.deepCacheInterval as run: 1 when DeepCache is off. */
   readonly deepCacheInterval: number;
+  /** GenerateOptions.wrap as run: true = circular padding along the width, false = diffusers' zeros. */
+  readonly wrap: boolean;
 }
 
 export interface GenerateResult extends Ldm3dImage {
@@ -549,6 +559,8 @@ export class Ldm3dPipeline {
         unet.warmUp(
           cpuTensor('float32', new Float32Array(batch * n), [batch, shape.channels, shape.height, shape.width]),
           cpuTensor('float32', new Float32Array(batch * max * m.text.hidden_size), [batch, max, m.text.hidden_size]),
+          // What a default generation runs with (the value is an input, not a shape: either compiles the same kernels).
+          this.supportsWrap,
         ),
       );
       timings.unet = now() - t;
@@ -556,7 +568,7 @@ export class Ldm3dPipeline {
       t = now();
       // Tiled, at the tiles' shapes: an untiled warm-up decode would reach the peak tiling avoids.
       await this.withStage(this.vae, null, timings, (vae) =>
-        vae.decode(cpuTensor('float32', new Float32Array(n), [1, shape.channels, shape.height, shape.width]), { tiling: this.vaeTiling }),
+        vae.decode(cpuTensor('float32', new Float32Array(n), [1, shape.channels, shape.height, shape.width]), { tiling: this.vaeTiling, wrap: this.supportsWrap }),
       );
       timings.vae_decoder = now() - t;
       timings.total = now() - t0;
@@ -599,6 +611,14 @@ export class Ldm3dPipeline {
   /** Whether the export has the DeepCache graphs (GenerateOptions.deepCacheInterval > 1). */
   get supportsDeepCache(): boolean {
     return this.manifest.deepcache !== undefined;
+  }
+
+  /**
+   * Whether the export has wrapped graphs (GenerateOptions.wrap; manifest "wrap"). checkManifest
+   * has made sure then that every stage of a generation is wrapped, DeepCache's shallow UNet too.
+   */
+  get supportsWrap(): boolean {
+    return this.manifest.wrap !== undefined;
   }
 
   /** Token count of a text and whether it will be truncated (for a notice while typing). */
@@ -644,6 +664,14 @@ export class Ldm3dPipeline {
       if (!Number.isInteger(v) || v <= 0 || v % f !== 0) throw new PipelineError('bad-option', `${name} must be a positive multiple of ${f}, got ${v}`);
     }
     const deepCacheInterval = resolveDeepCacheInterval(o.deepCacheInterval, this.supportsDeepCache);
+    const wrap = o.wrap ?? this.supportsWrap;
+    if (typeof wrap !== 'boolean') throw new PipelineError('bad-option', `wrap must be true or false, got ${String(wrap)}`);
+    if (wrap && !this.supportsWrap) {
+      throw new PipelineError(
+        'bad-option',
+        'wrap (seamless 360°) needs graphs exported with wrap padding, which this export lacks; re-export the model with models/export.py --wrap, or set wrap to false',
+      );
+    }
     const shape: LatentShape = { channels: m.latent_channels, height: height / f, width: width / f };
     const n = shape.channels * shape.height * shape.width;
     let initial: Float32Array;
@@ -674,6 +702,7 @@ export class Ldm3dPipeline {
       width,
       timesteps: [],
       deepCacheInterval,
+      wrap,
     };
     return { settings, shape, initial };
   }
@@ -738,13 +767,13 @@ export class Ldm3dPipeline {
               for (let k = 0; k < hidden.length; k++) {
                 if (k > 0) checkAbort(signal, 'the generation');
                 if (!cache) {
-                  outs.push(await unet.run(sample, step.timestep, hidden[k]));
+                  outs.push(await unet.run(sample, step.timestep, hidden[k], settings.wrap));
                 } else if (fullSteps[i]) {
-                  const { out, features } = await unet.runFull(sample, step.timestep, hidden[k]);
+                  const { out, features } = await unet.runFull(sample, step.timestep, hidden[k], settings.wrap);
                   outs.push(out);
                   cache.set(k, features);
                 } else {
-                  outs.push(await unet.runShallow(sample, step.timestep, hidden[k], cache.get(k)));
+                  outs.push(await unet.runShallow(sample, step.timestep, hidden[k], cache.get(k), settings.wrap));
                 }
                 if (fullSteps[i]) unetFull++;
                 else unetShallow++;
@@ -780,8 +809,8 @@ export class Ldm3dPipeline {
       const tiling = this.vaeTiling;
       const decoded = await this.withStage(this.vae, null, timings, async (vae) =>
         tiling && needsTiling(shape.height, shape.width, tiling)
-          ? vae.decode(await executor.vaeInputCpu(sf), { tiling })
-          : vae.decode(executor.vaeInput(sf)),
+          ? vae.decode(await executor.vaeInputCpu(sf), { tiling, wrap: settings.wrap })
+          : vae.decode(executor.vaeInput(sf), { wrap: settings.wrap }),
       );
       timings.vaeDecode = now() - t;
       this.lastDecodeMs = timings.vaeDecode;

@@ -246,3 +246,59 @@ export function decodeLatents(
   if (tiling === null || !needsTiling(dims[2], dims[3], tiling)) return decode(latents, dims);
   return tiledDecode(latents, dims, scale, tiling, decode);
 }
+
+/**
+ * Tiled decode of a panorama's latents whose width is a full turn (issue 12: GenerateOptions.wrap),
+ * so that the seam at x = 0 is blended like every other tile boundary:
+ *
+ *   1. the latents are extended on the right with their first E = ceil(blend / scale) columns
+ *      (E ≤ W): the extended row ends one overlap past the seam, as a left tile ends one overlap past
+ *      the start of the tile to its right;
+ *   2. the extended latents are decoded with diffusers' tiled_decode (tiledDecode above, unchanged);
+ *      every tile gets zero padding from the caller's decoder, since a tile is not the whole cylinder;
+ *   3. the decoded columns past the seam (W·scale … W·scale + e, e = min(blend, E·scale)) are the
+ *      "left tile" of the seam, the image's first columns the "right tile": they are cross-faded
+ *      with diffusers' blend_h weights, out[x] = ext[x]·(1 − x/e) + out[x]·(x/e) for x < e;
+ *   4. the output is cropped to W·scale.
+ *
+ * Why this is seamless: column W·scale − 1 (the right edge) is now decoded with the first columns
+ * to its right, and out[0] = ext[0], the column decoded right next to it in the same tile, so the
+ * right edge continues into the left one; over the next e columns the left tiles' decode fades in,
+ * as at any vertical tile seam. Cost: E more latent columns (at most one more column of tiles).
+ */
+export async function circularTiledDecode(
+  latents: Float32Array,
+  dims: readonly [number, number, number, number],
+  scale: number,
+  tiling: VaeTiling,
+  decodeTile: TileDecoder,
+): Promise<DecodedTensor> {
+  const [N, C, H, W] = dims;
+  if (latents.length !== N * C * H * W) throw new Error(`latents have ${latents.length} values, [${dims.join(', ')}] needs ${N * C * H * W}`);
+  const { blend } = tileSizes(tiling);
+  const E = Math.min(W, Math.ceil(blend / scale));
+  const We = W + E;
+  const extended = new Float32Array(N * C * H * We);
+  for (let r = 0; r < N * C * H; r++) {
+    extended.set(latents.subarray(r * W, (r + 1) * W), r * We);
+    extended.set(latents.subarray(r * W, r * W + E), r * We + W);
+  }
+  const dec = await tiledDecode(extended, [N, C, H, We], scale, tiling, decodeTile);
+  const nc = dec.dims[0] * dec.dims[1];
+  const outH = H * scale;
+  const outW = W * scale;
+  const extW = We * scale;
+  const out = new Float32Array(nc * outH * outW);
+  for (let r = 0; r < nc * outH; r++) out.set(dec.data.subarray(r * extW, r * extW + outW), r * outW);
+  const e = Math.min(blend, E * scale);
+  for (let x = 0; x < e; x++) {
+    // The same float32 weights and rounding as tiledDecode's blend_h.
+    const wa = Math.fround(1 - x / e);
+    const wb = Math.fround(x / e);
+    for (let r = 0; r < nc * outH; r++) {
+      const i = r * outW + x;
+      out[i] = Math.fround(dec.data[r * extW + outW + x] * wa) + Math.fround(out[i] * wb);
+    }
+  }
+  return { data: out, dims: [dec.dims[0], dec.dims[1], outH, outW] };
+}

@@ -188,14 +188,14 @@ export function spyOnDeepCache(after?: (calls: DeepCacheCall[]) => void): DeepCa
   const calls: DeepCacheCall[] = [];
   const features = new Map<RtTensor, { disposed: number }>();
   const { run, runFull, runShallow } = UNetStage.prototype;
-  vi.spyOn(UNetStage.prototype, 'run').mockImplementation(async function (this: UNetStage, sample, t, hidden, extra) {
-    const out = await run.call(this, sample, t, hidden, extra);
+  vi.spyOn(UNetStage.prototype, 'run').mockImplementation(async function (this: UNetStage, sample, t, hidden, wrap, extra) {
+    const out = await run.call(this, sample, t, hidden, wrap, extra);
     calls.push({ kind: 'plain', timestep: t, batch: sample.dims[0], hidden, features: null, featuresLocation: null, staleFeatures: false });
     after?.(calls);
     return out;
   });
-  vi.spyOn(UNetStage.prototype, 'runFull').mockImplementation(async function (this: UNetStage, sample, t, hidden) {
-    const res = await runFull.call(this, sample, t, hidden);
+  vi.spyOn(UNetStage.prototype, 'runFull').mockImplementation(async function (this: UNetStage, sample, t, hidden, wrap) {
+    const res = await runFull.call(this, sample, t, hidden, wrap);
     const record = { disposed: 0 };
     features.set(res.features, record);
     const dispose = res.features.dispose.bind(res.features);
@@ -207,9 +207,9 @@ export function spyOnDeepCache(after?: (calls: DeepCacheCall[]) => void): DeepCa
     after?.(calls);
     return res;
   });
-  vi.spyOn(UNetStage.prototype, 'runShallow').mockImplementation(async function (this: UNetStage, sample, t, hidden, f) {
+  vi.spyOn(UNetStage.prototype, 'runShallow').mockImplementation(async function (this: UNetStage, sample, t, hidden, f, wrap) {
     const stale = (features.get(f)?.disposed ?? 0) > 0;
-    const out = await runShallow.call(this, sample, t, hidden, f);
+    const out = await runShallow.call(this, sample, t, hidden, f, wrap);
     calls.push({ kind: 'shallow', timestep: t, batch: sample.dims[0], hidden, features: f, featuresLocation: f.location, staleFeatures: stale });
     after?.(calls);
     return out;

@@ -1,15 +1,16 @@
 /** Creating one stage's ORT session from a ModelSource: the graph plus its external-data files. */
 import type { OrtRuntime, OrtSession } from '../../runtime/ort';
 import { PipelineError } from '../errors';
-import type { ModelSource, SessionName, SessionSpec } from '../manifest';
+import { wrapInputOf, type ModelSource, type SessionName, type SessionSpec } from '../manifest';
 import { readModelFile } from '../model-files';
+import { WrapFeed } from './wrap';
 
 export async function loadStageSession(
   runtime: OrtRuntime,
   source: ModelSource,
   name: SessionName,
   options: { gpuOutputs?: boolean; freeDimensionOverrides?: Readonly<Record<string, number>> } = {},
-): Promise<{ session: OrtSession; spec: SessionSpec }> {
+): Promise<{ session: OrtSession; spec: SessionSpec; wrap: WrapFeed | null }> {
   const spec = source.manifest.sessions[name];
   if (!spec) throw new PipelineError('model-file', `manifest.json: no "${name}" session`, { file: 'manifest.json' });
   const model = await readModelFile(source, spec.file);
@@ -32,5 +33,21 @@ export async function loadStageSession(
       throw new PipelineError('model-file', `${spec.file}: the graph has no input "${input.name}" (it has ${session.inputNames.join(', ')})`, { file: spec.file });
     }
   }
-  return { session, spec };
+  // The manifest may leave the wrap input out of `inputs`: the graph itself is what must take it.
+  const wrapInput = wrapInputOf(source.manifest, name);
+  if (wrapInput !== null && !session.inputNames.includes(wrapInput)) {
+    await session.release();
+    throw new PipelineError('model-file', `${spec.file}: manifest.json lists it as wrapped, but the graph has no "${wrapInput}" input (it has ${session.inputNames.join(', ')})`, { file: spec.file });
+  }
+  return { session, spec, wrap: wrapInput === null ? null : new WrapFeed(wrapInput) };
+}
+
+/**
+ * The graph's data input: the first declared input that is not the wrap input (a wrapped export
+ * may list circular_pad anywhere among `inputs`).
+ */
+export function dataInput(spec: SessionSpec, wrap: WrapFeed | null): string {
+  const input = spec.inputs.find((i) => i.name !== wrap?.input);
+  if (!input) throw new PipelineError('model-file', `${spec.file}: the manifest declares no data input`, { file: spec.file });
+  return input.name;
 }

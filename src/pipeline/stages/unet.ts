@@ -7,6 +7,7 @@ import { cpuTensor, type OrtRuntime, type OrtSession, type RtTensor } from '../.
 import { PipelineError } from '../errors';
 import type { DeepCacheSpec, ModelSource, SessionSpec } from '../manifest';
 import { loadStageSession } from './session';
+import { wrapFeeds, type WrapFeed } from './wrap';
 
 /** The UNet input shape a session is specialised for. */
 export interface UNetShape {
@@ -56,6 +57,7 @@ interface ShallowBranch {
   readonly spec: SessionSpec;
   readonly deepcache: DeepCacheSpec;
   readonly timestepShape: number[];
+  readonly wrap: WrapFeed | null;
 }
 
 export class UNetStage {
@@ -67,6 +69,8 @@ export class UNetStage {
     private readonly session: OrtSession,
     private readonly spec: SessionSpec,
     private readonly shallow: ShallowBranch | null,
+    /** The wrap input of the full UNet (the shallow branch has its own), or null: not wrapped. */
+    private readonly wrap: WrapFeed | null,
   ) {
     this.timestepShape = timestepShape(spec);
     const feature = shallow?.deepcache.feature;
@@ -90,7 +94,7 @@ export class UNetStage {
     const gpuOutputs = options.gpuOutputs ?? true;
     const overridesFor = (declared: SessionSpec | undefined): Record<string, number> | undefined =>
       declared && options.shape ? unetDimensionOverrides(declared, options.shape) : undefined;
-    const { session, spec } = await loadStageSession(runtime, source, 'unet', { gpuOutputs, freeDimensionOverrides: overridesFor(m.sessions.unet) });
+    const { session, spec, wrap } = await loadStageSession(runtime, source, 'unet', { gpuOutputs, freeDimensionOverrides: overridesFor(m.sessions.unet) });
     let shallow: ShallowBranch | null = null;
     try {
       const dc = m.deepcache;
@@ -107,13 +111,16 @@ export class UNetStage {
             throw new PipelineError('model-file', `${loaded.spec.file}: the graph has no "out_sample" output (it has ${loaded.session.outputNames.join(', ')})`, { file: loaded.spec.file });
           }
         } catch (e) {
+          loaded.wrap?.dispose();
           await loaded.session.release();
           throw e;
         }
-        shallow = { session: loaded.session, spec: loaded.spec, deepcache: dc, timestepShape: shape };
+        shallow = { session: loaded.session, spec: loaded.spec, deepcache: dc, timestepShape: shape, wrap: loaded.wrap };
       }
-      return new UNetStage(session, spec, shallow);
+      return new UNetStage(session, spec, shallow, wrap);
     } catch (e) {
+      wrap?.dispose();
+      shallow?.wrap?.dispose();
       await Promise.allSettled([session.release(), shallow?.session.release()]);
       throw e;
     }
@@ -122,6 +129,11 @@ export class UNetStage {
   /** The graph's input names (LDM3D-SR graphs may take class_labels). */
   get inputNames(): readonly string[] {
     return this.spec.inputs.map((i) => i.name);
+  }
+
+  /** Whether every graph of the stage takes the wrap input (the full UNet, and the shallow one if any). */
+  get hasWrap(): boolean {
+    return this.wrap !== null && (this.shallow === null || this.shallow.wrap !== null);
   }
 
   /** Whether the stage holds the DeepCache shallow branch (runFull / runShallow work). */
@@ -136,18 +148,30 @@ export class UNetStage {
   /**
    * The caller owns the returned tensor and must dispose() it once read (GPU buffers go back to ORT).
    * Only the sample output is fetched: a DeepCache export's features are neither copied nor kept.
+   * `wrap`: circular padding along the width (a wrapped export only; false = zero padding, diffusers).
    * `extra`: further inputs some UNets take (LDM3D-SR: class_labels, the noise level).
    */
-  async run(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, extra?: Readonly<Record<string, RtTensor>>): Promise<RtTensor> {
-    const feeds = { ...extra, sample, timestep: this.timestep(timestep, this.timestepShape), encoder_hidden_states: encoderHiddenStates };
+  async run(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, wrap: boolean, extra?: Readonly<Record<string, RtTensor>>): Promise<RtTensor> {
+    const feeds = {
+      ...extra,
+      ...wrapFeeds(this.wrap, wrap, this.spec.file),
+      sample,
+      timestep: this.timestep(timestep, this.timestepShape),
+      encoder_hidden_states: encoderHiddenStates,
+    };
     const out = await this.session.run(feeds, [this.outName]);
     return out[this.outName];
   }
 
   /** A DeepCache full step: the sample output and the deep features to cache (the caller owns both). */
-  async runFull(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor): Promise<{ out: RtTensor; features: RtTensor }> {
+  async runFull(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, wrap: boolean): Promise<{ out: RtTensor; features: RtTensor }> {
     const feature = this.needShallow().deepcache.feature;
-    const feeds = { sample, timestep: this.timestep(timestep, this.timestepShape), encoder_hidden_states: encoderHiddenStates };
+    const feeds = {
+      ...wrapFeeds(this.wrap, wrap, this.spec.file),
+      sample,
+      timestep: this.timestep(timestep, this.timestepShape),
+      encoder_hidden_states: encoderHiddenStates,
+    };
     const res = await this.session.run(feeds, [this.outName, feature]);
     const out = res[this.outName];
     const features = res[feature];
@@ -160,9 +184,10 @@ export class UNetStage {
   }
 
   /** A DeepCache shallow step on the features of the latest full step (not consumed: the caller keeps them). */
-  async runShallow(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, features: RtTensor): Promise<RtTensor> {
+  async runShallow(sample: RtTensor, timestep: number, encoderHiddenStates: RtTensor, features: RtTensor, wrap: boolean): Promise<RtTensor> {
     const s = this.needShallow();
     const feeds = {
+      ...wrapFeeds(s.wrap, wrap, s.spec.file),
       sample,
       timestep: this.timestep(timestep, s.timestepShape),
       encoder_hidden_states: encoderHiddenStates,
@@ -173,18 +198,18 @@ export class UNetStage {
   }
 
   /** Runs each session once on zero inputs (warm-up: shader compilation, buffer allocation), full then shallow. */
-  async warmUp(sample: RtTensor, encoderHiddenStates: RtTensor): Promise<void> {
+  async warmUp(sample: RtTensor, encoderHiddenStates: RtTensor, wrap: boolean): Promise<void> {
     if (!this.shallow) {
-      const out = await this.run(sample, 0, encoderHiddenStates);
+      const out = await this.run(sample, 0, encoderHiddenStates, wrap);
       // Wait for the GPU: the point is that the compilation has happened when this resolves.
       if (out.location === 'gpu-buffer') await out.getData();
       out.dispose();
       return;
     }
-    const { out, features } = await this.runFull(sample, 0, encoderHiddenStates);
+    const { out, features } = await this.runFull(sample, 0, encoderHiddenStates, wrap);
     try {
       out.dispose();
-      const shallowOut = await this.runShallow(sample, 0, encoderHiddenStates, features);
+      const shallowOut = await this.runShallow(sample, 0, encoderHiddenStates, features, wrap);
       if (shallowOut.location === 'gpu-buffer') await shallowOut.getData();
       shallowOut.dispose();
     } finally {
@@ -199,6 +224,8 @@ export class UNetStage {
 
   async dispose(): Promise<void> {
     // Both go even when one release fails (a lost device); the first failure is reported.
+    this.wrap?.dispose();
+    this.shallow?.wrap?.dispose();
     const results = await Promise.allSettled([this.session.release(), this.shallow?.session.release()]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -2,8 +2,9 @@
 import { cpuTensor, type OrtRuntime, type OrtSession, type RtTensor } from '../../runtime/ort';
 import { PipelineError, reasonOf } from '../errors';
 import type { ModelSource, SessionSpec } from '../manifest';
-import { decodeLatents, needsTiling, resolveTiling, type DecodedTensor, type VaeTiling } from '../vae-tiling';
-import { loadStageSession } from './session';
+import { circularTiledDecode, decodeLatents, needsTiling, resolveTiling, type DecodedTensor, type VaeTiling } from '../vae-tiling';
+import { dataInput, loadStageSession } from './session';
+import { wrapFeeds, type WrapFeed } from './wrap';
 
 export interface VaeDecodeOptions {
   /**
@@ -14,6 +15,13 @@ export interface VaeDecodeOptions {
    * `overlap` tile_overlap_factor (default 0.25).
    */
   readonly tiling?: { readonly latentTile: number; readonly overlap?: number } | null;
+  /**
+   * The latents are a panorama's full width (a cylinder): a wrapped export pads its convolutions
+   * circularly along the width; tiled, the tiles (which are not the whole cylinder) get zero
+   * padding and the tiling itself wraps around (vae-tiling.ts circularTiledDecode). Default false:
+   * zero padding, exactly diffusers. Needs a wrapped graph (manifest "wrap").
+   */
+  readonly wrap?: boolean;
 }
 
 export class VaeDecoderStage {
@@ -21,11 +29,17 @@ export class VaeDecoderStage {
     private readonly session: OrtSession,
     private readonly spec: SessionSpec,
     private readonly scale: number,
+    private readonly wrap: WrapFeed | null,
   ) {}
 
   static async load(runtime: OrtRuntime, source: ModelSource): Promise<VaeDecoderStage> {
-    const { session, spec } = await loadStageSession(runtime, source, 'vae_decoder');
-    return new VaeDecoderStage(session, spec, source.manifest.vae_scale_factor);
+    const { session, spec, wrap } = await loadStageSession(runtime, source, 'vae_decoder');
+    return new VaeDecoderStage(session, spec, source.manifest.vae_scale_factor, wrap);
+  }
+
+  /** Whether the graph takes the wrap input (VaeDecodeOptions.wrap may be true). */
+  get hasWrap(): boolean {
+    return this.wrap !== null;
   }
 
   /**
@@ -33,7 +47,10 @@ export class VaeDecoderStage {
    * CPU); the tiles go through this one session one at a time (its latent dims are dynamic).
    */
   async decode(latents: RtTensor, options: VaeDecodeOptions = {}): Promise<DecodedTensor> {
-    if (!options.tiling) return this.run(latents);
+    const wrap = options.wrap ?? false;
+    // Checked here, not only when a graph runs: a circular tiled decode feeds every tile 0.
+    wrapFeeds(this.wrap, wrap, this.spec.file);
+    if (!options.tiling) return this.run(latents, wrap);
     let tiling: VaeTiling;
     try {
       tiling = resolveTiling(options.tiling, this.scale);
@@ -43,20 +60,25 @@ export class VaeDecoderStage {
     const d = latents.dims;
     if (d.length !== 4) throw new PipelineError('runtime', `vae_decoder: latents [${d.join(', ')}] are not [N, C, H, W]`);
     // diffusers decodes a latent that fits one tile untiled; that needs no CPU copy here.
-    if (!needsTiling(d[2], d[3], tiling)) return this.run(latents);
+    if (!needsTiling(d[2], d[3], tiling)) return this.run(latents, wrap);
     if (latents.location !== 'cpu') throw new PipelineError('runtime', 'vae_decoder: a tiled decode needs the latents on the CPU');
+    const dims = [d[0], d[1], d[2], d[3]] as const;
     // Errors pass through unwrapped, like the untiled run's: the pipeline tells a lost device by them.
-    return decodeLatents(latents.data as Float32Array, [d[0], d[1], d[2], d[3]], this.scale, tiling, (tile, td) => this.run(cpuTensor('float32', tile, td)));
+    // A tile is not the whole cylinder, so its graph pads with zeros even when the image wraps.
+    const decodeTile = (tile: Float32Array, td: readonly [number, number, number, number]): Promise<DecodedTensor> => this.run(cpuTensor('float32', tile, td), false);
+    if (wrap) return circularTiledDecode(latents.data as Float32Array, dims, this.scale, tiling, decodeTile);
+    return decodeLatents(latents.data as Float32Array, dims, this.scale, tiling, decodeTile);
   }
 
-  private async run(latents: RtTensor): Promise<DecodedTensor> {
-    const out = await this.session.run({ [this.spec.inputs[0].name]: latents });
+  private async run(latents: RtTensor, wrap: boolean): Promise<DecodedTensor> {
+    const out = await this.session.run({ ...wrapFeeds(this.wrap, wrap, this.spec.file), [dataInput(this.spec, this.wrap)]: latents });
     const t = out[this.spec.outputs[0].name];
     // Outputs stay on the CPU for this session (no gpuOutputs): post-processing is on the CPU.
     return { data: t.data as Float32Array, dims: t.dims };
   }
 
   dispose(): Promise<void> {
+    this.wrap?.dispose();
     return this.session.release();
   }
 }
