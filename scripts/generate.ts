@@ -65,7 +65,8 @@ const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
                         graphs (models/export.py --deepcache)
   --seed N              seed of the pipeline's Philox generator (default: random, recorded)
   --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
-  --width W --height H  output size, multiples of 8 (default: the model's, 1024×512)
+  --width W --height H  output size, multiples of 8 (default: the model's: 1024×512 for LDM3D-pano,
+                        128×64 for the tiny test models)
   --models DIR          exported model folder (default: ${DEFAULT_MODELS}, RANDOM TEST WEIGHTS)
   --backend B           auto | webgpu | wasm (default: auto = WebGPU, else WASM)
   --no-verify           skip the sha256 check of the model files
@@ -130,20 +131,28 @@ function parse(argv: string[]) {
     if (!/^\d+$/.test(values.seed) || BigInt(values.seed) >= 1n << 64n) throw new UsageError(`--seed must be a whole number below 2^64, got ${JSON.stringify(values.seed)}`);
     seed = BigInt(values.seed);
   }
+  // Everything that does not need the model is checked here, before seconds of loading.
+  const steps = int('steps', values.steps);
+  if (steps !== undefined && (steps < 1 || steps > 1000)) throw new UsageError(`--steps must be a whole number from 1 to 1000, got ${steps}`);
+  const width = int('width', values.width);
+  const height = int('height', values.height);
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (v !== undefined && (v < 8 || v % 8 !== 0)) throw new UsageError(`--${name} must be a positive multiple of 8, got ${v}`);
+  }
   const backend = values.backend;
   if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new UsageError(`--backend must be auto, webgpu or wasm, got ${JSON.stringify(backend)}`);
   return {
     prompt: values.prompt,
     negative: values.negative,
-    steps: int('steps', values.steps),
+    steps,
     guidance,
     scheduler: scheduler as (typeof SCHEDULER_NAMES)[number] | undefined,
     preset: preset as (typeof PRESET_NAMES)[number] | undefined,
     deepCacheInterval,
     seed,
     latents: values.latents,
-    width: int('width', values.width),
-    height: int('height', values.height),
+    width,
+    height,
     models: values.models,
     backend: backend as 'auto' | 'webgpu' | 'wasm',
     verify: !values['no-verify'],
@@ -222,9 +231,19 @@ async function main(): Promise<number> {
     if (npy.shape.length !== 4 || b !== 1 || c !== manifest.latent_channels) {
       throw new PipelineError('bad-option', `--latents ${args.latents}: shape (${npy.shape.join(', ')}), expected (1, ${manifest.latent_channels}, H/8, W/8)`);
     }
+    // The size comes from the latents only when they are a panorama's 2 : 1; a given --width/--height
+    // must match them. Anything else would silently write a non-panorama.
+    const f = manifest.vae_scale_factor;
+    if (width === undefined && height === undefined) {
+      if (w !== 2 * h) {
+        throw new PipelineError('bad-option', `--latents ${args.latents}: shape (${npy.shape.join(', ')}) is not a 2:1 panorama; expected (1, ${manifest.latent_channels}, H/8, 2·H/8), e.g. (1, ${manifest.latent_channels}, 64, 128) for 512×1024, or give --width and --height`);
+      }
+    } else if ((width !== undefined && width !== w * f) || (height !== undefined && height !== h * f)) {
+      throw new PipelineError('bad-option', `--latents ${args.latents}: shape (${npy.shape.join(', ')}) does not match --width ${width ?? '?'} --height ${height ?? '?'}; expected (1, ${manifest.latent_channels}, ${(height ?? h * f) / f}, ${(width ?? w * f) / f})`);
+    }
     latents = npy.data;
-    height ??= h * manifest.vae_scale_factor;
-    width ??= w * manifest.vae_scale_factor;
+    height ??= h * f;
+    width ??= w * f;
   }
 
   preferLiftoff();

@@ -3,13 +3,14 @@
  * latents), the files it writes, and a bad command line.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCases, loadNpy } from '../pipeline/goldens';
 import { imageSeamMetrics } from '../../src/panorama/seam';
+import { writeNpy } from '../../src/pipeline/npy';
 
 const run = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -99,7 +100,26 @@ describe('npm run generate', () => {
       expect(r2.status, bad).toBe(2);
       expect(r2.stderr).toMatch(/--deepcache must be a whole number/);
     }
+    // Checked before the model loads: exit 2 with the usage, not a pipeline error seconds later.
+    const steps = run(['--prompt', 'x', '--steps', '0', '--out', out]);
+    expect(steps.status).toBe(2);
+    expect(steps.stderr).toMatch(/--steps must be a whole number from 1 to 1000, got 0/);
+    const width = run(['--prompt', 'x', '--width', '100', '--out', out]);
+    expect(width.status).toBe(2);
+    expect(width.stderr).toMatch(/--width must be a positive multiple of 8, got 100/);
   }, 60_000);
+
+  it('refuses latents that are not a 2:1 panorama (or do not match --width/--height), naming the expected shape', () => {
+    const square = join(out, 'square.npy');
+    writeFileSync(square, writeNpy(new Float32Array(4 * 4 * 4), [1, 4, 4, 4]));
+    const r = run(['--prompt', 'x', '--latents', square, '--backend', 'wasm', '--out', join(out, 'square')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/shape \(1, 4, 4, 4\) is not a 2:1 panorama; expected \(1, 4, H\/8, 2·H\/8\)/);
+    expect(existsSync(join(out, 'square', 'rgb.png'))).toBe(false);
+    const mismatch = run(['--prompt', 'x', '--latents', square, '--width', '64', '--height', '32', '--backend', 'wasm', '--out', join(out, 'mismatch')]);
+    expect(mismatch.status).toBe(1);
+    expect(mismatch.stderr).toMatch(/does not match --width 64 --height 32; expected \(1, 4, 4, 8\)/);
+  }, 120_000);
 
   it('--help documents --preset and --deepcache', () => {
     const r = run(['--help']);
