@@ -14,6 +14,10 @@ uniform sampler2D uDetail;      // detail layer (LDM3D-SR): premultiplied RGBA8,
 uniform sampler2D uDetailDepth; // its relative inverse depth (R32F), same size as uDetail
 uniform float uInvFar;      // 1 / far
 uniform float uInvRange;    // 1 / near - 1 / far
+// Pole blend (mesh.ts, poleBlendedDepth): the (north, south) pole rows' median inverse depth, and
+// the band over which vertices converge to it, as a fraction of v (POLE_BAND_V).
+uniform vec2 uPoleDepth;
+uniform float uPoleBand;
 
 // -1: read the depth texture. >= 0: this vertex belongs to a depth-edge triangle and sits at
 // this inverse depth (its triangle's farthest vertex), so the triangle lies flat in the
@@ -36,15 +40,24 @@ ivec2 depthTexel(vec2 uv, ivec2 size) {
   return clamp(ivec2(floor(vec2(u, uv.y) * vec2(size))), ivec2(0), size - 1);
 }
 
+// Near the poles, toward the pole row's median so the mesh converges to one distance there (no
+// crown of spikes): weight smoothstep 0 → 1 over the last uPoleBand of v, exactly d outside it.
+float poleBlend(float d, float v) {
+  float t = 1.0 - min(v, 1.0 - v) / uPoleBand;
+  if (t <= 0.0) return d;
+  float w = t * t * (3.0 - 2.0 * t);
+  return mix(d, v < 0.5 ? uPoleDepth.x : uPoleDepth.y, w);
+}
+
 // Relative inverse depth at uv: the base texel, mixed toward the detail layer (LDM3D-SR) by its
-// alpha, each texture by the same texel rule at its own resolution. panorama-mesh.ts and
-// patch-mesh.ts (blendedInverseDepth) mirror this blend on the CPU for the edge test; edge
-// triangles get their flat depth from there.
+// alpha, each texture by the same texel rule at its own resolution, clamped, then the pole blend.
+// panorama-mesh.ts and patch-mesh.ts (blendedInverseDepth) mirror this on the CPU for the edge
+// test; edge triangles get their flat depth from there.
 float blendedDepth(vec2 uv) {
   float d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
   ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));
   float a = texelFetch(uDetail, dt, 0).a;
-  return mix(d, texelFetch(uDetailDepth, dt, 0).r, a);
+  return poleBlend(clamp(mix(d, texelFetch(uDetailDepth, dt, 0).r, a), 0.0, 1.0), uv.y);
 }
 
 // distance = 1 / lerp(1/far, 1/near, d): LDM3D depth is affine in inverse distance.

@@ -35,6 +35,7 @@ import {
   detectEdgeTriangles,
   displaceSphereMesh,
   keptTriangleIndices,
+  poleDepths,
   segmentsForImage,
   DEFAULT_EDGE_TOLERANCE,
   type DepthMapView,
@@ -98,7 +99,9 @@ export async function exportSceneGlb(input: GlbExportInput): Promise<GlbExportRe
   const { panorama, depthMapping } = input;
   const size = segmentsForImage(panorama.width, panorama.height);
   const sphere = buildSphereMesh(input.segmentsX ?? size.segmentsX, input.segmentsY ?? size.segmentsY);
-  const { positions, distances } = displaceSphereMesh(sphere, input.displacement ?? panorama, depthMapping);
+  // Poles converge to the base panorama's pole depths, as in the viewer (uPoleDepth is the base's
+  // even when a sharpened composite displaces the rest).
+  const { positions, distances } = displaceSphereMesh(sphere, input.displacement ?? panorama, depthMapping, poleDepths(panorama));
   const edgeMask = detectEdgeTriangles(sphere.indices, distances, input.edgeTolerance ?? DEFAULT_EDGE_TOLERANCE);
   const kept32 = keptTriangleIndices(sphere.indices, edgeMask);
   // 16-bit indices where they fit: half the index bytes, and every viewer supports them.

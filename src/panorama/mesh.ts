@@ -16,6 +16,13 @@
  *
  * Triangles: 2·sx·(sy−1) = sx fan triangles at each pole + 2 per quad elsewhere. They are wound
  * counter-clockwise seen from the centre (the viewer), i.e. three.js FrontSide faces the viewer.
+ *
+ * Pole blend (issue 12): an equirect image's top and bottom rows are single points on the sphere,
+ * but a generated depth map gives them many different depths, so the rings next to the pole would
+ * sit at scattered distances around the one pole point: a crown of spikes. Within
+ * POLE_BLEND_DEGREES of each pole every vertex's inverse depth is blended toward that pole row's
+ * median (`poleDepths`, `poleBlendedDepth`), with weight 1 at the pole: the mesh converges to one
+ * distance there, and rows outside the band are untouched. The shader does the same blend.
  */
 import { clampUnit, inverseDepthCoefficients } from './depth-mapping';
 import { uvToDirection, type Vec3 } from './equirect';
@@ -208,6 +215,7 @@ export interface DepthMapView {
  *     return clamp(ivec2(floor(vec2(u, uv.y) * vec2(size))), ivec2(0), size - 1);
  *   }
  *   float d = texelFetch(uDepth, depthTexel(uv, textureSize(uDepth, 0)), 0).r;
+ *   d = poleBlend(clamp(d, 0.0, 1.0), uv.y);                      // poleBlendedDepth()
  *   float dist = 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0)); // inverseDepthCoefficients()
  *   vec3 displaced = position * dist;                            // position is the unit direction
  */
@@ -224,6 +232,75 @@ export function depthTexelIndex(u: number, v: number, width: number, height: num
   return y * width + x;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Poles: the mesh converges to one distance at each pole.
+
+/**
+ * Degrees of latitude, from each pole, over which vertices are blended toward the pole's distance.
+ * Why 6°: the crown of spikes lives in the first few rings (0.70° each on the default grid, so 8
+ * rings are blended), where cells are slivers a few centimetres wide that show no depth detail
+ * anyway; 6° is ≈ 17 px of a 512-row image, wider than the rows LDM3D-pano leaves noisy at its
+ * edges, and small enough that everything above a ≈ 40° upward glance (a ceiling, a tree top) keeps
+ * its own depth exactly.
+ */
+export const POLE_BLEND_DEGREES = 6;
+
+/** The relative inverse depth each pole converges to (the robust mean of its image row). */
+export interface PoleDepths {
+  /** Of the top row (v = 0). */
+  readonly north: number;
+  /** Of the bottom row (v = 1). */
+  readonly south: number;
+}
+
+/**
+ * Median of row y's clamped inverse depths (NaN → 0 like `clampUnit`). The median, not the mean:
+ * a few pixels of a lamp or a tree top in the top row must not pull the whole pole toward them.
+ * For an even width it is the lower middle value, an actual pixel's depth. The median of inverse
+ * depths is also the median of distances (the mapping is monotonic), whatever near and far are.
+ */
+function rowMedian(map: DepthMapView, y: number): number {
+  const row = new Float32Array(map.width);
+  for (let x = 0; x < map.width; x++) row[x] = clampUnit(map.depth[y * map.width + x]);
+  row.sort();
+  return row[(map.width - 1) >> 1];
+}
+
+/** Each pole's target depth: the median of the top and of the bottom image row. */
+export function poleDepths(map: DepthMapView): PoleDepths {
+  checkDepthMap(map);
+  return { north: rowMedian(map, 0), south: rowMedian(map, map.height - 1) };
+}
+
+/** POLE_BLEND_DEGREES as a fraction of v (the shader's `uPoleBand` uniform), float32. */
+export const POLE_BAND_V = Math.fround(POLE_BLEND_DEGREES / 180);
+
+/**
+ * Blend weight of a vertex at texture v: smoothstep from 0 at POLE_BLEND_DEGREES from the nearer
+ * pole to 1 at the pole (smooth at the band's edge, so no crease where blending starts), exactly 0
+ * outside the band. In float32 as the shader computes it:
+ *   float t = 1.0 - min(v, 1.0 - v) / uPoleBand;  w = t > 0.0 ? t * t * (3.0 - 2.0 * t) : 0.0;
+ */
+export function poleBlendWeight(v: number, band: number = POLE_BAND_V): number {
+  const f = Math.fround;
+  const vf = f(v);
+  const t = f(1 - f(Math.min(vf, f(1 - vf)) / band));
+  return t > 0 ? f(f(t * t) * f(3 - f(2 * t))) : 0;
+}
+
+/**
+ * Inverse depth d (already clamped to [0, 1]) of a vertex at texture v, blended toward its pole's
+ * depth: mix(d, pole, w) = d·(1 − w) + pole·w as GLSL's mix, d itself outside the band. Blending
+ * inverse depth rather than metres keeps the result independent of near/far (a slider moves no
+ * vertex relative to the others) and lets edge triangles carry it in `aDepth` like any depth.
+ */
+export function poleBlendedDepth(d: number, v: number, poles: PoleDepths): number {
+  const w = poleBlendWeight(v);
+  if (w === 0) return d;
+  const pole = v < 0.5 ? poles.north : poles.south;
+  return d * (1 - w) + pole * w;
+}
+
 function checkDepthMap(map: DepthMapView): void {
   if (!(map.width > 0 && map.height > 0) || map.depth.length !== map.width * map.height) {
     throw new RangeError(
@@ -233,22 +310,27 @@ function checkDepthMap(map: DepthMapView): void {
 }
 
 /**
- * Metres per vertex: the depth texel of `depthTexelIndex`, through the mapping. Stored as float32,
- * which is what the GPU computes (up to its division's rounding).
+ * Metres per vertex: the depth texel of `depthTexelIndex`, blended toward its pole's depth near
+ * the poles (`poleBlendedDepth`), through the mapping. Stored as float32, which is what the GPU
+ * computes (up to its division's rounding). `poles` defaults to this map's own; pass the base
+ * panorama's when displacing by another map that the viewer blends over it (GLB of a sharpened
+ * scene), so both converge to the same point.
  */
 export function sampleVertexDistances(
   mesh: SphereMesh,
   depthMap: DepthMapView,
   mapping: DepthMapping,
   out: Float32Array = new Float32Array(mesh.vertexCount),
+  poles: PoleDepths = poleDepths(depthMap),
 ): Float32Array {
   checkDepthMap(depthMap);
   const { invFar, invRange } = inverseDepthCoefficients(mapping);
   const { uvs, vertexCount } = mesh;
   const { width, height, depth } = depthMap;
   for (let n = 0; n < vertexCount; n++) {
-    const d = depth[depthTexelIndex(uvs[n * 2], uvs[n * 2 + 1], width, height)];
-    out[n] = 1 / (invFar + invRange * clampUnit(d));
+    const v = uvs[n * 2 + 1];
+    const d = poleBlendedDepth(clampUnit(depth[depthTexelIndex(uvs[n * 2], v, width, height)]), v, poles);
+    out[n] = 1 / (invFar + invRange * d);
   }
   return out;
 }
@@ -272,13 +354,14 @@ export function displacePositions(
   return out;
 }
 
-/** Both steps at once: what the CPU path hands to a BufferGeometry. */
+/** Both steps at once: what the CPU path hands to a BufferGeometry (`poles`: see sampleVertexDistances). */
 export function displaceSphereMesh(
   mesh: SphereMesh,
   depthMap: DepthMapView,
   mapping: DepthMapping,
+  poles?: PoleDepths,
 ): { positions: Float32Array; distances: Float32Array } {
-  const distances = sampleVertexDistances(mesh, depthMap, mapping);
+  const distances = sampleVertexDistances(mesh, depthMap, mapping, undefined, poles);
   return { positions: displacePositions(mesh, distances), distances };
 }
 

@@ -30,7 +30,15 @@
  */
 import { clampUnit, inverseDepthCoefficients } from './depth-mapping';
 import { uvToDirection, type Vec3 } from './equirect';
-import { depthTexelIndex, detectEdgeTriangles, edgeToleranceForGrid, type DepthMapView } from './mesh';
+import {
+  depthTexelIndex,
+  detectEdgeTriangles,
+  edgeToleranceForGrid,
+  poleBlendedDepth,
+  poleDepths,
+  type DepthMapView,
+  type PoleDepths,
+} from './mesh';
 import type { DepthMapping } from './types';
 
 /** Fine rows per base row (and the most columns per base column). */
@@ -263,14 +271,21 @@ export interface DetailDepthView {
 /**
  * Relative inverse depth the shader displaces by at (u, v): the base depth texel, mixed toward
  * the detail layer's texel by its alpha (each texture by `depthTexelIndex` at its own size),
- * clamped to [0, 1].
+ * clamped to [0, 1], then blended toward the pole's depth near the poles (mesh.ts
+ * `poleBlendedDepth`; `poles` = `poleDepths(base)`, computed once by the caller).
  */
-export function blendedInverseDepth(u: number, v: number, base: DepthMapView, layer: DetailDepthView | null): number {
+export function blendedInverseDepth(
+  u: number,
+  v: number,
+  base: DepthMapView,
+  layer: DetailDepthView | null,
+  poles: PoleDepths,
+): number {
   const d = base.depth[depthTexelIndex(u, v, base.width, base.height)];
-  if (layer === null) return clampUnit(d);
+  if (layer === null) return poleBlendedDepth(clampUnit(d), v, poles);
   const t = depthTexelIndex(u, v, layer.width, layer.height);
   const a = layer.rgba[t * 4 + 3] / 255;
-  return a === 0 ? clampUnit(d) : clampUnit(d * (1 - a) + layer.depth[t] * a);
+  return poleBlendedDepth(a === 0 ? clampUnit(d) : clampUnit(d * (1 - a) + layer.depth[t] * a), v, poles);
 }
 
 /** Displaced positions and distances of a tile's vertices, as the vertex shader places them. */
@@ -291,12 +306,13 @@ export function displaceTilePatch(
   layer: DetailDepthView | null,
   mapping: DepthMapping,
   out?: TileDisplacement,
+  poles: PoleDepths = poleDepths(base),
 ): TileDisplacement {
   const { invFar, invRange } = inverseDepthCoefficients(mapping);
   const n = tile.vertexCount;
   const positions = out?.positions ?? new Float32Array(n * 3);
   const distances = out?.distances ?? new Float32Array(n);
-  const dist = (u: number, v: number): number => 1 / (invFar + invRange * blendedInverseDepth(u, v, base, layer));
+  const dist = (u: number, v: number): number => 1 / (invFar + invRange * blendedInverseDepth(u, v, base, layer, poles));
   const dA: Vec3 = { x: 0, y: 0, z: 0 };
   const dB: Vec3 = { x: 0, y: 0, z: 0 };
   const { uvs, stitch } = tile;

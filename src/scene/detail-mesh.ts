@@ -14,7 +14,7 @@
  */
 import { BufferAttribute, BufferGeometry, DynamicDrawUsage, FrontSide, Mesh, ShaderMaterial } from 'three';
 import { inverseDepthCoefficients } from '../panorama/depth-mapping';
-import type { DepthMapView } from '../panorama/mesh';
+import type { DepthMapView, PoleDepths } from '../panorama/mesh';
 import {
   buildTilePatch,
   detectTileEdges,
@@ -36,6 +36,8 @@ export interface PatchDepthSources {
   readonly mapping: DepthMapping;
   /** τ of the edge rule for the fine rows. */
   readonly tolerance: number;
+  /** The base's pole depths (mesh.ts `poleDepths`, the shader's uPoleDepth); default computed from `base`. */
+  readonly poles?: PoleDepths;
 }
 
 export interface DetailMeshStats {
@@ -254,7 +256,7 @@ export class DetailMesh {
   private prepareTile(block: Block, src: PatchDepthSources): PreparedTile {
     const tiling = this.tilingInUse!;
     const tile = buildTilePatch(tiling, block.ti, block.tj, this.neighbourFlags(tiling, block.ti, block.tj));
-    const { distances } = displaceTilePatch(tile, src.base, src.layer, src.mapping);
+    const { distances } = displaceTilePatch(tile, src.base, src.layer, src.mapping, undefined, src.poles);
     const flags = detectTileEdges(tile, distances, src.tolerance);
     let edges = 0;
     for (let t = 0; t < tile.triangleCount; t++) edges += flags[t];

@@ -35,6 +35,7 @@ import {
   ShaderMaterial,
   SRGBColorSpace,
   UnsignedByteType,
+  Vector2,
   type IUniform,
 } from 'three';
 import { clampUnit, inverseDepthCoefficients } from '../panorama/depth-mapping';
@@ -43,8 +44,12 @@ import {
   depthTexelIndex,
   detectEdgeTriangles,
   edgeToleranceForGrid,
+  POLE_BAND_V,
+  poleBlendedDepth,
+  poleDepths,
   sampleVertexDistances,
   segmentsForImage,
+  type PoleDepths,
   type SphereMesh,
 } from '../panorama/mesh';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
@@ -75,6 +80,10 @@ export interface PanoramaUniforms {
   uDetail: IUniform<DataTexture>;
   /** Detail layer depth (R32F, same size as uDetail), fetched like uDepth. */
   uDetailDepth: IUniform<DataTexture>;
+  /** (north, south): the pole rows' median inverse depth (mesh.ts `poleDepths`). */
+  uPoleDepth: IUniform<Vector2>;
+  /** The pole blend band as a fraction of v (mesh.ts POLE_BAND_V). */
+  uPoleBand: IUniform<number>;
 }
 
 export interface PanoramaMeshStats {
@@ -122,6 +131,8 @@ export class PanoramaMesh {
   private colour: DataTexture | null = null;
   private depth: DataTexture | null = null;
   private panorama: RGBDPanorama | null = null;
+  /** The panorama's pole depths (uPoleDepth), kept for the CPU mirror of the shader. */
+  private poles: PoleDepths = { north: 0, south: 0 };
   private detail: DetailLayer | null = null;
   private detailColour: DataTexture;
   private detailDepth: DataTexture;
@@ -157,6 +168,8 @@ export class PanoramaMesh {
       uInvRange: { value: invRange },
       uDetail: { value: this.detailColour },
       uDetailDepth: { value: this.detailDepth },
+      uPoleDepth: { value: new Vector2(0, 0) },
+      uPoleBand: { value: POLE_BAND_V },
     };
     this.material = new ShaderMaterial({
       name: 'PanoramaMaterial',
@@ -197,6 +210,9 @@ export class PanoramaMesh {
     this.uniforms.uColor.value = this.colour;
     this.uniforms.uDepth.value = this.depth;
     this.panorama = panorama;
+    // Once per image: the shader and every CPU mirror (edge test, refined tiles) blend toward these.
+    this.poles = poleDepths(panorama);
+    this.uniforms.uPoleDepth.value.set(this.poles.north, this.poles.south);
     this.edgeRatio = NaN;
     // Same tiles (they depend on the layer only), new base depth under them.
     this.syncPatches(this.patchesStale ? null : 'depth');
@@ -328,7 +344,7 @@ export class PanoramaMesh {
       this.patches.reset(tiling);
       change = null;
     }
-    const src = { base: pano, layer, mapping: this.mapping, tolerance: patchEdgeTolerance(tiling, this.tolerance) };
+    const src = { base: pano, layer, mapping: this.mapping, tolerance: patchEdgeTolerance(tiling, this.tolerance), poles: this.poles };
     if (change === 'depth') {
       this.patches.update([], 'all', src);
       return;
@@ -435,7 +451,7 @@ export class PanoramaMesh {
     const pano = this.panorama;
     if (grid === null || pano === null) return;
     const d = this.distances;
-    sampleVertexDistances(grid, pano, this.mapping, d);
+    sampleVertexDistances(grid, pano, this.mapping, d, this.poles);
     const detail = this.detail;
     const blended = detail ? this.blendVertexDepths(grid, pano, detail, d) : null;
     detectEdgeTriangles(grid, d, this.tolerance, this.edgeFlags);
@@ -468,11 +484,12 @@ export class PanoramaMesh {
       const b = src[i + 1];
       const c = src[i + 2];
       const far = d[a] >= d[b] ? (d[a] >= d[c] ? a : c) : d[b] >= d[c] ? b : c;
-      // The texel the farthest vertex reads, by the same rule as the shader.
+      // The depth the farthest vertex gets, by the same rule as the shader (texel, pole blend).
+      const farV = gridUv[far * 2 + 1];
       const farDepth =
         blended !== null && blended.has(far)
           ? blended.get(far)!
-          : clampUnit(pano.depth[depthTexelIndex(gridUv[far * 2], gridUv[far * 2 + 1], pano.width, pano.height)]);
+          : poleBlendedDepth(clampUnit(pano.depth[depthTexelIndex(gridUv[far * 2], farV, pano.width, pano.height)]), farV, this.poles);
       for (let k = 0; k < 3; k++) {
         const v = src[i + k];
         pos[next * 3] = grid.positions[v * 3];
@@ -510,7 +527,7 @@ export class PanoramaMesh {
    * Where the detail layer has weight, the vertex shader displaces by mix(base, detail, alpha),
    * each fetched at its own resolution by the same texel rule; this mirrors it on the CPU so the
    * edge test sees what is drawn. Overwrites those vertices' distances in `out` and returns their
-   * blended inverse depths.
+   * blended inverse depths (pole blend included, as the shader applies it after the detail mix).
    */
   private blendVertexDepths(grid: SphereMesh, pano: RGBDPanorama, layer: DetailLayer, out: Float32Array): Map<number, number> {
     const { invFar, invRange } = inverseDepthCoefficients(this.mapping);
@@ -523,7 +540,7 @@ export class PanoramaMesh {
       const a = layer.rgba[t * 4 + 3] / 255;
       if (a === 0) continue;
       const base = pano.depth[depthTexelIndex(u, v, pano.width, pano.height)];
-      const dd = clampUnit(base * (1 - a) + layer.depth[t] * a);
+      const dd = poleBlendedDepth(clampUnit(base * (1 - a) + layer.depth[t] * a), v, this.poles);
       blended.set(n, dd);
       out[n] = 1 / (invFar + invRange * dd);
     }

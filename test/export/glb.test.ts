@@ -8,12 +8,14 @@ import {
   buildSphereMesh,
   detectEdgeTriangles,
   displaceSphereMesh,
+  poleDepths,
   sphereTriangleCount,
   sphereVertexCount,
 } from '../../src/panorama/mesh';
 import { inverseDepthToDistance } from '../../src/panorama/depth-mapping';
 import { installBrowserShims, type FakeImageBitmap } from './node-shims';
 import { makeMetadata, makePanorama } from './fixtures';
+import { spikyPolePanorama } from '../panorama/pole-fixture';
 
 let uninstall: () => void;
 beforeAll(() => {
@@ -98,6 +100,31 @@ describe('exportSceneGlb', () => {
     // v = 0 (the image's top row) is up.
     expect(pos.getY(top)).toBeGreaterThan(0);
     expect(Math.abs(pos.getX(top)) + Math.abs(pos.getZ(top))).toBeLessThan(1e-6);
+  });
+
+  it('shows the viewer’s geometry at the poles: blended toward the pole rows’ median, one point each', async () => {
+    const panorama = spikyPolePanorama(256, 128);
+    const rgbPng = encodeRgbPng(256, 128, panorama.rgba);
+    const depthPng = encodeDepth16Png(256, 128, depthToUint16(panorama.depth));
+    // A sharpened composite displaces the rest, but the poles still go to the base's depths, as
+    // the viewer's uPoleDepth does: give the composite a different top row to tell them apart.
+    const displacement = { width: 256, height: 128, depth: Float32Array.from(panorama.depth) };
+    displacement.depth.fill(0.9, 0, 256);
+    for (const [extra, poleSource] of [[{}, panorama], [{ displacement }, panorama]] as const) {
+      const { glb } = await exportSceneGlb({ panorama, depthMapping: mapping, rgbPng, depthPng, metadata: makeMetadata(), ...extra });
+      const gltf = await parseWithGLTFLoader(glb);
+      const mesh = gltf.scene.getObjectByName('panorama') as Mesh;
+      const pos = mesh.geometry.attributes.position.array as Float32Array;
+      const sphere = buildSphereMesh(128, 64);
+      const expected = displaceSphereMesh(sphere, 'displacement' in extra ? extra.displacement : panorama, mapping, poleDepths(poleSource));
+      expect(Array.from(pos)).toEqual(Array.from(expected.positions));
+      // North pole vertices: one point, at the median's distance (not the pole texel's).
+      const r = inverseDepthToDistance(poleDepths(poleSource).north, mapping);
+      for (let k = 0; k < 128; k++) {
+        expect([pos[k * 3], pos[k * 3 + 1], pos[k * 3 + 2]]).toEqual([0, pos[1], 0]);
+      }
+      expect(pos[1]).toBeCloseTo(r, 4);
+    }
   });
 
   it('uses 32-bit indices when the grid has more than 65,535 vertices', async () => {

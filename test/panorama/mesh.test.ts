@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { inverseDepthCoefficients } from '../../src/panorama/depth-mapping';
 import {
   DEFAULT_EDGE_TOLERANCE,
+  DEFAULT_STRETCH_FACTOR,
   DEFAULT_SEGMENTS_X,
   DEFAULT_SEGMENTS_Y,
   MAX_TRIANGLES,
@@ -14,12 +15,17 @@ import {
   edgeVertexMask,
   isEdgeTriangle,
   keptTriangleIndices,
+  measureStretch,
+  POLE_BLEND_DEGREES,
+  poleBlendWeight,
+  poleDepths,
   sampleVertexDistances,
   segmentsForImage,
   sphereTriangleCount,
   type SphereMesh,
 } from '../../src/panorama/mesh';
 import type { RGBDPanorama } from '../../src/panorama/types';
+import { spikyPolePanorama } from './pole-fixture';
 
 /** A deterministic depth map with structure everywhere, including the seam and both poles. */
 function noisyDepth(width: number, height: number): RGBDPanorama {
@@ -190,10 +196,15 @@ describe('depth sampling and displacement', () => {
   it('distances follow the mapping at the sampled texel (the formula the shader uses)', () => {
     const distances = sampleVertexDistances(mesh, pano, mapping);
     const { invFar, invRange } = inverseDepthCoefficients(mapping);
+    let checked = 0;
     for (let n = 0; n < mesh.vertexCount; n += 7) {
+      // Outside the pole blend band (tested on its own below) the texel is used as it is.
+      if (poleBlendWeight(mesh.uvs[n * 2 + 1]) > 0) continue;
       const d = pano.depth[depthTexelIndex(mesh.uvs[n * 2], mesh.uvs[n * 2 + 1], 128, 64)];
       expect(distances[n]).toBe(Math.fround(1 / (invFar + invRange * d)));
+      checked++;
     }
+    expect(checked).toBeGreaterThan(mesh.vertexCount / 8);
   });
 
   it('after displacement the seam is bit-identical and the poles still one point each', () => {
@@ -283,5 +294,127 @@ describe('edge rule', () => {
       expect(isEdgeTriangle(distances[kept[i]], distances[kept[i + 1]], distances[kept[i + 2]], tau)).toBe(false);
     }
     expect(() => detectEdgeTriangles(mesh, distances, -1)).toThrow(/≥ 0/);
+  });
+});
+
+/** Distances without the pole blend: the texel through the mapping (what the mesh did before). */
+function rawDistances(mesh: SphereMesh, pano: RGBDPanorama): Float32Array {
+  const { invFar, invRange } = inverseDepthCoefficients(mapping);
+  const out = new Float32Array(mesh.vertexCount);
+  for (let n = 0; n < mesh.vertexCount; n++) {
+    const d = pano.depth[depthTexelIndex(mesh.uvs[n * 2], mesh.uvs[n * 2 + 1], pano.width, pano.height)];
+    out[n] = 1 / (invFar + invRange * d);
+  }
+  return out;
+}
+
+/** Vertex indices of each ring of latitude, pole rows included (ring 0 = north pole). */
+function rings(mesh: SphereMesh): number[][] {
+  const byV = new Map<number, number[]>();
+  for (let n = 0; n < mesh.vertexCount; n++) {
+    const v = mesh.uvs[n * 2 + 1];
+    byV.set(v, [...(byV.get(v) ?? []), n]);
+  }
+  return [...byV.keys()].sort((a, b) => a - b).map((v) => byV.get(v)!);
+}
+
+function spread(values: Float32Array, ring: number[]): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const n of ring) {
+    lo = Math.min(lo, values[n]);
+    hi = Math.max(hi, values[n]);
+  }
+  return hi - lo;
+}
+
+describe('poles converge to one distance (issue 12)', () => {
+  // 512 × 256 → a 256 × 128 grid: 1.4° rings, so four rings lie inside the 6° band at each pole.
+  const pano = spikyPolePanorama(512, 256);
+  const mesh = buildSphereMesh(256, 128);
+  const blended = sampleVertexDistances(mesh, pano, mapping);
+  const raw = rawDistances(mesh, pano);
+  const all = rings(mesh);
+  const { invFar, invRange } = inverseDepthCoefficients(mapping);
+
+  it('the band is POLE_BLEND_DEGREES wide, weight 1 at the pole and 0 from its edge on', () => {
+    expect(POLE_BLEND_DEGREES).toBe(6);
+    expect(poleBlendWeight(0)).toBe(1);
+    expect(poleBlendWeight(1)).toBe(1);
+    expect(poleBlendWeight(6 / 180)).toBe(0);
+    expect(poleBlendWeight(0.5)).toBe(0);
+    expect(poleBlendWeight(3 / 180)).toBeCloseTo(0.5, 6);
+    // Monotonic toward the pole.
+    for (let k = 1; k < 60; k++) expect(poleBlendWeight(k / 1800)).toBeLessThan(poleBlendWeight((k - 1) / 1800));
+  });
+
+  it('the pole depth is the median of its image row, not the pole texel', () => {
+    const poles = poleDepths(pano);
+    const top = Array.from(pano.depth.subarray(0, 512)).sort((a, b) => a - b);
+    expect(poles.north).toBe(top[255]);
+    expect(poles.north).toBeCloseTo(0.5, 2);
+    expect(poles.south).toBeCloseTo(0.5, 2);
+    // One broken pixel (NaN, or far out of range) cannot drag the pole anywhere.
+    const broken = { ...pano, depth: Float32Array.from(pano.depth) };
+    broken.depth[7] = NaN;
+    broken.depth[8] = 1e9;
+    expect(Math.abs(poleDepths(broken).north - poles.north)).toBeLessThan(0.01);
+  });
+
+  it('the top and bottom rings of vertices sit at one distance: the pole rows’ median', () => {
+    const poles = poleDepths(pano);
+    for (const [ring, pole] of [[all[0], poles.north], [all[all.length - 1], poles.south]] as const) {
+      expect(ring.length).toBe(mesh.segmentsX);
+      expect(new Set(ring.map((n) => blended[n])).size).toBe(1);
+      expect(blended[ring[0]]).toBe(Math.fround(1 / (invFar + invRange * pole)));
+      // Before, the pole read one texel: one distance too, but not the median's.
+      expect(Math.abs(raw[ring[0]] - blended[ring[0]])).toBeGreaterThan(0.1);
+    }
+  });
+
+  it('no crown of spikes: the rings near each pole close in on the pole distance', () => {
+    for (const j of [1, 2, 3, 4]) {
+      for (const ring of [all[j], all[all.length - 1 - j]]) {
+        const v = mesh.uvs[ring[0] * 2 + 1];
+        const w = poleBlendWeight(v);
+        expect(w).toBeGreaterThan(0);
+        // The blend shrinks every ring's spread of inverse depth by (1 − w); distances follow.
+        const before = spread(raw, ring);
+        expect(before).toBeGreaterThan(1);
+        expect(spread(blended, ring)).toBeLessThan(before * (1 - w) * 1.5 + 1e-6);
+      }
+    }
+    // Ring 1 (1.4° from the pole): its scatter shrinks about tenfold.
+    expect(spread(blended, all[1])).toBeLessThan(spread(raw, all[1]) / 8);
+    // The pole fans are no longer sheets from the pole point out to scattered ring vertices.
+    const { positions } = displaceSphereMesh(mesh, pano, mapping);
+    const rawPositions = displacePositions(mesh, raw);
+    const fans = new Uint8Array(mesh.triangleCount).fill(1);
+    fans.fill(0, 0, mesh.segmentsX);
+    fans.fill(0, mesh.triangleCount - mesh.segmentsX);
+    const before = measureStretch(mesh, rawPositions, raw, fans).maxStretch;
+    const after = measureStretch(mesh, positions, blended, fans).maxStretch;
+    // Measured: 352 → 5.3; "stretched" is > DEFAULT_STRETCH_FACTOR (10).
+    expect(before).toBeGreaterThan(100);
+    expect(after).toBeLessThan(DEFAULT_STRETCH_FACTOR);
+  });
+
+  it('rows outside the band are unchanged, bit for bit', () => {
+    let outside = 0;
+    for (let n = 0; n < mesh.vertexCount; n++) {
+      if (poleBlendWeight(mesh.uvs[n * 2 + 1]) > 0) continue;
+      expect(blended[n]).toBe(raw[n]);
+      outside++;
+    }
+    // Four rings at each pole (and the poles) are blended; the other 119 rings are not.
+    expect(outside).toBe((mesh.segmentsY - 1 - 8) * (mesh.segmentsX + 1));
+  });
+
+  it('the seam and the poles stay closed after the blend', () => {
+    const { positions } = displaceSphereMesh(mesh, pano, mapping);
+    for (const [a, b] of seamPairs(mesh)) expect(vertex(positions, b)).toEqual(vertex(positions, a));
+    for (const ring of [all[0], all[all.length - 1]]) {
+      for (const n of ring) expect(vertex(positions, n)).toEqual(vertex(positions, ring[0]));
+    }
   });
 });

@@ -25,6 +25,8 @@ import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
 import type { DepthMapping, RGBDPanorama } from '../../src/panorama/types';
 import { PanoramaMesh } from '../../src/scene/panorama-mesh';
 import { createDetailLayer } from '../../src/panorama/gnomonic';
+import { poleBlendWeight, poleDepths } from '../../src/panorama/mesh';
+import { spikyPolePanorama } from '../panorama/pole-fixture';
 
 const synthetic = renderSyntheticPanorama(512);
 
@@ -51,7 +53,15 @@ function shaderDistances(pm: PanoramaMesh, pano: RGBDPanorama, mapping: DepthMap
       u = f(u - Math.floor(u));
       const x = Math.min(pano.width - 1, Math.max(0, Math.floor(f(u * pano.width))));
       const y = Math.min(pano.height - 1, Math.max(0, Math.floor(f(v * pano.height))));
-      d = pano.depth[y * pano.width + x];
+      d = clampUnit(pano.depth[y * pano.width + x]);
+      // poleBlend(): weight smoothstep over the last uPoleBand of v, toward uPoleDepth.
+      const band = pm.uniforms.uPoleBand.value;
+      const t = f(1 - f(Math.min(v, f(1 - v)) / band));
+      if (t > 0) {
+        const w = f(f(t * t) * f(3 - f(2 * t)));
+        const pole = v < 0.5 ? pm.uniforms.uPoleDepth.value.x : pm.uniforms.uPoleDepth.value.y;
+        d = f(f(d * f(1 - w)) + f(f(pole) * w));
+      }
     }
     out[n] = f(1 / f(f(invFar) + f(f(invRange) * clampUnit(d))));
   }
@@ -82,7 +92,12 @@ describe('PanoramaMesh', () => {
     // The detail layer (Sharpen): same texel rule at its own size, blended by its alpha; the
     // mesh's blendVertexDepths mirrors these lines for the edge test.
     expect(src).toContain('ivec2 dt = depthTexel(uv, textureSize(uDetailDepth, 0));');
-    expect(src).toContain('return mix(d, texelFetch(uDetailDepth, dt, 0).r, a);');
+    expect(src).toContain('return poleBlend(clamp(mix(d, texelFetch(uDetailDepth, dt, 0).r, a), 0.0, 1.0), uv.y);');
+    // The pole blend (mesh.ts poleBlendWeight / poleBlendedDepth), reproduced in shaderDistances.
+    expect(src).toContain('float t = 1.0 - min(v, 1.0 - v) / uPoleBand;');
+    expect(src).toContain('if (t <= 0.0) return d;');
+    expect(src).toContain('float w = t * t * (3.0 - 2.0 * t);');
+    expect(src).toContain('return mix(d, v < 0.5 ? uPoleDepth.x : uPoleDepth.y, w);');
     expect(src).toContain('float d = aDepth < 0.0 ? blendedDepth(uv) : aDepth;');
     expect(src).toContain('return 1.0 / (uInvFar + uInvRange * clamp(d, 0.0, 1.0));');
     expect(src).toContain('p = position * dist;');
@@ -102,6 +117,43 @@ describe('PanoramaMesh', () => {
   // The 2 % reconstruction bound over the whole room is tested on the panorama module's CPU
   // placement (test/panorama/synthetic.test.ts); the test above shows the drawn geometry matches
   // that placement to float precision. Here: the marker, straight ahead at its true distance.
+  it('blends the poles as the panorama module does (spiky pole rows): shader copy = CPU, one point per pole', () => {
+    const pano = spikyPolePanorama(512, 256);
+    const mapping = { near: 1, far: 20 };
+    const pm = new PanoramaMesh(mapping);
+    pm.setPanorama(pano);
+    const grid = pm.sphere!;
+    const poles = poleDepths(pano);
+    expect(pm.uniforms.uPoleDepth.value.toArray()).toEqual([poles.north, poles.south]);
+    const gpu = shaderDistances(pm, pano, mapping);
+    const cpu = sampleVertexDistances(grid, pano, mapping);
+    let blended = 0;
+    for (let n = 0; n < grid.vertexCount; n++) {
+      expect(Math.abs(gpu[n] - cpu[n])).toBeLessThanOrEqual(cpu[n] * 1e-6);
+      if (poleBlendWeight(grid.uvs[n * 2 + 1]) > 0) blended++;
+    }
+    expect(blended).toBeGreaterThan(4 * grid.segmentsX);
+    // Every drawn vertex at v = 0 (grid or edge-triangle copy) is at the one north pole distance.
+    const uv = pm.mesh.geometry.getAttribute('uv').array as Float32Array;
+    const north = new Set<number>();
+    for (let n = 0; n < gpu.length; n++) if (uv[n * 2 + 1] === 0) north.add(gpu[n]);
+    expect(north.size).toBe(1);
+    // Edge triangles near the poles lie flat at their farthest vertex's blended distance.
+    const idx = pm.mesh.geometry.getIndex()!.array as Uint32Array;
+    const edges = pm.edges;
+    let nearPole = 0;
+    for (let t = 0; t < grid.triangleCount; t++) {
+      if (edges[t] === 0) continue;
+      const [a, b, c] = [0, 1, 2].map((k) => grid.indices[t * 3 + k]);
+      if (poleBlendWeight(grid.uvs[a * 2 + 1]) === 0) continue;
+      nearPole++;
+      const far = Math.max(cpu[a], cpu[b], cpu[c]);
+      for (let k = 0; k < 3; k++) expect(Math.abs(gpu[idx[t * 3 + k]] - far)).toBeLessThanOrEqual(far * 1e-6);
+    }
+    expect(nearPole).toBeGreaterThan(0);
+    pm.dispose();
+  });
+
   it('puts the marker straight ahead at its true distance (4.5 m, within 2 %)', () => {
     const pm = new PanoramaMesh(synthetic.mapping);
     pm.setPanorama(synthetic.panorama);
