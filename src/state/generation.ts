@@ -15,6 +15,7 @@ import { createStore } from 'zustand/vanilla';
 import type { RGBDPanorama } from '../panorama/types';
 import type { SceneStore } from './scene-store';
 import { formatBytes } from '../runtime/model-store';
+import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
 import {
   LDM3D_PANO_DEFAULTS,
   isPresetName,
@@ -128,7 +129,7 @@ export interface GenerationDeps {
   readonly resolveModelUrl: (input: string) => string;
   /** Shows a finished panorama; returns its scene id. Default: the scene store's showPanorama. */
   readonly publish?: (panorama: RGBDPanorama, result: GenerationResult, label: string) => Promise<number>;
-  /** Models bigger than this are downloaded only after the user confirms. */
+  /** Models bigger than this are downloaded only after the user confirms (default CONFIRM_DOWNLOAD_ABOVE_BYTES, as the upscaler). */
   readonly confirmAboveBytes?: number;
   /** Previews go to the sphere at most this often (each one re-textures the mesh). */
   readonly previewIntervalMs?: number;
@@ -202,7 +203,7 @@ export function formatDuration(ms: number): string {
 }
 
 export function createGenerationStore(deps: GenerationDeps, initial: Partial<GenerationSettings> = {}) {
-  const confirmAbove = deps.confirmAboveBytes ?? 200 * 1024 * 1024;
+  const confirmAbove = deps.confirmAboveBytes ?? CONFIRM_DOWNLOAD_ABOVE_BYTES;
   const previewInterval = deps.previewIntervalMs ?? 250;
   const now = deps.now ?? (() => performance.now());
   const drawSeed = deps.randomSeed ?? (() => crypto.getRandomValues(new Uint32Array(1))[0]);
@@ -256,12 +257,12 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       set({ plan });
       if (planCancelled) return null;
       if (plan.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
-      if (plan.remainingBytes > confirmAbove && !confirmDownload) {
+      if (needsDownloadConfirm(plan, confirmAbove) && !confirmDownload) {
         set({ status: 'idle', awaitingConfirmation: plan, progress: null });
         return null;
       }
       set({ status: 'loading', awaitingConfirmation: null });
-      if (plan.remainingBytes > confirmAbove) await deps.persistStorage?.().catch(() => undefined);
+      if (needsDownloadConfirm(plan, confirmAbove)) await deps.persistStorage?.().catch(() => undefined);
       onLoadProgress({
         type: 'load-progress',
         id: 0,

@@ -16,14 +16,17 @@ import { compositeRegion, mergeRects, type LayerRect, type RegionPatch } from '.
 import { createDetailLayer, type DetailLayer } from '../panorama/gnomonic';
 import type { SceneStore } from './scene-store';
 import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from '../workers/client';
-import type { BackendPreference, SrModelInfo } from '../workers/protocol';
+import type { BackendPreference, PlanModels, PlanSummary, SrModelInfo } from '../workers/protocol';
 import { formatBytes } from '../runtime/model-store';
+import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
 
 type Vec3 = { readonly x: number; readonly y: number; readonly z: number };
 
 /** The part of PipelineClient used here (tests pass the real client on a fake worker). */
 export interface SharpenClient {
   readonly srLoaded: SrModelInfo | null;
+  /** Sizes the upscaler's files before anything is downloaded (called with 'sr'). */
+  plan(baseUrl: string, models: PlanModels): Promise<PlanSummary>;
   sharpen(params: SharpenParams, options?: SharpenOptions): Promise<SharpenResult>;
   unloadSr(): Promise<void>;
   cancel(): void;
@@ -60,12 +63,23 @@ export interface SharpenState {
   /** Of those, how many are on screen only (not stored with the scene). */
   readonly unsaved: number;
   readonly srModel: SrModelInfo | null;
+  /**
+   * The upscaler is not loaded and its download is too large to start without asking (the same
+   * rule and words as the panorama model: download-confirm.ts); the panels ask, then call
+   * sharpen({ confirmDownload: true }), or cancel() for "Not now".
+   */
+  readonly awaitingConfirmation: PlanSummary | null;
   /** Border step of the last patch after the depth fit (inverse depth units). */
   readonly lastBorder: { readonly mean: number; readonly p95: number; readonly max: number } | null;
   setSteps(steps: number): void;
   setGazeSource(source: GazeSource | null): void;
-  /** Sharpens what the viewer looks at now. Errors go to the scene's messages. */
-  sharpen(): Promise<void>;
+  /**
+   * Sharpens what the viewer looks at now. Errors go to the scene's messages. When the upscaler
+   * must be downloaded first and that is large, it only sets awaitingConfirmation, unless
+   * `confirmDownload` says the user has agreed.
+   */
+  sharpen(options?: { confirmDownload?: boolean }): Promise<void>;
+  /** Stops the running sharpen, or answers "Not now" to the download question. */
   cancel(): void;
   /** Releases the SR models (GPU memory). */
   unload(): Promise<void>;
@@ -104,6 +118,10 @@ export interface SharpenDeps {
   readonly savePatch?: (sceneId: number, patch: FinishedPatch) => Promise<'saved' | 'scene-not-saved'>;
   /** Removes scene `sceneId`'s stored patches (for clearAll); rejects like savePatch. */
   readonly clearSaved?: (sceneId: number) => Promise<unknown>;
+  /** An upscaler download bigger than this waits for the user's yes (default: as the panorama model). */
+  readonly confirmAboveBytes?: number;
+  /** Asks the browser not to evict stored models; called once the user confirmed a large download. */
+  readonly persistStorage?: () => Promise<unknown>;
 }
 
 export const DEFAULT_SHARPEN_STEPS = 20;
@@ -112,6 +130,10 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
   let gazeSource: GazeSource | null = null;
   // The worker is done and the patch is being stored: too late to cancel.
   let saving = false;
+  // Non-null while the upscaler's size is being asked for: there is no worker job yet, so cancel
+  // only drops the answer (a new token makes the pending one stale).
+  let planning: object | null = null;
+  const confirmAbove = deps.confirmAboveBytes ?? CONFIRM_DOWNLOAD_ABOVE_BYTES;
   const store = createStore<SharpenState>()((set, get) => ({
     status: 'idle',
     progress: null,
@@ -124,6 +146,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
     regions: 0,
     unsaved: 0,
     srModel: deps.client.srLoaded,
+    awaitingConfirmation: null,
     lastBorder: null,
     setSteps(steps) {
       if (Number.isInteger(steps) && steps >= 1 && steps <= 1000) set({ steps });
@@ -131,7 +154,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
     setGazeSource(source) {
       gazeSource = source;
     },
-    async sharpen() {
+    async sharpen(options = {}) {
       const say = deps.scene.getState().say;
       if (get().status !== 'idle') return;
       const current = deps.scene.getState().current;
@@ -145,11 +168,37 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
         return;
       }
       const { panorama } = current;
+      const baseUrl = deps.modelUrl();
       set({ status: 'sharpening', progress: { text: 'Starting…', fraction: 0 } });
+      // Not loaded yet: the upscaler may have gigabytes to download, which the user must see first.
+      if (deps.client.srLoaded === null) {
+        const token = {};
+        planning = token;
+        set({ progress: { text: 'Checking the size of the upscaler…', fraction: 0 } });
+        let plan: PlanSummary;
+        try {
+          plan = await deps.client.plan(baseUrl, 'sr');
+        } catch (e) {
+          if (planning !== token) return;
+          planning = null;
+          say('error', `Sharpen failed: ${(e as Partial<PipelineError>)?.message ?? String(e)}`);
+          set({ status: 'idle', progress: null });
+          return;
+        }
+        if (planning !== token) return; // cancelled meanwhile
+        planning = null;
+        const large = needsDownloadConfirm(plan, confirmAbove);
+        if (large && !options.confirmDownload) {
+          set({ status: 'idle', progress: null, awaitingConfirmation: plan });
+          return;
+        }
+        set({ awaitingConfirmation: null });
+        if (large) await deps.persistStorage?.().catch(() => undefined);
+      }
       try {
         const result = await deps.client.sharpen(
           {
-            baseUrl: deps.modelUrl(),
+            baseUrl,
             backend: deps.backend(),
             width: panorama.width,
             height: panorama.height,
@@ -209,6 +258,15 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
       }
     },
     cancel() {
+      if (get().awaitingConfirmation !== null) {
+        set({ awaitingConfirmation: null });
+        return;
+      }
+      if (planning !== null) {
+        planning = null;
+        set({ status: 'idle', progress: null });
+        return;
+      }
       if (get().status !== 'sharpening' || saving) return;
       set({ status: 'cancelling' });
       deps.client.cancel();

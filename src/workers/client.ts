@@ -21,6 +21,7 @@ import {
   type GenerationMetadata,
   type LoadProgressMessage,
   type LoadedMessage,
+  type PlanModels,
   type PlanSummary,
   type ProgressMessage,
   type SharpenProgressMessage,
@@ -125,10 +126,10 @@ export class PipelineClient {
     this.cancelGraceMs = options.cancelGraceMs ?? 20_000;
   }
 
-  /** Files, sizes and what is already cached, without downloading. */
-  plan(baseUrl: string): Promise<PlanSummary> {
+  /** Files, sizes and what is already cached, without downloading ('sr': the upscaler's files). */
+  plan(baseUrl: string, models: PlanModels = 'pano'): Promise<PlanSummary> {
     return new Promise((resolve, reject) => {
-      const id = this.send((id) => ({ type: 'plan', id, baseUrl }));
+      const id = this.send((id) => ({ type: 'plan', id, baseUrl, ...(models === 'pano' ? {} : { models }) }));
       this.pending.set(id, { kind: 'plan', resolve, reject });
     });
   }

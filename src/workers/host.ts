@@ -11,7 +11,7 @@
 import { ModelFileError, ModelStore, filesForSessions, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
 import type { Manifest } from '../pipeline/manifest';
 import { isAbort, isDeviceLost, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
-import { BadSharpenRequest, SrWorkerHost, type UpscalerLoader } from './sr-host';
+import { BadSharpenRequest, SR_SESSIONS, SrWorkerHost, type UpscalerLoader } from './sr-host';
 import {
   PANO_SESSIONS,
   SCHEDULERS,
@@ -113,7 +113,7 @@ export class PipelineWorkerHost {
   private async plan(req: PlanRequest): Promise<void> {
     try {
       const store = await ModelStore.open(req.baseUrl, this.deps.store);
-      const plan = await store.plan(filesForSessions(store.manifest, PANO_SESSIONS));
+      const plan = await store.plan(filesForSessions(store.manifest, req.models === 'sr' ? SR_SESSIONS : PANO_SESSIONS));
       this.send({
         type: 'planned',
         id: req.id,

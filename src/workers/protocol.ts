@@ -30,7 +30,14 @@ export interface PlanRequest {
   readonly id: number;
   /** Absolute URL of the model folder (a worker resolves relative URLs against its own script). */
   readonly baseUrl: string;
+  /**
+   * Whose files to size: the panorama pipeline's (default) or the upscaler's, which also needs the
+   * VAE encoder; so the size the user confirms is what the load then downloads.
+   */
+  readonly models?: PlanModels;
 }
+
+export type PlanModels = 'pano' | 'sr';
 
 export interface LoadRequest {
   readonly type: 'load';

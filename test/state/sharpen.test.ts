@@ -3,17 +3,44 @@ import { createSharpenStore, loadedModelsText, type FinishedPatch, type SharpenC
 import { createDetailLayer } from '../../src/panorama/gnomonic';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineError, type SharpenParams, type SharpenResult } from '../../src/workers/client';
+import type { PlanModels, PlanSummary } from '../../src/workers/protocol';
+import { CONFIRM_DOWNLOAD_ABOVE_BYTES, downloadConfirmText } from '../../src/state/download-confirm';
 
 const pano = () => ({ width: 8, height: 4, rgba: new Uint8ClampedArray(8 * 4 * 4), depth: new Float32Array(32) });
 const SR = { modelId: 'tiny-random/ldm3d-sr', testWeights: true, backend: 'wasm' as const };
 
-function fakeClient(behaviour: (p: SharpenParams) => Promise<SharpenResult>) {
+/** What the worker's plan says about the upscaler: by default everything is already stored. */
+function srPlan(remainingBytes = 0, cachedBytes = 0): PlanSummary {
+  const totalBytes = remainingBytes + cachedBytes;
+  return {
+    baseUrl: 'http://x/sr/',
+    modelId: 'Intel/ldm3d-sr',
+    testWeights: false,
+    files: [{ path: 'unet/model.onnx', bytes: totalBytes, cachedBytes }],
+    totalBytes,
+    cachedBytes,
+    remainingBytes,
+    availableBytes: null,
+  };
+}
+
+/**
+ * Without `plan` the upscaler counts as loaded already (no size question: the sharpen job starts
+ * at once); with it, nothing is loaded and `plan` answers the size question.
+ */
+function fakeClient(behaviour: (p: SharpenParams) => Promise<SharpenResult>, plan?: () => Promise<PlanSummary>) {
   const calls: SharpenParams[] = [];
+  const plans: [string, PlanModels][] = [];
   let cancelled = 0;
-  const client: SharpenClient & { calls: SharpenParams[]; cancelled: () => number } = {
-    srLoaded: null,
+  const client: SharpenClient & { calls: SharpenParams[]; plans: [string, PlanModels][]; cancelled: () => number } = {
+    srLoaded: plan ? null : SR,
     calls,
+    plans,
     cancelled: () => cancelled,
+    plan: (baseUrl, models) => {
+      plans.push([baseUrl, models]);
+      return plan ? plan() : Promise.reject(new Error('not expected: the upscaler is loaded'));
+    },
     sharpen: (p) => {
       calls.push(p);
       return behaviour(p);
@@ -195,6 +222,57 @@ describe('sharpen store', () => {
     await store.getState().clearAll();
     expect(cleared).toEqual([id]);
     expect(store.getState()).toMatchObject({ layer: null, regions: 0, touched: [], status: 'idle' });
+  });
+
+  it('asks before a large upscaler download, as the panorama model does (same threshold, same words); nothing downloads before yes', async () => {
+    const big = srPlan(4.3e9, 0.5e9);
+    const client = fakeClient(async () => result(), async () => big);
+    let persisted = 0;
+    const { store } = setup(client, { persistStorage: async () => persisted++ });
+    await store.getState().sharpen();
+    // Only the size was asked for (the upscaler's files: 'sr'); no sharpen job, so no download.
+    expect(client.plans).toEqual([['http://x/sr/', 'sr']]);
+    expect(client.calls).toHaveLength(0);
+    expect(store.getState()).toMatchObject({ status: 'idle', awaitingConfirmation: big, regions: 0 });
+    expect(downloadConfirmText(store.getState().awaitingConfirmation!)).toBe('This downloads 4.0 GB (477 MB already stored) and keeps it in this browser.');
+    // "Not now" drops the question and downloads nothing.
+    store.getState().cancel();
+    expect(store.getState().awaitingConfirmation).toBeNull();
+    expect(client.calls).toHaveLength(0);
+    // Asked again, then yes: the sharpen (which downloads) runs, storage is made persistent.
+    await store.getState().sharpen();
+    expect(store.getState().awaitingConfirmation).toBe(big);
+    await store.getState().sharpen({ confirmDownload: true });
+    expect(client.calls).toHaveLength(1);
+    expect(persisted).toBe(1);
+    expect(store.getState()).toMatchObject({ awaitingConfirmation: null, regions: 1 });
+  });
+
+  it('does not ask at or below the threshold, nor once the upscaler is loaded', async () => {
+    const client = fakeClient(async () => result(), async () => srPlan(CONFIRM_DOWNLOAD_ABOVE_BYTES));
+    const { store } = setup(client);
+    await store.getState().sharpen();
+    expect(client.calls).toHaveLength(1);
+    expect(store.getState().awaitingConfirmation).toBeNull();
+    const loaded = fakeClient(async () => result());
+    const second = setup(loaded);
+    await second.store.getState().sharpen();
+    expect(loaded.plans).toHaveLength(0);
+    expect(loaded.calls).toHaveLength(1);
+  });
+
+  it('cancel while the size is being asked for stops before any download', async () => {
+    let answer: (p: PlanSummary) => void = () => undefined;
+    const client = fakeClient(async () => result(), () => new Promise((resolve) => (answer = resolve)));
+    const { store } = setup(client);
+    const run = store.getState().sharpen();
+    await Promise.resolve();
+    expect(store.getState().status).toBe('sharpening');
+    store.getState().cancel();
+    expect(store.getState().status).toBe('idle');
+    answer(srPlan());
+    await run;
+    expect(client.calls).toHaveLength(0);
   });
 
   it('says what is loaded', () => {

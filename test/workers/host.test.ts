@@ -33,6 +33,18 @@ const gen = (id: number, over: Partial<GenerateRequest> = {}): GenerateRequest =
 });
 
 describe('PipelineWorkerHost', () => {
+  it("plans the upscaler's files for models 'sr' (the VAE encoder too), so the size asked about is what sharpen downloads", async () => {
+    const { host, of, server } = setup();
+    await host.handle({ type: 'plan', id: 1, baseUrl: BASE, models: 'sr' });
+    const [planned] = of('planned');
+    const paths = planned!.plan.files.map((f) => f.path);
+    expect(paths).toContain('vae_encoder/model.onnx');
+    expect(paths).toContain('unet/model.onnx');
+    expect(planned!.plan.remainingBytes).toBe([...server.files].filter(([p]) => paths.includes(p)).reduce((a, [, b]) => a + b.length, 0));
+    // Only the manifest was fetched: sizing downloads nothing.
+    expect(server.requests.map((r) => r.path)).toEqual(['manifest.json']);
+  });
+
   it('plans, then loads with progress, then generates with per-step progress and a transferred result', async () => {
     const { host, out, of, server } = setup();
     await host.handle({ type: 'plan', id: 1, baseUrl: BASE });

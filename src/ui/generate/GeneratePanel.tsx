@@ -14,6 +14,7 @@ import { SCHEDULERS, type BackendPreference, type SchedulerName } from '../../wo
 import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
 import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';
 import { useTransientProgress } from './use-transient-progress';
+import { DownloadConfirm } from '../DownloadConfirm';
 import './generate.css';
 
 export interface GeneratePanelProps {
@@ -242,26 +243,13 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
           </p>
         ) : null}
         {confirm ? (
-          <div className="confirm" data-testid="confirm-download">
-            <p>
-              This downloads {formatBytes(confirm.remainingBytes)}
-              {confirm.cachedBytes > 0 ? ` (${formatBytes(confirm.cachedBytes)} already stored)` : ''} and keeps it in this browser.
-            </p>
-            {confirm.availableBytes !== null && confirm.availableBytes < confirm.remainingBytes ? (
-              <p role="alert" data-testid="storage-warning">
-                This browser lets the app store only {formatBytes(confirm.availableBytes)} more: free disk space or clear site data
-                first, or the download will stop with a quota error.
-              </p>
-            ) : null}
-            <div className="row">
-              <button type="button" className="primary" onClick={() => void store.getState().generate({ confirmDownload: true })}>
-                Download and generate
-              </button>
-              <button type="button" onClick={() => store.getState().cancel()}>
-                Not now
-              </button>
-            </div>
-          </div>
+          <DownloadConfirm
+            plan={confirm}
+            confirmLabel="Download and generate"
+            onConfirm={() => void store.getState().generate({ confirmDownload: true })}
+            onDecline={() => store.getState().cancel()}
+            testId="confirm-download"
+          />
         ) : null}
         <div className="row">
           <button type="submit" className="primary" data-testid="generate" disabled={running || hasInvalid}>

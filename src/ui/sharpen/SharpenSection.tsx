@@ -7,6 +7,7 @@ import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
+import { DownloadConfirm } from '../DownloadConfirm';
 
 export interface SharpenSectionProps {
   readonly store: SharpenStore;
@@ -19,6 +20,7 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
   const sr = useStore(store, (s) => s.srModel);
   const regions = useStore(store, (s) => s.regions);
   const unsaved = useStore(store, (s) => s.unsaved);
+  const confirm = useStore(store, (s) => s.awaitingConfirmation);
   const pano = useStore(generation, (s) => s.model);
   const genStatus = useStore(generation, (s) => s.status);
   const bar = useRef<HTMLProgressElement>(null);
@@ -61,6 +63,15 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
           {status === 'cancelling' ? 'Cancelling…' : 'Cancel'}
         </button>
       </div>
+      {confirm ? (
+        <DownloadConfirm
+          plan={confirm}
+          confirmLabel="Download and sharpen"
+          onConfirm={() => void store.getState().sharpen({ confirmDownload: true })}
+          onDecline={() => store.getState().cancel()}
+          testId="sharpen-confirm-download"
+        />
+      ) : null}
       <div className="slider">
         <label htmlFor={ids + 'steps'}>SR steps</label>
         <input

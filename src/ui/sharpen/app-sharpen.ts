@@ -32,6 +32,8 @@ export const sharpenStore: SharpenStore = createSharpenStore(
     // Sharpened regions are saved with the scene (IndexedDB) and come back when it is opened.
     savePatch: (sceneId, patch) => saveDetailPatch(sceneId, patch, sceneServices),
     clearSaved: (sceneId) => clearSavedDetail(sceneId, sceneServices),
+    // As for the panorama model: keep a confirmed multi-gigabyte download from being evicted.
+    persistStorage: () => navigator.storage?.persist?.() ?? Promise.resolve(false),
   },
   settings.steps ? { steps: settings.steps } : {},
 );

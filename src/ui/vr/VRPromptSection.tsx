@@ -15,6 +15,7 @@ import { useStore } from 'zustand';
 import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTalk';
 import type { GenerationStore } from '../../state/generation';
 import { asciiText } from '../generate/ascii-text';
+import { downloadConfirmText } from '../../state/download-confirm';
 import { VRButton } from './VRButton';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
@@ -183,7 +184,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       </Container>
       {confirm ? (
         <Text fontSize={16} color="#ffd28a">
-          {`Downloads ${Math.round(confirm.remainingBytes / 1e6)} MB and keeps it in this browser.`}
+          {asciiText(downloadConfirmText(confirm))}
         </Text>
       ) : null}
       <Container flexDirection="row" gap={8}>

@@ -14,6 +14,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
+import { downloadConfirmText } from '../../state/download-confirm';
 import { sceneStore } from '../../state/scene-store';
 import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
@@ -34,6 +35,7 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   const sr = useStore(store, (s) => s.srModel);
   const pano = useStore(generation, (s) => s.model);
   const genStatus = useStore(generation, (s) => s.status);
+  const confirm = useStore(store, (s) => s.awaitingConfirmation);
   const label = useRef<VanillaText>(null);
   const generating = genStatus === 'planning' || genStatus === 'loading' || genStatus === 'generating' || genStatus === 'cancelling';
   const running = status === 'sharpening' || status === 'cancelling';
@@ -41,7 +43,8 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   const sharpenDisabled = running || generating || status === 'unloading';
   const cancelDisabled = status !== 'sharpening';
   // The buttons' handlers, also handed to the tests (vr-debug.ts) only while the button is enabled.
-  const onSharpen = (): void => void store.getState().sharpen();
+  // As Generate on this panel: pressed again while the download question shows, it is the yes.
+  const onSharpen = (): void => void store.getState().sharpen({ confirmDownload: store.getState().awaitingConfirmation !== null });
   const onCancel = (): void => store.getState().cancel();
 
   useEffect(() => {
@@ -108,10 +111,15 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   return (
     <Container flexDirection="column" gap={6}>
       <Container flexDirection="row" gap={10} alignItems="center">
-        <VRButton label={running ? 'Sharpening...' : 'Sharpen view'} disabled={sharpenDisabled} onClick={onSharpen} />
+        <VRButton label={running ? 'Sharpening...' : confirm ? 'Download and sharpen' : 'Sharpen view'} disabled={sharpenDisabled} onClick={onSharpen} />
         <VRButton label="Cancel" disabled={cancelDisabled} onClick={onCancel} />
         <VRButton label="Release SR" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()} />
       </Container>
+      {confirm ? (
+        <Text fontSize={16} color="#ffd28a">
+          {asciiText(downloadConfirmText(confirm))}
+        </Text>
+      ) : null}
       <Text ref={label} fontSize={16} color="#b8c2cc">
         {''}
       </Text>
