@@ -6,11 +6,14 @@
  *    2, the tiny UNet's total stride), the VAE decoder turns a roll by 1 latent column into a roll by
  *    8 pixels, the VAE encoder the reverse (≤ 1e-5); zero padding is not (the test means something);
  *  - circular_pad = 0: every rewritten graph gives the un-rewritten model's outputs (≤ 1e-6);
- *  - the manifest: "wrap", the new input, everything else as in the plain export.
+ *  - the manifest: "wrap", the new input, everything else as in the plain export;
+ *  - once models/goldens_wrap.py's fixtures exist (bench/run-device-wrap-goldens.sh): one UNet call and
+ *    one VAE decode/encode with circular_pad = 1 against diffusers with circular-width convs (≤ 1e-4).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNpy } from '../../src/pipeline/npy';
 import { readGraph, type GraphInfo } from '../../src/runtime/onnx-read';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime, type OrtSession, type RtTensor } from '../../src/runtime/ort';
@@ -119,9 +122,26 @@ function wideConvs(g: GraphInfo): number {
   return g.nodes.filter((n) => n.op === 'Conv' && Number(dims.get(n.inputs[1])?.[3] ?? 0) > 1).length;
 }
 
+const GOLDENS = 'test/fixtures/goldens';
+/** Exported graphs (onnxruntime) vs torch on one module call, as models/goldens_wrap.py checks in Python. */
+const TOL_MODULE = 1e-4;
+
+interface ModuleGoldens {
+  circular_pad: number;
+  unet: { inputs: { sample: string; timestep: number; encoder_hidden_states: string; class_labels?: number[] }; out_sample: string };
+  vae_decoder: { latent_sample: string; sample: string };
+  vae_encoder: { sample: string; latent_parameters: string };
+}
+
+function npy(set: string, file: string): { data: Float32Array; shape: number[] } {
+  const a = readNpy(new Uint8Array(readFileSync(join(GOLDENS, set, file))));
+  if (!(a.data instanceof Float32Array)) throw new Error(`${set}/${file}: expected float32`);
+  return { data: a.data, shape: a.shape };
+}
+
 const MODELS = [
-  { plain: 'models/tiny/ldm3d-pano', wrap: 'models/tiny/ldm3d-pano-wrap', unetChannels: 4, latentH: 8, latentW: 16, classLabels: false },
-  { plain: 'models/tiny/ldm3d-sr', wrap: 'models/tiny/ldm3d-sr-wrap', unetChannels: 8, latentH: 16, latentW: 16, classLabels: true },
+  { plain: 'models/tiny/ldm3d-pano', wrap: 'models/tiny/ldm3d-pano-wrap', goldens: 'ldm3d-pano-wrap', unetChannels: 4, latentH: 8, latentW: 16, classLabels: false },
+  { plain: 'models/tiny/ldm3d-sr', wrap: 'models/tiny/ldm3d-sr-wrap', goldens: 'ldm3d-sr-wrap', unetChannels: 8, latentH: 16, latentW: 16, classLabels: true },
 ] as const;
 
 // Expected wrapped convolutions of the tiny architecture (models/tiny.py), all 3×3: UNet 28 = conv_in +
@@ -264,6 +284,32 @@ for (const m of MODELS) {
       const err = maxAbs(off, await encode('plain:vae_encoder', img, h, w, null));
       console.log(`${m.wrap} vae_encoder off vs plain: ${err.toExponential(2)}`);
       expect(err).toBeLessThanOrEqual(TOL_OFF);
+    });
+
+    const goldensFile = join(GOLDENS, m.goldens, 'cases.json');
+    it.skipIf(!existsSync(goldensFile))(`module goldens (${m.goldens}): one UNet call and one VAE decode/encode with wrap on vs patched diffusers (≤ 1e-4)`, async () => {
+      const g = (JSON.parse(readFileSync(goldensFile, 'utf8')) as { modules: ModuleGoldens }).modules;
+      expect(g.circular_pad).toBe(1);
+      const x = npy(m.goldens, g.unet.inputs.sample);
+      const e = npy(m.goldens, g.unet.inputs.encoder_hidden_states);
+      const feeds: Record<string, RtTensor> = {
+        sample: cpuTensor('float32', x.data, x.shape),
+        timestep: cpuTensor('float32', new Float32Array([g.unet.inputs.timestep]), []),
+        encoder_hidden_states: cpuTensor('float32', e.data, e.shape),
+        [INPUT]: circular(1),
+      };
+      if (g.unet.inputs.class_labels) feeds.class_labels = cpuTensor('int64', BigInt64Array.from(g.unet.inputs.class_labels.map(BigInt)), [g.unet.inputs.class_labels.length]);
+      const errs = {
+        unet: maxAbs((await sessions.unet.run(feeds))['out_sample'].data as Float32Array, npy(m.goldens, g.unet.out_sample).data),
+        vae_decoder: 0,
+        vae_encoder: 0,
+      };
+      const z = npy(m.goldens, g.vae_decoder.latent_sample);
+      errs.vae_decoder = maxAbs(await decode('vae_decoder', z.data, z.shape[2], z.shape[3], 1), npy(m.goldens, g.vae_decoder.sample).data);
+      const img = npy(m.goldens, g.vae_encoder.sample);
+      errs.vae_encoder = maxAbs(await encode('vae_encoder', img.data, img.shape[2], img.shape[3], 1), npy(m.goldens, g.vae_encoder.latent_parameters).data);
+      console.log(`${m.wrap} vs module goldens: ${JSON.stringify(errs)}`);
+      for (const [k, v] of Object.entries(errs)) expect(v, k).toBeLessThanOrEqual(TOL_MODULE);
     });
   });
 }
