@@ -118,14 +118,17 @@ def wrap_graph(model, label: str = "graph") -> dict:
     inits = {i.name: i for i in g.initializer}
     producers = {o: n for n in g.node for o in n.output}
     shapes: dict = {}
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model)
-        for v in list(inferred.graph.value_info) + list(inferred.graph.input):
-            t = v.type.tensor_type
-            if t.HasField("shape"):
-                shapes[v.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
-    except Exception:  # noqa: BLE001 - only a fallback for graphs without kernel_shape
-        pass
+    if any(n.op_type == "Conv" and not any(a.name == "kernel_shape" for a in n.attribute) for n in g.node):
+        # only for Convs without kernel_shape (torch.onnx writes it), and only for graphs that fit one
+        # protobuf: shape inference serialises the model
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model)
+            for v in list(inferred.graph.value_info) + list(inferred.graph.input):
+                t = v.type.tensor_type
+                if t.HasField("shape"):
+                    shapes[v.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        except Exception:  # noqa: BLE001 - a fallback; a width it cannot tell is fatal below
+            pass
     taken = set(inits) | {o for n in g.node for o in n.output} | {i.name for i in g.input} | {n.name for n in g.node}
 
     def fresh(base: str) -> str:
