@@ -418,3 +418,73 @@ describe('poles converge to one distance (issue 12)', () => {
     }
   });
 });
+
+describe('the 360° seam is like any other meridian (issue 12)', () => {
+  const sx = 64;
+  const sy = 32;
+  const mesh = buildSphereMesh(sx, sy);
+  const pano = noisyDepth(128, 64);
+
+  /** The depth map turned k grid columns (2k pixels) to the right: content at x goes to x + 2k. */
+  function rolled(k: number): RGBDPanorama {
+    const { width, height, depth } = pano;
+    const out = new Float32Array(depth.length);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) out[y * width + ((x + 2 * k) % width)] = depth[y * width + x];
+    }
+    return { ...pano, depth: out };
+  }
+
+  /** Triangle index of column i's triangle number `which` in band j (0 = north fan, sy−1 = south fan). */
+  function triangle(i: number, j: number, which: 0 | 1): number {
+    if (j === 0) return i;
+    if (j === sy - 1) return sx + 2 * sx * (sy - 2) + i;
+    return sx + 2 * ((j - 1) * sx + i) + which;
+  }
+
+  it('turning the panorama turns the displaced mesh and its edge flags with it, seam cells included', () => {
+    const base = sampleVertexDistances(mesh, pano, mapping);
+    const flags = detectEdgeTriangles(mesh, base);
+    // Enough edges for the comparison to mean something, and some of them on the seam's cells.
+    expect(flags.reduce((a, b) => a + b, 0)).toBeGreaterThan(mesh.triangleCount / 10);
+    let seamEdges = 0;
+    for (let j = 0; j < sy; j++) for (const w of [0, 1] as const) seamEdges += flags[triangle(sx - 1, j, w)];
+    expect(seamEdges).toBeGreaterThan(0);
+    for (const k of [1, 17, 32, 63]) {
+      const turned = sampleVertexDistances(mesh, rolled(k), mapping);
+      const turnedFlags = detectEdgeTriangles(mesh, turned);
+      let differ = 0;
+      for (let j = 0; j < sy; j++) {
+        for (let i = 0; i < sx; i++) {
+          for (const w of [0, 1] as const) {
+            if ((j === 0 || j === sy - 1) && w === 1) continue;
+            if (turnedFlags[triangle((i + k) % sx, j, w)] !== flags[triangle(i, j, w)]) differ++;
+          }
+        }
+      }
+      // The cells on either side of the seam (column sx − 1, whose right edge is the u = 1 copy of
+      // column 0) get exactly the flags of the cells they become when turned: the seam is not special.
+      expect(differ).toBe(0);
+    }
+  });
+
+  it('a depth step exactly at the seam is cut by the edge rule there, and nowhere else', () => {
+    // Near on the right of straight behind (x < 64: u ∈ [0, ½)), far on the left: steps at u = 0
+    // (the seam) and u = ½ (straight ahead).
+    const depth = new Float32Array(128 * 64);
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 128; x++) depth[y * 128 + x] = x < 64 ? 0.9 : 0.1;
+    const step = { width: 128, height: 64, depth, rgba: new Uint8ClampedArray(128 * 64 * 4) };
+    const flags = detectEdgeTriangles(mesh, sampleVertexDistances(mesh, step, mapping));
+    for (let j = 1; j < sy - 1; j++) {
+      for (let i = 0; i < sx; i++) {
+        // Column sx − 1's cells join texel column 126 (far) to the seam's texel column 0 (near);
+        // column 31's join texel 62 (near) to 64 (far). Inside the band of the pole blend every
+        // ring is pulled toward one distance, so only check away from it.
+        const v = mesh.uvs[(sx + (j - 1) * (sx + 1)) * 2 + 1];
+        if (poleBlendWeight(v) > 0 || poleBlendWeight(v + 1 / sy) > 0) continue;
+        const expected = i === sx - 1 || i === 31 ? 1 : 0;
+        expect([i, j, flags[triangle(i, j, 0)], flags[triangle(i, j, 1)]]).toEqual([i, j, expected, expected]);
+      }
+    }
+  });
+});
