@@ -2,6 +2,9 @@ import { encode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import type { NamedImage } from '../../src/app/decode-image';
 import { importPanoramaFiles, looksLikeDepthName, pickDepth } from '../../src/app/import-panorama';
+import { PanoramaMesh } from '../../src/scene/panorama-mesh';
+import { depthTexelIndex, poleDepths, sampleVertexDistances } from '../../src/panorama/mesh';
+import { inverseDepthToDistance } from '../../src/panorama/depth-mapping';
 
 /** fast-png's bytes as a Blob part (a copy on a plain ArrayBuffer, as File wants). */
 const blobPart = (u: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(u);
@@ -57,6 +60,39 @@ describe('importPanoramaFiles', () => {
     expect([p.width, p.height]).toEqual([64, 32]);
     for (let i = 0; i < p.depth.length; i++) expect(p.depth[i]).toBeCloseTo(((i * 997) % 65536) / 65535, 7);
     expect(Array.from(p.rgba.subarray(0, 4))).toEqual([10, 200, 30, 255]);
+  });
+
+  it('an imported panorama is shown by the same mesh: poles converge, seam closed, pixels untouched (issue 12)', async () => {
+    // Spiky pole rows (every column a different depth) and a depth step at the seam.
+    const value = (i: number): number => {
+      const x = i % 128;
+      const y = Math.floor(i / 128);
+      return y === 0 || y === 63 ? (x * 4099) % 65536 : x < 64 ? 50000 : 10000;
+    };
+    const r = await importPanoramaFiles([rgbFile('mine.png', 128, 64, [90, 90, 90]), depth16File('mine_depth.png', 128, 64, value)], 4096);
+    const p = r.panorama!;
+    const before = Float32Array.from(p.depth);
+    const mapping = { near: 1, far: 20 };
+    const pm = new PanoramaMesh(mapping);
+    pm.setPanorama(p);
+    const grid = pm.sphere!;
+    const d = sampleVertexDistances(grid, p, mapping);
+    // North pole: one distance, the top row's median (not the one texel it used to read).
+    const north = new Set(Array.from(d.subarray(0, grid.segmentsX)));
+    expect(north.size).toBe(1);
+    expect([...north][0]).toBeCloseTo(inverseDepthToDistance(poleDepths(p).north, mapping), 4);
+    expect([...north][0]).not.toBeCloseTo(inverseDepthToDistance(p.depth[depthTexelIndex(0.5, 0, 128, 64)], mapping), 2);
+    // Seam: the u = 1 column sits where u = 0 does, and the step there is an edge like any other.
+    const sx = grid.segmentsX;
+    for (let j = 1; j < grid.segmentsY; j++) {
+      const first = sx + (j - 1) * (sx + 1);
+      expect(d[first + sx]).toBe(d[first]);
+    }
+    expect(pm.stats.edgeTriangles).toBeGreaterThan(0);
+    // The user's pixels are shown as they are: the mesh reads them, never rewrites them.
+    expect(p.depth).toEqual(before);
+    expect(pm.uniforms.uDepth.value!.image.data).toBe(p.depth);
+    pm.dispose();
   });
 
   it('reports a wrong shape as an error and returns no panorama', async () => {
