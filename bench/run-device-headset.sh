@@ -16,6 +16,7 @@
 #            and the desktop preset rows (memory-compare resident, desktop-dpm20[-dc3])
 #   profile  one batch-1 UNet call of the int8 export profiled per dispatch (+ op classes vs PyTorch
 #            strict fp32 when bench/run-device-opprofile.sh is there)
+#   wrapcost the int8 export with wrap padding (models/wrap_conv.py), WRAP_CONFIGS (headset+resident+dc3)
 #   parity   bench/run-device-parity.sh (tiny goldens on this GPU; full size vs PyTorch fp32, TF32 off)
 # Output ($OUT, ≤ 8 files): headset.tar.gz (every JSON/MD/log of this script), headset-summary.md,
 # plus what the goldens / parity phases publish (deepcache-tiny.tar.gz, summary.txt, parity.*).
@@ -150,6 +151,17 @@ if has limits && [ -f "$INT8/manifest.json" ]; then
     --configs "$LC" --label headset-int8-default-limits --out "$WORK/memory-int8-limits.json" --md "$WORK/memory-int8-limits.md"
 fi
 
+# wrapcost: what horizontal wrap padding (issue 12) costs: the int8 export rewritten by
+# models/wrap_conv.py (wrap on by default), the same configurations as the int8 phase's WRAP_CONFIGS
+wrapcost_configs=${WRAP_CONFIGS:-headset+resident+dc3}
+if has wrapcost && [ -f "$INT8/manifest.json" ] && [ "$(left)" -gt 120 ]; then
+  INT8W=/tmp/rf-mha-int8-wrap
+  [ -f "$INT8W/manifest.json" ] || pin 4-11 python3 models/wrap_conv.py --in "$INT8" --out "$INT8W" > "$WORK/wrap-int8.log" 2>&1
+  tail -n 4 "$WORK/wrap-int8.log"
+  [ -f "$INT8W/manifest.json" ] && node_run wrapcost --models "$INT8W" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
+    --configs "$wrapcost_configs" --label headset-int8-wrap --out "$WORK/memory-int8-wrap.json" --md "$WORK/memory-int8-wrap.md"
+fi
+
 # desktop: fp32 resident ------------------------------------------------------------------------------
 if has desktop && [ -f "$FP32/manifest.json" ]; then
   [ -n "${DESKTOP_SYNC:-}" ] && node_run desktop-sync --models "$FP32" --steps "$STEPS" --warm-runs 1 --label desktop --out "$WORK/webgpu-desktop.json"
@@ -168,8 +180,9 @@ fi
 # sliced: the headset configuration under WebGPU's default limits with subgroups off --------------------
 if has sliced; then
   if [ -n "$SLICED_PID" ]; then wait "$SLICED_PID"; tail -n 4 "$WORK/export-sliced.log" "$WORK/narrow-sliced.log"; fi
-  SC=headset+keep
-  grep -q '"deepcache"' "$INT8S/manifest.json" 2> /dev/null && SC=headset+keep,headset+keep+dc3
+  # The app's headset default (UNet re-created, DeepCache 3) first: it is the one that must fit 3 GB.
+  SC=${SLICED_CONFIGS:-headset}
+  grep -q '"deepcache"' "$INT8S/manifest.json" 2> /dev/null && SC=${SLICED_CONFIGS:-headset+dc3,headset+keep+dc3}
   [ -f "$INT8S/manifest.json" ] && node_run sliced-limits --models "$INT8S" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
     --limits default --subgroups off --configs "$SC" --label headset-int8-sliced-default-limits \
     --out "$WORK/memory-int8-sliced-limits.json" --md "$WORK/memory-int8-sliced-limits.md"
