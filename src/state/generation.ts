@@ -16,6 +16,7 @@ import type { RGBDPanorama } from '../panorama/types';
 import type { SceneStore } from './scene-store';
 import { formatBytes } from '../runtime/model-store';
 import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
+import { hostDeclinedText, hostLabel, type ModelHostGate } from './model-hosts';
 import {
   LDM3D_PANO_DEFAULTS,
   isPresetName,
@@ -97,6 +98,11 @@ export interface GenerationState {
   readonly plan: PlanSummary | null;
   /** A plan too large to download without asking; the UI asks, then calls generate({ confirmDownload: true }). */
   readonly awaitingConfirmation: PlanSummary | null;
+  /**
+   * settings.modelUrl is on another site that the user has not allowed yet (model-hosts.ts):
+   * nothing is fetched from it, not even its manifest, until answerHost(true).
+   */
+  readonly awaitingHost: string | null;
   readonly model: LoadedMessage | null;
   /** Things the user must know: test weights, WASM fallback, a truncated prompt. */
   readonly notices: readonly string[];
@@ -120,6 +126,11 @@ export interface GenerationState {
   generate(options?: { confirmDownload?: boolean }): Promise<void>;
   cancel(): void;
   dismissError(): void;
+  /**
+   * The answer to awaitingHost, remembered for that host: yes sizes the model (the large-download
+   * question still follows on Generate); no switches to the built-in model with a notice.
+   */
+  answerHost(allow: boolean): void;
 }
 
 export interface GenerationDeps {
@@ -140,6 +151,8 @@ export interface GenerationDeps {
    */
   readonly persistStorage?: () => Promise<unknown>;
   readonly now?: () => number;
+  /** Asks before anything is fetched from another site (the app passes one; absent: no question). */
+  readonly hostGate?: ModelHostGate;
 }
 
 export const DEFAULT_MODEL_URL = './models/tiny/ldm3d-pano/';
@@ -213,6 +226,21 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
   let loadedFor: string | null = null;
   /** Set by cancel() while the plan request is out (the worker has nothing to cancel yet). */
   let planCancelled = false;
+  /** A link to a host declined before: the built-in model instead, said once the store exists. */
+  let declinedAtStart: string | null = null;
+  if (initial.modelUrl !== undefined && deps.hostGate) {
+    try {
+      const url = deps.resolveModelUrl(initial.modelUrl);
+      if (deps.hostGate.isDenied(url)) {
+        declinedAtStart = hostDeclinedText(hostLabel(url));
+        initial = { ...initial, modelUrl: DEFAULT_MODEL_URL };
+      }
+    } catch {
+      // An unusable address fails later, with the model store's message.
+    }
+  }
+  /** The host to ask about before fetching from `baseUrl`, or null. */
+  const hostToAsk = (baseUrl: string): string | null => deps.hostGate?.needsAsking(baseUrl) ?? null;
 
   return createStore<GenerationState>()((set, get) => {
     const setProgress = (progress: GenerationProgress | null): void => set({ progress });
@@ -251,6 +279,11 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       const baseUrl = deps.resolveModelUrl(modelUrl);
       const key = `${baseUrl}|${backend}`;
       if (deps.client.loaded && loadedFor === key) return deps.client.loaded;
+      const host = hostToAsk(baseUrl);
+      if (host !== null) {
+        set({ status: 'idle', awaitingHost: host, progress: null });
+        return null;
+      }
       set({ status: 'planning', error: null, model: null });
       planCancelled = false;
       const plan = await deps.client.plan(baseUrl);
@@ -289,8 +322,9 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       settings: applySettingsPatch(DEFAULT_SETTINGS, initial, LDM3D_PANO_DEFAULTS),
       plan: null,
       awaitingConfirmation: null,
+      awaitingHost: null,
       model: null,
-      notices: [],
+      notices: declinedAtStart ? [declinedAtStart] : [],
       error: null,
       progress: null,
       last: null,
@@ -298,7 +332,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       updateSettings(patch) {
         const settings = applySettingsPatch(get().settings, patch, modelDefaultsOf(get().model));
         const modelChanged = patch.modelUrl !== undefined && patch.modelUrl !== get().settings.modelUrl;
-        set({ settings, ...(modelChanged ? { plan: null, awaitingConfirmation: null } : {}) });
+        set({ settings, ...(modelChanged ? { plan: null, awaitingConfirmation: null, awaitingHost: null } : {}) });
       },
 
       choosePreset(name) {
@@ -309,7 +343,13 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         const s = get();
         if (s.status !== 'idle' && s.status !== 'error') return;
         try {
-          const plan = await deps.client.plan(deps.resolveModelUrl(s.settings.modelUrl));
+          const baseUrl = deps.resolveModelUrl(s.settings.modelUrl);
+          const host = hostToAsk(baseUrl);
+          if (host !== null) {
+            set({ awaitingHost: host });
+            return;
+          }
+          const plan = await deps.client.plan(baseUrl);
           set({ plan });
           if (plan.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
         } catch (e) {
@@ -397,6 +437,20 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
 
       dismissError() {
         set({ error: null, status: get().status === 'error' ? 'idle' : get().status });
+      },
+
+      answerHost(allow) {
+        const host = get().awaitingHost;
+        if (host === null) return;
+        const baseUrl = deps.resolveModelUrl(get().settings.modelUrl);
+        deps.hostGate?.remember(baseUrl, allow ? 'allowed' : 'denied');
+        set({ awaitingHost: null });
+        if (allow) {
+          void get().refreshPlan();
+          return;
+        }
+        get().updateSettings({ modelUrl: DEFAULT_MODEL_URL });
+        addNotice(hostDeclinedText(host));
       },
     };
   });

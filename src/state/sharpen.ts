@@ -19,6 +19,7 @@ import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from
 import type { BackendPreference, PlanModels, PlanSummary, SrModelInfo } from '../workers/protocol';
 import { formatBytes } from '../runtime/model-store';
 import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
+import { hostDeclinedText, hostLabel, type ModelHostGate } from './model-hosts';
 
 type Vec3 = { readonly x: number; readonly y: number; readonly z: number };
 
@@ -69,6 +70,11 @@ export interface SharpenState {
    * sharpen({ confirmDownload: true }), or cancel() for "Not now".
    */
   readonly awaitingConfirmation: PlanSummary | null;
+  /**
+   * The upscaler's address (`?sr=`) is on another site the user has not allowed yet: nothing is
+   * fetched from it until answerHost(true), which then goes on with the sharpen.
+   */
+  readonly awaitingHost: string | null;
   /** Border step of the last patch after the depth fit (inverse depth units). */
   readonly lastBorder: { readonly mean: number; readonly p95: number; readonly max: number } | null;
   setSteps(steps: number): void;
@@ -81,6 +87,8 @@ export interface SharpenState {
   sharpen(options?: { confirmDownload?: boolean }): Promise<void>;
   /** Stops the running sharpen, or answers "Not now" to the download question. */
   cancel(): void;
+  /** The answer to awaitingHost (remembered for the host); no uses the built-in upscaler instead. */
+  answerHost(allow: boolean): Promise<void>;
   /** Releases the SR models (GPU memory). */
   unload(): Promise<void>;
   /**
@@ -122,6 +130,10 @@ export interface SharpenDeps {
   readonly confirmAboveBytes?: number;
   /** Asks the browser not to evict stored models; called once the user confirmed a large download. */
   readonly persistStorage?: () => Promise<unknown>;
+  /** Asks before anything is fetched from another site (absent: no question). */
+  readonly hostGate?: ModelHostGate;
+  /** The built-in upscaler's URL, used once the user declines modelUrl's host. */
+  readonly fallbackModelUrl?: () => string;
 }
 
 export const DEFAULT_SHARPEN_STEPS = 20;
@@ -134,6 +146,9 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
   // only drops the answer (a new token makes the pending one stale).
   let planning: object | null = null;
   const confirmAbove = deps.confirmAboveBytes ?? CONFIRM_DOWNLOAD_ABOVE_BYTES;
+  // After a "no" to the link's host (now or on an earlier visit): the built-in upscaler.
+  let useFallback = false;
+  const modelUrl = (): string => (useFallback && deps.fallbackModelUrl ? deps.fallbackModelUrl() : deps.modelUrl());
   const store = createStore<SharpenState>()((set, get) => ({
     status: 'idle',
     progress: null,
@@ -147,6 +162,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
     unsaved: 0,
     srModel: deps.client.srLoaded,
     awaitingConfirmation: null,
+    awaitingHost: null,
     lastBorder: null,
     setSteps(steps) {
       if (Number.isInteger(steps) && steps >= 1 && steps <= 1000) set({ steps });
@@ -168,7 +184,16 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
         return;
       }
       const { panorama } = current;
-      const baseUrl = deps.modelUrl();
+      if (!useFallback && deps.fallbackModelUrl && deps.hostGate?.isDenied(deps.modelUrl())) {
+        useFallback = true;
+        say('notice', hostDeclinedText(hostLabel(deps.modelUrl())));
+      }
+      const baseUrl = modelUrl();
+      const host = deps.hostGate?.needsAsking(baseUrl) ?? null;
+      if (host !== null) {
+        set({ awaitingHost: host });
+        return;
+      }
       set({ status: 'sharpening', progress: { text: 'Starting…', fraction: 0 } });
       // Not loaded yet: the upscaler may have gigabytes to download, which the user must see first.
       if (deps.client.srLoaded === null) {
@@ -258,8 +283,8 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
       }
     },
     cancel() {
-      if (get().awaitingConfirmation !== null) {
-        set({ awaitingConfirmation: null });
+      if (get().awaitingConfirmation !== null || get().awaitingHost !== null) {
+        set({ awaitingConfirmation: null, awaitingHost: null });
         return;
       }
       if (planning !== null) {
@@ -270,6 +295,18 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
       if (get().status !== 'sharpening' || saving) return;
       set({ status: 'cancelling' });
       deps.client.cancel();
+    },
+    async answerHost(allow) {
+      const host = get().awaitingHost;
+      if (host === null) return;
+      deps.hostGate?.remember(modelUrl(), allow ? 'allowed' : 'denied');
+      set({ awaitingHost: null });
+      if (!allow) {
+        if (!deps.fallbackModelUrl) return;
+        useFallback = true;
+        deps.scene.getState().say('notice', hostDeclinedText(host));
+      }
+      await get().sharpen();
     },
     async unload() {
       if (get().status !== 'idle') return;

@@ -15,6 +15,7 @@ import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
 import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';
 import { useTransientProgress } from './use-transient-progress';
 import { DownloadConfirm } from '../DownloadConfirm';
+import { HostConfirm } from '../HostConfirm';
 import './generate.css';
 
 export interface GeneratePanelProps {
@@ -26,6 +27,7 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
   const settings = useStore(store, (s) => s.settings);
   const plan = useStore(store, (s) => s.plan);
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const askHost = useStore(store, (s) => s.awaitingHost);
   const model = useStore(store, (s) => s.model);
   const notices = useStore(store, (s) => s.notices);
   const error = useStore(store, (s) => s.error);
@@ -242,6 +244,7 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             {model.runtime}
           </p>
         ) : null}
+        {askHost ? <HostConfirm host={askHost} onAnswer={(allow) => store.getState().answerHost(allow)} testId="confirm-host" /> : null}
         {confirm ? (
           <DownloadConfirm
             plan={confirm}

@@ -6,11 +6,15 @@ import { resolveModelBaseUrl } from '../../runtime/model-store';
 import { createGenerationStore, type GenerationStore } from '../../state/generation';
 import { sceneStore } from '../../state/scene-store';
 import { PipelineClient } from '../../workers/client';
+import { pageModelHostGate } from '../../state/model-hosts';
 import { saveThenShow } from '../../storage/save-then-show';
 import { defaultPreset, isHeadsetClass, isPresetName, type PresetName } from '../../pipeline/presets';
 import '../gallery/app-gallery'; // connects the scene services saveThenShow uses
 
 export const pipelineClient = new PipelineClient();
+
+/** One for the page: a host allowed for the panorama model is allowed for the upscaler too. */
+export const modelHostGate = pageModelHostGate();
 
 export const generationStore: GenerationStore = createGenerationStore(
   {
@@ -22,6 +26,8 @@ export const generationStore: GenerationStore = createGenerationStore(
     persistStorage: () => navigator.storage?.persist?.() ?? Promise.resolve(false),
     // Saved to the gallery (IndexedDB) before it is shown; a failed save still shows it, with a message.
     publish: async (_panorama, result) => (await saveThenShow(result, result.metadata)).panoramaId,
+    // A ?model= link (or a typed address) on another site is fetched only after the user allows that host.
+    hostGate: modelHostGate,
   },
   initialSettingsFromUrl(),
 );

@@ -8,6 +8,7 @@ import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
 import { DownloadConfirm } from '../DownloadConfirm';
+import { HostConfirm } from '../HostConfirm';
 
 export interface SharpenSectionProps {
   readonly store: SharpenStore;
@@ -21,6 +22,7 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
   const regions = useStore(store, (s) => s.regions);
   const unsaved = useStore(store, (s) => s.unsaved);
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const askHost = useStore(store, (s) => s.awaitingHost);
   const pano = useStore(generation, (s) => s.model);
   const genStatus = useStore(generation, (s) => s.status);
   const bar = useRef<HTMLProgressElement>(null);
@@ -63,6 +65,7 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
           {status === 'cancelling' ? 'Cancelling…' : 'Cancel'}
         </button>
       </div>
+      {askHost ? <HostConfirm host={askHost} onAnswer={(allow) => void store.getState().answerHost(allow)} testId="sharpen-confirm-host" /> : null}
       {confirm ? (
         <DownloadConfirm
           plan={confirm}

@@ -8,7 +8,7 @@ import { resolveModelBaseUrl } from '../../runtime/model-store';
 import { createSharpenStore, type SharpenStore } from '../../state/sharpen';
 import { sceneStore } from '../../state/scene-store';
 import { clearSavedDetail, saveDetailPatch } from '../../storage/save-then-show';
-import { generationStore, pipelineClient } from '../generate/app-generation';
+import { generationStore, modelHostGate, pipelineClient } from '../generate/app-generation';
 import { connectDetailSink, sceneServices } from '../gallery/app-gallery';
 
 export const DEFAULT_SR_MODEL_URL = './models/tiny/ldm3d-sr/';
@@ -34,6 +34,9 @@ export const sharpenStore: SharpenStore = createSharpenStore(
     clearSaved: (sceneId) => clearSavedDetail(sceneId, sceneServices),
     // As for the panorama model: keep a confirmed multi-gigabyte download from being evicted.
     persistStorage: () => navigator.storage?.persist?.() ?? Promise.resolve(false),
+    // A ?sr= link on another site is fetched only after the user allows that host; a "no" uses the built-in one.
+    hostGate: modelHostGate,
+    fallbackModelUrl: () => resolveModelBaseUrl(DEFAULT_SR_MODEL_URL, document.baseURI),
   },
   settings.steps ? { steps: settings.steps } : {},
 );

@@ -16,6 +16,7 @@ import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTa
 import type { GenerationStore } from '../../state/generation';
 import { asciiText } from '../generate/ascii-text';
 import { downloadConfirmText } from '../../state/download-confirm';
+import { hostQuestionText } from '../../state/model-hosts';
 import { VRButton } from './VRButton';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
@@ -57,6 +58,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const error = useStore(store, (s) => s.error?.message ?? null);
   const notices = useStore(store, (s) => s.notices);
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const askHost = useStore(store, (s) => s.awaitingHost);
   const model = useStore(store, (s) => s.model);
   const [field, setField] = useState<Field>('prompt');
   const bar = useRef<VanillaContainer>(null);
@@ -186,6 +188,17 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         <Text fontSize={16} color="#ffd28a">
           {asciiText(downloadConfirmText(confirm))}
         </Text>
+      ) : null}
+      {askHost ? (
+        <Container flexDirection="column" gap={6}>
+          <Text fontSize={16} color="#ffd28a">
+            {asciiText(hostQuestionText(askHost))}
+          </Text>
+          <Container flexDirection="row" gap={8}>
+            <VRButton label={asciiText(`Allow ${askHost}`)} onClick={() => store.getState().answerHost(true)} />
+            <VRButton label="Don't allow" onClick={() => store.getState().answerHost(false)} />
+          </Container>
+        </Container>
       ) : null}
       <Container flexDirection="row" gap={8}>
         <VRButton

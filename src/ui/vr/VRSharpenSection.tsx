@@ -15,6 +15,7 @@ import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
 import { downloadConfirmText } from '../../state/download-confirm';
+import { hostQuestionText } from '../../state/model-hosts';
 import { sceneStore } from '../../state/scene-store';
 import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
@@ -36,6 +37,7 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
   const pano = useStore(generation, (s) => s.model);
   const genStatus = useStore(generation, (s) => s.status);
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
+  const askHost = useStore(store, (s) => s.awaitingHost);
   const label = useRef<VanillaText>(null);
   const generating = genStatus === 'planning' || genStatus === 'loading' || genStatus === 'generating' || genStatus === 'cancelling';
   const running = status === 'sharpening' || status === 'cancelling';
@@ -119,6 +121,17 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
         <Text fontSize={16} color="#ffd28a">
           {asciiText(downloadConfirmText(confirm))}
         </Text>
+      ) : null}
+      {askHost ? (
+        <Container flexDirection="column" gap={6}>
+          <Text fontSize={16} color="#ffd28a">
+            {asciiText(hostQuestionText(askHost))}
+          </Text>
+          <Container flexDirection="row" gap={8}>
+            <VRButton label={asciiText(`Allow ${askHost}`)} onClick={() => void store.getState().answerHost(true)} />
+            <VRButton label="Don't allow" onClick={() => void store.getState().answerHost(false)} />
+          </Container>
+        </Container>
       ) : null}
       <Text ref={label} fontSize={16} color="#b8c2cc">
         {''}
