@@ -4,7 +4,7 @@
  *   npm run generate -- --prompt "a beach at sunset" [--negative "blurry"] [--preset headset|reference]
  *     [--steps 50] [--guidance 7] [--scheduler ddim|pndm|euler|dpm] [--deepcache N] [--seed 42]
  *     [--latents init.npy] [--models DIR] [--backend auto|webgpu|wasm] [--width 1024 --height 512]
- *     [--no-verify] --out DIR
+ *     [--no-verify] [--no-wrap] --out DIR
  *
  * Writes DIR/rgb.png (8-bit RGB), DIR/depth16.png (16-bit greyscale, diffusers' trunc(d·65535)) and
  * DIR/metadata.json (every setting with the preset they are, the model, timings per stage).
@@ -63,6 +63,8 @@ const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
   --deepcache N         DeepCache: full UNet every Nth step, the shallow branch between; 1 = off
                         (1..${MAX_DEEPCACHE_INTERVAL}, default: the preset's). Needs an export with the DeepCache
                         graphs (models/export.py --deepcache)
+  --no-wrap             seamless 360° off: zero padding at the left/right edges, exactly diffusers
+                        (default: on where the export has wrapped graphs, models/export.py --wrap)
   --seed N              seed of the pipeline's Philox generator (default: random, recorded)
   --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
   --width W --height H  output size, multiples of 8 (default: the model's: 1024×512 for LDM3D-pano,
@@ -94,6 +96,7 @@ function parse(argv: string[]) {
       backend: { type: 'string', default: 'auto' },
       'no-verify': { type: 'boolean', default: false },
       'no-preview': { type: 'boolean', default: false },
+      'no-wrap': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -157,6 +160,8 @@ function parse(argv: string[]) {
     backend: backend as 'auto' | 'webgpu' | 'wasm',
     verify: !values['no-verify'],
     preview: !values['no-preview'],
+    // Only off is a choice: on is the default where the export supports it, and impossible elsewhere.
+    wrap: values['no-wrap'] ? false : undefined,
     out: values.out,
   };
 }
@@ -278,6 +283,7 @@ async function main(): Promise<number> {
       process.stderr.write(`notice: the prompt has ${tokens.count} tokens; the model reads ${tokens.max}, the rest is dropped\n`);
     }
     process.stderr.write(`preset: ${preset} (${chosen.scheduler}, ${chosen.steps} steps, DeepCache ${chosen.deepCacheInterval === 1 ? 'off' : `every ${chosen.deepCacheInterval}`})\n`);
+    process.stderr.write(`seamless 360° (wrap): ${args.wrap ?? pipe.supportsWrap ? 'on' : pipe.supportsWrap ? 'off (--no-wrap)' : 'off (this export has no wrapped graphs)'}\n`);
     const result = await pipe.generate({
       prompt: args.prompt,
       negativePrompt: args.negative ?? null,
@@ -290,6 +296,7 @@ async function main(): Promise<number> {
       width,
       height,
       preview: args.preview,
+      wrap: args.wrap,
       signal: controller.signal,
       onProgress: (p) => bar('denoise ', p.step, p.total, `t=${p.timestep} elapsed ${seconds(p.elapsedMs)} eta ${seconds(p.etaMs)}`),
     });

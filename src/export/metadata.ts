@@ -36,6 +36,11 @@ export interface GenerationSettings {
   readonly preset?: string;
   /** DeepCache interval the run used (1 = off, 1…10). Absent in scenes made before it existed: off. */
   readonly deepCacheInterval?: number;
+  /**
+   * Seamless 360° (issue 12): true = the convolutions padded the width circularly, false = zero
+   * padding, exactly diffusers. Absent in scenes made before it existed: false.
+   */
+  readonly wrap?: boolean;
 }
 
 /** Everything about a scene except its pixels. */
@@ -89,6 +94,7 @@ export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
       seed: meta.settings.seed,
       ...(meta.settings.preset !== undefined ? { preset: meta.settings.preset } : {}),
       ...(meta.settings.deepCacheInterval !== undefined ? { deepCacheInterval: meta.settings.deepCacheInterval } : {}),
+      ...(meta.settings.wrap !== undefined ? { wrap: meta.settings.wrap } : {}),
     },
     modelId: meta.modelId,
     testWeights: meta.testWeights,
@@ -148,6 +154,7 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
       // Optional (schema version 1 without them is still version 1): absent stays absent.
       ...(settings.preset !== undefined ? { preset: string(settings, 'preset', 'settings.preset') } : {}),
       ...(settings.deepCacheInterval !== undefined ? { deepCacheInterval: deepCacheInterval(settings) } : {}),
+      ...(settings.wrap !== undefined ? { wrap: boolean(settings, 'wrap', 'settings.wrap') } : {}),
     },
     modelId: string(o, 'modelId'),
     testWeights: boolean(o, 'testWeights'),

@@ -62,6 +62,12 @@ export interface GenerationSettings {
    */
   readonly deepCacheInterval: number;
   /**
+   * Seamless 360° (issue 12): circular padding along the width, on by default; off = zero padding,
+   * exactly diffusers. Runs only where the loaded model has wrapped graphs (effectiveWrap); the
+   * toggle says why it is off elsewhere. Not part of the presets: it is about the panorama, not speed.
+   */
+  readonly wrap: boolean;
+  /**
    * Which preset steps/scheduler/deepCacheInterval are: kept in step with them by the store (an
    * edit that leaves a preset's values makes it 'custom'); choose one with choosePreset.
    */
@@ -163,6 +169,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   negative: '',
   ...presetValues('reference', LDM3D_PANO_DEFAULTS),
   preset: 'reference',
+  wrap: true,
   guidance: 7,
   seed: 0,
   randomSeed: true,
@@ -195,6 +202,14 @@ export function modelDefaultsOf(model: LoadedMessage | null): ModelDefaults {
 /** The DeepCache interval a generation runs with: the setting where the loaded model supports it, else 1. */
 export function effectiveDeepCacheInterval(settings: Pick<GenerationSettings, 'deepCacheInterval'>, model: LoadedMessage | null): number {
   return model && !model.supportsDeepCache ? 1 : settings.deepCacheInterval;
+}
+
+/**
+ * Whether a generation wraps: the setting where the loaded model has wrapped graphs, else off
+ * (such a model can only run diffusers' zero padding). No notice: the toggle shows the reason.
+ */
+export function effectiveWrap(settings: Pick<GenerationSettings, 'wrap'>, model: LoadedMessage | null): boolean {
+  return settings.wrap && (model?.supportsWrap ?? false);
 }
 
 const VALUE_KEYS = ['scheduler', 'steps', 'deepCacheInterval'] as const;
@@ -385,6 +400,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           scheduler: settings.scheduler,
           seed,
           deepCacheInterval,
+          wrap: effectiveWrap(settings, model),
           preset: settings.preset,
         };
         set({ status: 'generating' });

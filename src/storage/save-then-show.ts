@@ -77,6 +77,8 @@ export interface GenerationInfo {
   /** The generation preset and DeepCache interval (GenerationMetadata has both); absent: not recorded. */
   readonly preset?: string;
   readonly deepCacheInterval?: number;
+  /** Seamless 360° as run (GenerationMetadata.wrap); absent: not recorded. */
+  readonly wrap?: boolean;
   readonly modelId: string;
   readonly testWeights: boolean;
   /** ISO date-time; now when absent. */
@@ -127,6 +129,7 @@ export function sceneMetadataOf(images: { width: number; height: number }, info:
       seed: info.seed,
       ...(info.preset !== undefined ? { preset: info.preset } : {}),
       ...(info.deepCacheInterval !== undefined ? { deepCacheInterval: info.deepCacheInterval } : {}),
+      ...(info.wrap !== undefined ? { wrap: info.wrap } : {}),
     },
     modelId: info.modelId,
     testWeights: info.testWeights,

@@ -183,6 +183,7 @@ export class PipelineWorkerHost {
         loadMs: Math.round(this.now() - started),
         ...(pipeline.runtimeSummary ? { runtime: pipeline.runtimeSummary } : {}),
         supportsDeepCache: pipeline.supportsDeepCache ?? false,
+        supportsWrap: pipeline.supportsWrap ?? false,
       });
       if (!loaded.warmUpStarted) {
         loaded.warmUpStarted = true;
@@ -282,12 +283,14 @@ export class PipelineWorkerHost {
     const pipeline = loaded.pipeline!;
     const manifest = loaded.store.manifest;
     const deepCacheInterval = req.deepCacheInterval ?? 1;
+    // Resolved here, not left to the pipeline's default, so the metadata says what ran.
+    const wrap = req.wrap ?? pipeline.supportsWrap ?? false;
     const t0 = this.now();
     let tFirst: number | null = null;
     let tokens: { prompt: { count: number; max: number }; negative: { count: number; max: number } } | null = null;
     try {
       const out = await pipeline.generate(
-        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval },
+        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval, wrap },
         {
           signal,
           onTokens: (prompt, negative) => {
@@ -324,6 +327,7 @@ export class PipelineWorkerHost {
           scheduler: req.scheduler,
           seed: req.seed,
           deepCacheInterval,
+          wrap,
           preset: req.preset ?? 'custom',
           modelId: manifest.model_id,
           testWeights: manifest.test_weights,

@@ -36,6 +36,8 @@ export interface HostedPipeline {
   readonly runtimeSummary?: string;
   /** The export has the DeepCache graphs (Ldm3dPipeline.supportsDeepCache); absent = false. */
   readonly supportsDeepCache?: boolean;
+  /** The export has wrapped graphs (Ldm3dPipeline.supportsWrap); absent = false. */
+  readonly supportsWrap?: boolean;
   /** Rejects with an AbortError once `hooks.signal` aborts; the sessions stay usable. */
   generate(params: GenerateParams, hooks: StepHooks): Promise<PipelineOutput>;
   /**

@@ -27,6 +27,9 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     get supportsDeepCache() {
       return pipe.supportsDeepCache;
     },
+    get supportsWrap() {
+      return pipe.supportsWrap;
+    },
     async generate(params, step) {
       // Counted before the run so an over-long prompt is reported at once, not after the last step.
       step.onTokens(pipe.tokenize(params.prompt), pipe.tokenize(params.negative));
@@ -38,6 +41,8 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
         scheduler: params.scheduler,
         seed: params.seed,
         deepCacheInterval: params.deepCacheInterval ?? 1,
+        // Absent: the pipeline's default (on where the export has wrapped graphs).
+        wrap: params.wrap,
         signal: step.signal,
         onProgress: (p) => {
           // Copied: the preview is tiny, and its buffer is transferred to the main thread.

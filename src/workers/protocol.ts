@@ -60,6 +60,12 @@ export interface GenerateParams {
    * graphs (LoadedMessage.supportsDeepCache).
    */
   readonly deepCacheInterval?: number;
+  /**
+   * Seamless 360° (issue 12): circular padding along the width in the UNet and the VAE; false = zero
+   * padding, exactly diffusers. Default: on where the loaded model has wrapped graphs
+   * (LoadedMessage.supportsWrap); true needs them.
+   */
+  readonly wrap?: boolean;
   /** The preset these settings are (src/pipeline/presets.ts), recorded in the metadata; default 'custom'. */
   readonly preset?: PresetChoice;
 }
@@ -183,6 +189,8 @@ export interface LoadedMessage {
   readonly runtime?: string;
   /** The export has the DeepCache graphs, so GenerateParams.deepCacheInterval may be above 1. */
   readonly supportsDeepCache: boolean;
+  /** The export has wrapped graphs (manifest "wrap"), so GenerateParams.wrap may be true; absent = false. */
+  readonly supportsWrap?: boolean;
 }
 
 export interface Preview {
@@ -216,6 +224,8 @@ export interface ProgressMessage {
 export interface GenerationMetadata extends GenerateParams {
   /** As run (1 when the request had none). */
   readonly deepCacheInterval: number;
+  /** As run: true = circular padding along the width (seamless 360°), false = diffusers' zero padding. */
+  readonly wrap: boolean;
   readonly preset: PresetChoice;
   readonly modelId: string;
   readonly testWeights: boolean;
@@ -369,6 +379,7 @@ export function validateGenerate(p: GenerateParams): string | null {
     const bad = deepCacheIntervalError(p.deepCacheInterval);
     if (bad) return bad;
   }
+  if (p.wrap !== undefined && typeof p.wrap !== 'boolean') return `wrap must be true or false (got ${String(p.wrap)})`;
   if (p.preset !== undefined && !isPresetChoice(p.preset)) return `preset must be one of ${PRESET_CHOICES.join(', ')} (got ${String(p.preset)})`;
   return null;
 }

@@ -13,6 +13,7 @@ import { formatBytes } from '../../runtime/model-store';
 import { SCHEDULERS, type BackendPreference, type SchedulerName } from '../../workers/protocol';
 import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
 import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';
+import { WRAP_LABEL, WRAP_TITLE, wrapControl } from './wrap-control';
 import { useTransientProgress } from './use-transient-progress';
 import { DownloadConfirm } from '../DownloadConfirm';
 import { HostConfirm } from '../HostConfirm';
@@ -53,6 +54,7 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
   const hasInvalid = Object.keys(invalid).length > 0;
   const presets = presetOptions(settings, model);
   const cache = deepCacheControl(settings, model);
+  const wrap = wrapControl(settings, model);
 
   // Show the model's size before anything is downloaded (and whenever the model URL changes).
   useEffect(() => {
@@ -170,6 +172,19 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
               ))}
             </select>
           </div>
+          <div className="field">
+            <label className="inline" title={WRAP_TITLE}>
+              <input
+                type="checkbox"
+                data-testid="wrap"
+                checked={wrap.checked}
+                disabled={!wrap.enabled}
+                aria-describedby={wrap.reason ? ids + 'wrap-reason' : undefined}
+                onChange={(e) => update({ wrap: e.currentTarget.checked })}
+              />
+              {WRAP_LABEL}
+            </label>
+          </div>
           <div className="field seed">
             <NumberField
               id={ids + 'seed'}
@@ -197,6 +212,11 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
         {cache.reason ? (
           <p className="model-line" id={ids + 'deepcache-reason'} data-testid="deepcache-reason">
             Feature cache off: {cache.reason}
+          </p>
+        ) : null}
+        {wrap.reason ? (
+          <p className="model-line" id={ids + 'wrap-reason'} data-testid="wrap-reason">
+            {WRAP_LABEL} off: {wrap.reason}
           </p>
         ) : null}
         <button type="button" className="link" aria-expanded={advanced} onClick={() => setAdvanced(!advanced)}>

@@ -46,6 +46,7 @@ function presetFromUrl(): PresetName | null {
  * a link can point the app at a published export (and tests can pick the back end);
  * `?preset=headset|reference` picks the generation preset. Without it the preset is the device's
  * default (presets.ts defaultPreset): 'headset' in a headset or mobile browser, from its user agent.
+ * `?wrap=0` turns seamless 360° off (zero padding, exactly diffusers; `?wrap=1` is the default).
  */
 function initialSettingsFromUrl(): Parameters<typeof createGenerationStore>[1] {
   const userAgent = typeof navigator === 'undefined' ? '' : navigator.userAgent;
@@ -54,8 +55,10 @@ function initialSettingsFromUrl(): Parameters<typeof createGenerationStore>[1] {
   const q = new URLSearchParams(location.search);
   const model = q.get('model');
   const backend = q.get('backend');
+  const wrap = q.get('wrap');
   return {
     preset,
+    ...(wrap === '0' || wrap === 'false' ? { wrap: false } : wrap === '1' || wrap === 'true' ? { wrap: true } : {}),
     ...(model ? { modelUrl: model } : {}),
     ...(backend === 'wasm' || backend === 'webgpu' || backend === 'auto' ? { backend } : {}),
   };

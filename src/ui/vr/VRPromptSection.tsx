@@ -18,6 +18,7 @@ import { asciiText } from '../generate/ascii-text';
 import { downloadConfirmText } from '../../state/download-confirm';
 import { hostQuestionText } from '../../state/model-hosts';
 import { VRButton } from './VRButton';
+import { VR_NO_WRAP_REASON, VR_WRAP_LABEL, wrapControl } from '../generate/wrap-control';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
 import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from './prompt-settings';
@@ -127,6 +128,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const shown = asciiText(text);
   const talk = talkLabel(ptt.state);
   const cache = vrDeepCacheButtons(settings, model, running);
+  const wrap = wrapControl(settings, model);
   return (
     <Container flexDirection="column" gap={8}>
       <Container flexDirection="row" gap={8} alignItems="center">
@@ -176,6 +178,13 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         {cache.reason !== null ? (
           <Text fontSize={13} color="#ffd28a" flexShrink={1}>
             {cache.reason}
+          </Text>
+        ) : null}
+        {/* In the cache row, not a row of its own: the panel keeps the view ahead clear. */}
+        <VRButton label={VR_WRAP_LABEL} selected={wrap.checked} disabled={running || !wrap.enabled} onClick={() => update({ wrap: !settings.wrap })} />
+        {wrap.reason !== null ? (
+          <Text fontSize={13} color="#ffd28a" flexShrink={1}>
+            {VR_NO_WRAP_REASON}
           </Text>
         ) : null}
       </Container>

@@ -50,9 +50,13 @@ describe('regenerateSettings', () => {
       guidance: 5,
       scheduler: 'euler',
       deepCacheInterval: 1, // made before DeepCache: it ran without
+      wrap: false, // made before wrap padding: zero padding, so the same seed remakes it
       seed: 4242,
       randomSeed: false,
     });
+  });
+  it("a scene's recorded wrap is used again", () => {
+    expect(regenerateSettings({ ...scene, settings: { ...scene.settings, wrap: true } }, true).wrap).toBe(true);
   });
   it("a scene's recorded DeepCache interval is used again", () => {
     expect(regenerateSettings({ ...scene, settings: { ...scene.settings, preset: 'custom', deepCacheInterval: 3 } }, true).deepCacheInterval).toBe(3);
