@@ -22,6 +22,7 @@ import { decodeDepthPng, decodeRgbPng, encodeThumbnailPng, uint16ToDepth } from 
 import { encodeSceneFiles, toPanorama, THUMBNAIL_WIDTH, type SceneFiles } from '../export/scene-files';
 import type { ImportedScene } from '../export/import';
 import type { SceneMetadata } from '../export/metadata';
+import { seamRatio } from '../panorama/seam';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import type { CurrentScene, CurrentSceneStore } from './current-scene';
 import { detailWriteFailedMessage, SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
@@ -118,7 +119,22 @@ export function openSceneStoreOnce(factory?: IDBFactory): Promise<SavedSceneStor
   return storePromise;
 }
 
-export function sceneMetadataOf(images: { width: number; height: number }, info: GenerationInfo, mapping: DepthMapping): SceneMetadata {
+export function sceneMetadataOf(
+  images: { width: number; height: number; readonly rgba?: Uint8ClampedArray; readonly rgb?: Uint8Array; readonly depth?: Float32Array },
+  info: GenerationInfo,
+  mapping: DepthMapping,
+): SceneMetadata {
+  // Issue 12's seam metric of what was generated (1 = the 360° seam is like any other column),
+  // recorded with every generated scene as the CLI records it; one pass over the pixels.
+  const { rgba, rgb, depth } = images;
+  const colour = rgba !== undefined ? { data: rgba, channels: 4 } : rgb !== undefined ? { data: rgb, channels: 3 } : null;
+  const n = images.width * images.height;
+  // Only pixels that fit the size: wrong sizes are refused later with the file encoder's message.
+  const fits = colour !== null && depth !== undefined && images.width >= 3 && colour.data.length === n * colour.channels && depth.length === n;
+  const seam =
+    fits && colour !== null && depth !== undefined
+      ? { rgb: seamRatio(colour.data, images.width, images.height, colour.channels, 3), depth: seamRatio(depth, images.width, images.height) }
+      : undefined;
   return {
     prompt: info.prompt,
     negativePrompt: info.negative,
@@ -137,6 +153,7 @@ export function sceneMetadataOf(images: { width: number; height: number }, info:
     width: images.width,
     height: images.height,
     depthMapping: { near: mapping.near, far: mapping.far },
+    ...(seam !== undefined ? { seam } : {}),
   };
 }
 

@@ -434,6 +434,7 @@ function summary(entry: IndexEntry): SceneSummary {
     width: entry.width,
     height: entry.height,
     depthMapping: entry.depthMapping,
+    ...(entry.seam !== undefined ? { seam: entry.seam } : {}),
     thumbnail: { ...entry.thumbnail, bytes: asBytes(entry.thumbnail.bytes) },
     detailLayerCount: entry.detailLayerCount,
     byteSize: entry.byteSize,

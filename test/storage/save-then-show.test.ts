@@ -1,3 +1,4 @@
+import { seamRatio } from '../../src/panorama/seam';
 import { describe, expect, it } from 'vitest';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { SavedSceneStore } from '../../src/storage/scene-store';
@@ -112,6 +113,19 @@ describe('saveThenShow', () => {
     expect(current.panoramaId).toBe(outcome.panoramaId);
     expect(current.files.rgbPng.length).toBeGreaterThan(0);
     expect(h.said).toEqual([]);
+    store.close();
+  });
+
+  it("records the generated pixels' seam metric (issue 12) with the saved scene", async () => {
+    const r = result();
+    const store = await SavedSceneStore.open(new IDBFactory());
+    const h = harness(async () => store);
+    await saveThenShow(r, info, h.services);
+    const saved = (await store.get((await store.list())[0]!.id))!;
+    // The same numbers as the metric on those pixels; a scene with a hard step at the seam reads high.
+    expect(saved.seam).toEqual({ rgb: seamRatio(r.rgba, 64, 32, 4, 3), depth: seamRatio(r.depth, 64, 32) });
+    const stepped = { ...r, depth: r.depth.map((d, i) => (i % 64 === 63 ? d + 5 : d)) };
+    expect(sceneMetadataOf(stepped, info, { near: 1, far: 20 }).seam!.depth).toBeGreaterThan(10);
     store.close();
   });
 
