@@ -17,6 +17,7 @@ import { readNpy } from '../../src/pipeline/npy';
 import { readGraph, type GraphInfo } from '../../src/runtime/onnx-read';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime, type OrtSession, type RtTensor } from '../../src/runtime/ort';
+import { parsePythonJson } from '../pipeline/goldens';
 
 const INPUT = 'circular_pad';
 /**
@@ -288,7 +289,7 @@ for (const m of MODELS) {
 
     const goldensFile = join(GOLDENS, m.goldens, 'cases.json');
     it.skipIf(!existsSync(goldensFile))(`module goldens (${m.goldens}): one UNet call and one VAE decode/encode with wrap on vs patched diffusers (≤ 1e-4)`, async () => {
-      const g = (JSON.parse(readFileSync(goldensFile, 'utf8')) as { modules: ModuleGoldens }).modules;
+      const g = parsePythonJson<{ modules: ModuleGoldens }>(readFileSync(goldensFile, 'utf8')).modules;
       expect(g.circular_pad).toBe(1);
       const x = npy(m.goldens, g.unet.inputs.sample);
       const e = npy(m.goldens, g.unet.inputs.encoder_hidden_states);
