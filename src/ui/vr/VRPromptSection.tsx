@@ -15,9 +15,8 @@ import { useStore } from 'zustand';
 import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTalk';
 import type { GenerationStore } from '../../state/generation';
 import { asciiText } from '../generate/ascii-text';
-import { downloadConfirmText } from '../../state/download-confirm';
-import { hostQuestionText } from '../../state/model-hosts';
 import { VRButton } from './VRButton';
+import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { VR_NO_WRAP_REASON, VR_WRAP_LABEL, wrapControl } from '../generate/wrap-control';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
@@ -193,22 +192,8 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
         <VRButton label="Fixed seed" selected={!settings.randomSeed} disabled={running} onClick={() => update({ randomSeed: false })} />
         <Text fontSize={18} color="#b8c2cc">{settings.randomSeed ? `last ${settings.seed}` : String(settings.seed)}</Text>
       </Container>
-      {confirm ? (
-        <Text fontSize={16} color="#ffd28a">
-          {asciiText(downloadConfirmText(confirm))}
-        </Text>
-      ) : null}
-      {askHost ? (
-        <Container flexDirection="column" gap={6}>
-          <Text fontSize={16} color="#ffd28a">
-            {asciiText(hostQuestionText(askHost))}
-          </Text>
-          <Container flexDirection="row" gap={8}>
-            <VRButton label={asciiText(`Allow ${askHost}`)} onClick={() => store.getState().answerHost(true)} />
-            <VRButton label="Don't allow" onClick={() => store.getState().answerHost(false)} />
-          </Container>
-        </Container>
-      ) : null}
+      <VRDownloadNotice confirm={confirm} />
+      <VRHostQuestion host={askHost} onAnswer={(allow) => store.getState().answerHost(allow)} />
       <Container flexDirection="row" gap={8}>
         <VRButton
           label={confirm ? 'Download and generate' : status === 'generating' ? 'Generating...' : status === 'loading' ? 'Loading...' : 'Generate'}

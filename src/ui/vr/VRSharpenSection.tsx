@@ -14,11 +14,10 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
-import { downloadConfirmText } from '../../state/download-confirm';
-import { hostQuestionText } from '../../state/model-hosts';
 import { sceneStore } from '../../state/scene-store';
 import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
+import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { PROGRESS_MIN_MS } from './VRPromptSection';
 import { vrDebug } from './vr-debug';
 
@@ -117,22 +116,8 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
         <VRButton label="Cancel" disabled={cancelDisabled} onClick={onCancel} />
         <VRButton label="Release SR" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()} />
       </Container>
-      {confirm ? (
-        <Text fontSize={16} color="#ffd28a">
-          {asciiText(downloadConfirmText(confirm))}
-        </Text>
-      ) : null}
-      {askHost ? (
-        <Container flexDirection="column" gap={6}>
-          <Text fontSize={16} color="#ffd28a">
-            {asciiText(hostQuestionText(askHost))}
-          </Text>
-          <Container flexDirection="row" gap={8}>
-            <VRButton label={asciiText(`Allow ${askHost}`)} onClick={() => void store.getState().answerHost(true)} />
-            <VRButton label="Don't allow" onClick={() => void store.getState().answerHost(false)} />
-          </Container>
-        </Container>
-      ) : null}
+      <VRDownloadNotice confirm={confirm} />
+      <VRHostQuestion host={askHost} onAnswer={(allow) => void store.getState().answerHost(allow)} />
       <Text ref={label} fontSize={16} color="#b8c2cc">
         {''}
       </Text>
