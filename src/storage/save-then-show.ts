@@ -296,3 +296,38 @@ export function saveThenShowPublisher(
 ): (panorama: RGBDPanorama, result: GeneratedImages & { readonly metadata: GenerationInfo }, label: string) => Promise<number> {
   return async (_panorama, result) => (await saveThenShow(result, result.metadata, s ?? required())).panoramaId;
 }
+
+/** Why the scene on screen is no longer saved after its stored copy was deleted. */
+export function deletedSceneMessage(remote: boolean): string {
+  return `This scene was deleted from the gallery${remote ? ' in another tab' : ''}, so it is no longer saved in this browser. It stays on screen and can still be exported.`;
+}
+
+/**
+ * Keeps the scene on screen when its stored copy is deleted, here or in another tab (the store
+ * re-emits other tabs' deletions): it stays shown and exportable, but is marked as no longer saved,
+ * so the gallery does not claim "Saved" and sharpening does not write patches to a record that is
+ * gone (saveDetailPatch then answers 'scene-not-saved' instead of failing). Returns a stop function.
+ * A store that cannot be opened (private mode) has nothing to delete, so that failure is ignored.
+ */
+export function watchDeletedScenes(s: SceneServices): () => void {
+  let stopped = false;
+  let unsubscribe: (() => void) | null = null;
+  s.store().then(
+    (store) => {
+      if (stopped) return;
+      unsubscribe = store.subscribe((change) => {
+        if (change.kind !== 'deleted') return;
+        const current = s.current.getState().scene;
+        if (!current || current.savedId !== change.id) return;
+        const message = deletedSceneMessage(change.remote);
+        s.current.getState().set({ ...current, savedId: null, storageError: new StorageWriteError(message) });
+        s.viewer.say('notice', message);
+      });
+    },
+    () => undefined,
+  );
+  return () => {
+    stopped = true;
+    unsubscribe?.();
+  };
+}

@@ -19,6 +19,11 @@
  * open with none, and a patch whose parts are missing or in an unknown format comes back as a
  * record that restoreDetailLayer reports as damaged, so the base scene still opens.
  *
+ * Other tabs: every committed change (save, delete, patches added or cleared) is also posted on a
+ * BroadcastChannel named after the database, and each store re-emits what other tabs post to its
+ * own subscribers (`remote: true`), so every open gallery stays current. IndexedDB itself has no
+ * change events across connections; the channel carries only ids, the data is re-read from IDB.
+ *
  * The IDBFactory is injected (tests pass fake-indexeddb); in the app it is `globalThis.indexedDB`.
  *
  * @example
@@ -107,15 +112,40 @@ interface StoredEntry extends IndexEntry {
   readonly detailLayers?: readonly StoredDetailLayer[];
 }
 
-type Listener = () => void;
+/** What changed: a scene saved, deleted, or its sharpened patches added or cleared ('updated'). */
+export interface SceneChange {
+  readonly kind: 'saved' | 'deleted' | 'updated';
+  readonly id: string;
+  /** True when another tab (another store on the same database) made the change. */
+  readonly remote: boolean;
+}
+
+type Listener = (change: SceneChange) => void;
+
+/** The BroadcastChannel every store on database `name` posts its changes on. */
+export function sceneChannelName(name: string): string {
+  return `${name}:changes`;
+}
 
 export class SavedSceneStore {
   private readonly listeners = new Set<Listener>();
   private closed = false;
+  private readonly channel: BroadcastChannel | null;
 
-  private constructor(private readonly db: IDBDatabase) {
+  private constructor(
+    private readonly db: IDBDatabase,
+    name: string,
+  ) {
     // Another tab upgrading the schema needs us to let go; later calls then fail with a clear error.
     db.onversionchange = () => this.close();
+    this.channel = openChannel(sceneChannelName(name));
+    if (this.channel) {
+      this.channel.onmessage = (ev: MessageEvent) => {
+        const change = parseChange(ev.data);
+        // A message from another tab that changed the database: re-read it like a change of ours.
+        if (change && !this.closed) this.emit({ ...change, remote: true });
+      };
+    }
   }
 
   /**
@@ -153,7 +183,7 @@ export class SavedSceneStore {
         // An old tab still holds version < ours; it gets `versionchange` and should close. Wait.
       };
     });
-    return new SavedSceneStore(db);
+    return new SavedSceneStore(db, name);
   }
 
   /**
@@ -197,7 +227,7 @@ export class SavedSceneStore {
       throw mapError(e, byteSize);
     }
     await done;
-    this.emit();
+    this.changed('saved', id);
     return summary(entry);
   }
 
@@ -311,10 +341,13 @@ export class SavedSceneStore {
       tx.objectStore(SCENES).delete(id);
     };
     await done;
-    this.emit();
+    this.changed('deleted', id);
   }
 
-  /** Called after every committed change (e.g. to refresh a gallery). Returns unsubscribe. */
+  /**
+   * Called after every committed change, in this tab or (through the BroadcastChannel) another,
+   * e.g. to refresh a gallery. Returns unsubscribe.
+   */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -323,6 +356,7 @@ export class SavedSceneStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.channel?.close();
     this.db.close();
   }
 
@@ -359,7 +393,7 @@ export class SavedSceneStore {
       if (missing) throw new StorageWriteError(`This scene is no longer in storage (deleted in another tab?), so the change was not saved. ${KEEP_DETAIL_NOTE}`);
       throw detailError(failure ?? e, bytes);
     }
-    this.emit();
+    this.changed('updated', id);
     return summary(updated!);
   }
 
@@ -374,9 +408,41 @@ export class SavedSceneStore {
     }
   }
 
-  private emit(): void {
-    for (const l of this.listeners) l();
+  /** A change of ours committed: tell this tab's subscribers and the other tabs. */
+  private changed(kind: SceneChange['kind'], id: string): void {
+    this.emit({ kind, id, remote: false });
+    try {
+      this.channel?.postMessage({ kind, id });
+    } catch {
+      // The change is committed; a tab that misses the message shows it on its next refresh.
+    }
   }
+
+  private emit(change: SceneChange): void {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+/** A BroadcastChannel, or null where there is none (old browsers, some embedded webviews). */
+function openChannel(name: string): BroadcastChannel | null {
+  if (typeof BroadcastChannel !== 'function') return null;
+  try {
+    const channel = new BroadcastChannel(name);
+    // Node keeps its process alive while a channel is open; a store nobody closed (a test, the
+    // CLI) must not hang it. Browsers have no unref.
+    (channel as { unref?: () => void }).unref?.();
+    return channel;
+  } catch {
+    return null;
+  }
+}
+
+/** Another tab's message, checked: it comes from any code on this origin. */
+function parseChange(data: unknown): Omit<SceneChange, 'remote'> | null {
+  if (!data || typeof data !== 'object') return null;
+  const { kind, id } = data as { kind?: unknown; id?: unknown };
+  if ((kind !== 'saved' && kind !== 'deleted' && kind !== 'updated') || typeof id !== 'string') return null;
+  return { kind, id };
 }
 
 /**

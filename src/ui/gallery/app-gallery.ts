@@ -5,7 +5,7 @@
  */
 import { sceneStore } from '../../state/scene-store';
 import { createCurrentSceneStore } from '../../storage/current-scene';
-import { connectSceneServices, openSceneStoreOnce, type DetailSink, type SceneServices } from '../../storage/save-then-show';
+import { connectSceneServices, openSceneStoreOnce, watchDeletedScenes, type DetailSink, type SceneServices } from '../../storage/save-then-show';
 
 export const currentScene = createCurrentSceneStore();
 
@@ -34,6 +34,10 @@ export const sceneServices: SceneServices = {
 };
 
 connectSceneServices(sceneServices);
+
+// Deleting the scene on screen (in this tab's gallery or another tab's) leaves it shown but no
+// longer saved, instead of a "Saved" label over a record that is gone.
+watchDeletedScenes(sceneServices);
 
 // When the viewer shows a panorama that is not ours (test room, plain image import), drop our
 // record of the previous scene so its pixels can be freed and it is not exported by mistake.
