@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/runtime/isolation-headers';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const modelsDir = resolve(root, 'models');
@@ -32,6 +33,8 @@ function modelsPlugin(): Plugin {
       next();
       return;
     }
+    // Our own middleware answers before Vite's, which adds server.headers; send them here too.
+    for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION_HEADERS)) res.setHeader(name, value);
     res.setHeader('Content-Type', modelMime[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', String(statSync(file).size));
     createReadStream(file).pipe(res);
@@ -67,6 +70,10 @@ export default defineConfig({
   // use ours: two copies meant 0.187 materials drawn by a 0.165 renderer ("material.onBuild is
   // not a function") and a second three in the bundle. One copy for everything.
   resolve: { dedupe: ['three'] },
+  // Cross-origin isolation (COOP + COEP) for onnxruntime's multi-threaded WASM; a deployment must
+  // send the same headers (README "Deployment headers", src/runtime/isolation-headers.ts).
+  server: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
+  preview: { headers: { ...CROSS_ORIGIN_ISOLATION_HEADERS } },
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   // onnxruntime-web ships its own wasm/mjs loader files; pre-bundling would break their URLs.

@@ -246,6 +246,12 @@ describe('generate', () => {
       expect(await page.getByTestId('generate-notices').textContent()).toMatch(/WebGPU is not available .*runs on the CPU with WebAssembly, which is much slower/);
       expect(await page.getByTestId('model-size').textContent()).toMatch(/running on WASM/);
       expect(await page.getByTestId('runtime-line').textContent()).toMatch(/^WASM \(CPU\)/);
+      // Cross-origin isolated (issue 13 item 9): the page and every worker (the pipeline worker
+      // running ORT, and any thread workers ORT started) may use SharedArrayBuffer, so ORT's WASM
+      // runs multi-threaded, and the WASM generation above worked under COOP + COEP.
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(page.workers().length).toBeGreaterThan(0);
+      for (const w of page.workers()) expect(await w.evaluate(() => crossOriginIsolated)).toBe(true);
       expect(await page.getByTestId('generate-notices').textContent()).toMatch(/Prompt is \d{3} tokens long; the text encoder reads the first 77, so \d+ are ignored\./);
       expect(realErrors(errors)).toEqual([]);
     } finally {

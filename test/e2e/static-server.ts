@@ -1,9 +1,12 @@
 // A tiny static file server for the end-to-end tests: the built app from dist/ and the model
 // folder at /models/, on 127.0.0.1 (a secure context, so WebGPU and WebXR exist in Chromium).
+// Every response carries the cross-origin isolation headers a deployment sends (as `vite` and
+// `vite preview` do), so the tests run the app as it is deployed: isolated, WASM with threads.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from '../../src/runtime/isolation-headers';
 
 export const mimeTypes: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -64,6 +67,7 @@ export async function startStaticServer(mounts: ReadonlyArray<readonly [string, 
       return;
     }
     res.writeHead(200, {
+      ...CROSS_ORIGIN_ISOLATION_HEADERS,
       'Content-Type': mimeTypes[extname(file).toLowerCase()] ?? 'application/octet-stream',
       'Content-Length': String(statSync(file).size),
       'Cache-Control': 'no-store',

@@ -83,6 +83,9 @@ describe('viewer', () => {
     // The marker disc is 0.25 m at 4.5 m: ~±3.2° around the centre, tens of pixels wide.
     expect(colourDistance(shot.mean(cx, cy, 2), marker)).toBeLessThan(12);
     expect(await page.getByTestId('panorama-label').textContent()).toMatch(/synthetic/i);
+    // Served with COOP + COEP (src/runtime/isolation-headers.ts): isolated, so SharedArrayBuffer
+    // and onnxruntime's WASM threads are available, and everything above still loaded under COEP.
+    expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).toBe(true);
     expect(errors).toEqual([]);
   });
 
