@@ -17,7 +17,9 @@ import { createAppXRStore } from '../xr/xr-store';
 import { ViewerRig } from '../xr/viewer-rig';
 import { debugHandle } from './debug-handle';
 import { importPanoramaFiles } from './import-panorama';
-import { SYNTHETIC_LABEL, syntheticPanorama } from './synthetic-scene';
+import { syntheticFiles, syntheticMetadata, syntheticPanorama } from './synthetic-scene';
+import type { SceneMetadata } from '../export/metadata';
+import { showImportedPanorama, showUnsavedScene } from '../storage/save-then-show';
 import { Viewer } from './Viewer';
 
 // Created once per page: creating it injects the emulator where WebXR is missing.
@@ -26,10 +28,15 @@ const xrStore = createAppXRStore();
 /** Used until the renderer reports its limit; every WebGL2 device supports at least this. */
 const MIN_WEBGL2_TEXTURE_SIZE = 2048;
 
+let syntheticMeta: SceneMetadata | null = null;
+
 function showSynthetic(): void {
   const synthetic = syntheticPanorama();
-  // The room's true metric scale is known: show it at that scale.
-  sceneStore.getState().showPanorama(synthetic.panorama, SYNTHETIC_LABEL, synthetic.mapping);
+  syntheticMeta ??= syntheticMetadata(synthetic);
+  const metadata = syntheticMeta;
+  // The room's true metric scale is known: show it at that scale. Shown as an unsaved scene so
+  // the export buttons work on it (issue 14) without adding it to the gallery at every start.
+  showUnsavedScene(synthetic.panorama, metadata, synthetic.mapping, () => syntheticFiles(synthetic, metadata), sceneServices);
 }
 
 export function App(): ReactNode {
@@ -64,7 +71,9 @@ export function App(): ReactNode {
       const result = await importPanoramaFiles(files, maxTextureSize.current);
       for (const m of result.messages) say(m.severity, m.message);
       if (result.panorama !== null) {
-        sceneStore.getState().showPanorama(result.panorama, result.label);
+        // Saved to the gallery, then shown, like "Import scene…": exportable and kept (issue 14).
+        // A storage failure is reported by it and the pair is still shown.
+        await showImportedPanorama(result.panorama, result.label, sceneServices);
       } else if (!result.messages.some((m) => m.severity === 'error')) {
         say('error', `Nothing was imported from ${result.label || 'the selection'}.`);
       } else {

@@ -3,6 +3,8 @@
  * its arrays are read-only and shared with the textures.
  */
 import { renderSyntheticPanorama, type SyntheticPanorama } from '../panorama/synthetic';
+import type { SceneMetadata } from '../export/metadata';
+import { encodeSceneFiles, type SceneFiles } from '../export/scene-files';
 
 /** 1024 × 512: the size LDM3D-pano produces, so the room exercises the real mesh density. */
 export const SYNTHETIC_WIDTH = 1024;
@@ -13,4 +15,35 @@ let cached: SyntheticPanorama | null = null;
 export function syntheticPanorama(): SyntheticPanorama {
   cached ??= renderSyntheticPanorama(SYNTHETIC_WIDTH);
   return cached;
+}
+
+/** modelId recorded for the test room: no model made it. */
+export const SYNTHETIC_MODEL_ID = 'synthetic-test-room';
+
+/**
+ * The room as an exportable scene (issue 14: every scene on screen can be exported): no prompt
+ * beyond its name, no seed, 0 steps, its true near/far. Made once, like the pixels.
+ */
+export function syntheticMetadata(synthetic: SyntheticPanorama, createdAt = new Date().toISOString()): SceneMetadata {
+  const { panorama, mapping } = synthetic;
+  return {
+    prompt: SYNTHETIC_LABEL,
+    negativePrompt: '',
+    settings: { steps: 0, guidance: 0, scheduler: 'unknown' },
+    modelId: SYNTHETIC_MODEL_ID,
+    testWeights: false,
+    createdAt,
+    width: panorama.width,
+    height: panorama.height,
+    depthMapping: { near: mapping.near, far: mapping.far },
+  };
+}
+
+let cachedFiles: SceneFiles | null = null;
+
+/** The room's PNGs, encoded on the first export and kept (the pixels never change). */
+export function syntheticFiles(synthetic: SyntheticPanorama, metadata: SceneMetadata): SceneFiles {
+  const { panorama } = synthetic;
+  cachedFiles ??= encodeSceneFiles({ width: panorama.width, height: panorama.height, rgb: panorama.rgba, depth: panorama.depth }, metadata);
+  return cachedFiles;
 }

@@ -27,8 +27,11 @@ export interface GenerationSettings {
   readonly guidance: number;
   /** 'ddim' | 'pndm' | 'euler' | 'dpm' today; kept open so a newer scheduler still imports. */
   readonly scheduler: string;
-  /** Integer seed the initial noise was drawn from (0 ≤ seed < 2^53). */
-  readonly seed: number;
+  /**
+   * Integer seed the initial noise was drawn from (0 ≤ seed < 2^53). Absent when unknown (a scene
+   * imported from pixels alone): 0 is a real seed, so it cannot stand for "none" (issue 14).
+   */
+  readonly seed?: number;
   /**
    * The generation preset (src/pipeline/presets.ts: 'headset' | 'reference' | 'custom' today; kept
    * open like `scheduler`). Absent in scenes made before presets existed.
@@ -91,7 +94,7 @@ export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
       steps: meta.settings.steps,
       guidance: meta.settings.guidance,
       scheduler: meta.settings.scheduler,
-      seed: meta.settings.seed,
+      ...(meta.settings.seed !== undefined ? { seed: meta.settings.seed } : {}),
       ...(meta.settings.preset !== undefined ? { preset: meta.settings.preset } : {}),
       ...(meta.settings.deepCacheInterval !== undefined ? { deepCacheInterval: meta.settings.deepCacheInterval } : {}),
       ...(meta.settings.wrap !== undefined ? { wrap: meta.settings.wrap } : {}),
@@ -150,7 +153,8 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
       steps: integer(settings, 'steps', 0, 'settings.steps'),
       guidance: finite(settings, 'guidance', 'settings.guidance'),
       scheduler: string(settings, 'scheduler', 'settings.scheduler'),
-      seed: integer(settings, 'seed', 0, 'settings.seed'),
+      // Optional since issue 14 (absent = unknown); files that have it parse as before.
+      ...(settings.seed !== undefined ? { seed: integer(settings, 'seed', 0, 'settings.seed') } : {}),
       // Optional (schema version 1 without them is still version 1): absent stays absent.
       ...(settings.preset !== undefined ? { preset: string(settings, 'preset', 'settings.preset') } : {}),
       ...(settings.deepCacheInterval !== undefined ? { deepCacheInterval: deepCacheInterval(settings) } : {}),
@@ -165,6 +169,20 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
     // Optional like the preset: absent stays absent.
     ...(o.seam !== undefined ? { seam: seamMetrics(o.seam) } : {}),
   };
+}
+
+/** modelId of scenes imported from pixels without metadata (src/storage/save-then-show.ts). */
+export const IMPORTED_MODEL_ID = 'imported';
+
+/**
+ * The seed that made the scene, or undefined when none is known: absent, or the placeholder 0 that
+ * imports without metadata stored before the seed became optional (model "imported", 0 steps).
+ */
+export function knownSeed(meta: Pick<SceneMetadata, 'settings' | 'modelId'>): number | undefined {
+  const { seed, steps } = meta.settings;
+  if (seed === undefined) return undefined;
+  if (meta.modelId === IMPORTED_MODEL_ID && steps === 0 && seed === 0) return undefined;
+  return seed;
 }
 
 function seamMetrics(v: unknown): SeamMetrics {

@@ -12,7 +12,7 @@
  * Pure and DOM-free: it can run in a worker.
  */
 import type { RGBDPanorama } from '../panorama/types';
-import { stringifyMetadata, type SceneMetadata } from './metadata';
+import { knownSeed, stringifyMetadata, type SceneMetadata } from './metadata';
 import {
   depthToUint16,
   encodeDepth16Png,
@@ -93,7 +93,7 @@ export function toPanorama(images: SceneImages): RGBDPanorama {
  * File names for downloads: "ldm3d-2026-05-04-1234-a-reading-room-with-tall" + suffix. Date and
  * seed make them unique enough to sort; the prompt slug makes them recognisable.
  */
-export function sceneFileBase(meta: Pick<SceneMetadata, 'createdAt' | 'prompt' | 'settings'>): string {
+export function sceneFileBase(meta: Pick<SceneMetadata, 'createdAt' | 'prompt' | 'settings' | 'modelId'>): string {
   const date = meta.createdAt.slice(0, 10).replace(/[^0-9-]/g, '') || 'scene';
   const slug = meta.prompt
     .normalize('NFKD')
@@ -103,7 +103,9 @@ export function sceneFileBase(meta: Pick<SceneMetadata, 'createdAt' | 'prompt' |
     .replace(/^-+|-+$/g, '')
     .slice(0, 40)
     .replace(/-+$/, '');
-  return ['ldm3d', date, String(meta.settings.seed), slug].filter(Boolean).join('-');
+  // No seed part for a scene without one (not "undefined", not a placeholder 0).
+  const seed = knownSeed(meta);
+  return ['ldm3d', date, seed !== undefined ? String(seed) : '', slug].filter(Boolean).join('-');
 }
 
 export const FILE_SUFFIX = {

@@ -47,6 +47,19 @@ export interface SceneState {
   clearMessages(): void;
 }
 
+/** What the header names while a generation's preview is on the sphere. */
+export const GENERATING_LABEL = 'Generating…';
+
+/**
+ * The name of what the sphere shows: the preview replaces `current` on screen while a generation
+ * runs, so naming `current` then (e.g. "Synthetic test room") would describe a scene that is not
+ * visible (issue 14).
+ */
+export function shownLabel(s: Pick<SceneState, 'current' | 'preview'>): string {
+  if (s.preview !== null) return GENERATING_LABEL;
+  return s.current?.label ?? '—';
+}
+
 /** Keeps the mapping usable: positive, finite, near < far (the shader divides by both). */
 export function sanitizeDepthMapping(m: DepthMapping, fallback: DepthMapping): DepthMapping {
   const near = Number.isFinite(m.near) && m.near > 0 ? m.near : fallback.near;

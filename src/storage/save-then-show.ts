@@ -21,7 +21,7 @@
 import { decodeDepthPng, decodeRgbPng, encodeThumbnailPng, uint16ToDepth } from '../export/png';
 import { encodeSceneFiles, toPanorama, THUMBNAIL_WIDTH, type SceneFiles } from '../export/scene-files';
 import type { ImportedScene } from '../export/import';
-import type { SceneMetadata } from '../export/metadata';
+import { IMPORTED_MODEL_ID, type SceneMetadata } from '../export/metadata';
 import { seamRatio } from '../panorama/seam';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import type { CurrentScene, CurrentSceneStore } from './current-scene';
@@ -176,6 +176,70 @@ export async function saveThenShow(
   return persistThenShow(toPanorama(images), metadata, files, s);
 }
 
+/**
+ * Metadata for pixels that came without any: say so in the fields rather than inventing a prompt
+ * or seed (no seed at all: 0 would read as a real one, issue 14).
+ */
+export function importedMetadata(
+  label: string,
+  size: { readonly width: number; readonly height: number },
+  mapping: DepthMapping,
+  createdAt?: string,
+): SceneMetadata {
+  return {
+    prompt: label,
+    negativePrompt: '',
+    settings: { steps: 0, guidance: 0, scheduler: 'unknown' },
+    modelId: IMPORTED_MODEL_ID,
+    testWeights: false,
+    createdAt: createdAt ?? new Date().toISOString(),
+    width: size.width,
+    height: size.height,
+    depthMapping: { near: mapping.near, far: mapping.far },
+  };
+}
+
+/**
+ * Saves a panorama imported from plain images (the panel's "RGB + depth…" / "Over-under…" and
+ * drops: issue 14) as a new gallery entry, then shows it, so it is exportable and kept like a
+ * scene imported with "Import scene…". Encodes its files first: nothing came as our PNGs. Keeps the
+ * user's depth mapping, as showing it directly did (the pixels say nothing about metres).
+ */
+export async function showImportedPanorama(panorama: RGBDPanorama, label: string, s: SceneServices = required()): Promise<ShowOutcome> {
+  const metadata = importedMetadata(label, panorama, s.viewer.depthMapping());
+  const files = encodeSceneFiles({ width: panorama.width, height: panorama.height, rgb: panorama.rgba, depth: panorama.depth }, metadata);
+  return persistThenShow(panorama, metadata, files, s);
+}
+
+/**
+ * Shows a scene that is exportable but not stored (the synthetic test room: showing it at every
+ * start must not fill the gallery). `files` is called on the first export only, so the start does
+ * not pay for encoding PNGs nobody may download; its result is kept.
+ */
+export function showUnsavedScene(
+  panorama: RGBDPanorama,
+  metadata: SceneMetadata,
+  mapping: DepthMapping | undefined,
+  files: () => SceneFiles,
+  s: SceneServices = required(),
+): number {
+  const panoramaId = s.viewer.show(panorama, metadata.prompt, mapping);
+  let encoded: SceneFiles | null = null;
+  const current: CurrentScene = {
+    panoramaId,
+    panorama,
+    metadata,
+    get files(): SceneFiles {
+      encoded ??= files();
+      return encoded;
+    },
+    savedId: null,
+    storageError: null,
+  };
+  s.current.getState().set(current);
+  return panoramaId;
+}
+
 /** Saves an imported scene (as a new gallery entry) and shows it. */
 export async function showImportedScene(
   imported: ImportedScene,
@@ -183,18 +247,8 @@ export async function showImportedScene(
   s: SceneServices = required(),
 ): Promise<ShowOutcome> {
   const { panorama } = imported;
-  const metadata: SceneMetadata = imported.metadata ?? {
-    // Pixels without metadata: say so in the fields rather than inventing a prompt or seed.
-    prompt: fallback.label,
-    negativePrompt: '',
-    settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 },
-    modelId: 'imported',
-    testWeights: false,
-    createdAt: fallback.createdAt ?? new Date().toISOString(),
-    width: panorama.width,
-    height: panorama.height,
-    depthMapping: s.viewer.depthMapping(),
-  };
+  const metadata: SceneMetadata =
+    imported.metadata ?? importedMetadata(fallback.label, panorama, s.viewer.depthMapping(), fallback.createdAt);
   // Keep the imported PNGs as they are (lossless, maybe ours byte for byte); only the thumbnail is new.
   const thumbnail = encodeThumbnailPng(panorama.width, panorama.height, panorama.rgba, THUMBNAIL_WIDTH);
   const files: SceneFiles = {

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
-import type { SceneStore } from '../state/scene-store';
+import { shownLabel, type SceneStore } from '../state/scene-store';
 import { Messages } from './Messages';
 import { SharpenSection } from './sharpen/SharpenSection';
 import { sharpenStore } from './sharpen/app-sharpen';
@@ -30,7 +30,7 @@ export interface OverlayProps {
 export function Overlay(props: OverlayProps): ReactNode {
   const { sceneStore, baseMapping } = props;
   const mapping = useStore(sceneStore, (s) => s.depthMapping);
-  const label = useStore(sceneStore, (s) => s.current?.label ?? '—');
+  const label = useStore(sceneStore, shownLabel);
   const setMapping = useStore(sceneStore, (s) => s.setDepthMapping);
   const [dragOver, setDragOver] = useState(false);
   const [collapsed, setCollapsed] = useState(false);

@@ -69,10 +69,11 @@ describe('gallery and export', () => {
     uninstall?.();
   });
 
-  it('starts with an empty gallery and export disabled for the test room', async () => {
+  it('starts with an empty gallery; the test room is exportable without being saved (issue 14)', async () => {
     const { page } = app;
     await expect.poll(() => page.getByTestId('gallery').textContent(), POLL).toMatch(/No saved scenes yet/);
-    expect(await page.getByTestId('export-glb').isDisabled()).toBe(true);
+    expect(await page.getByTestId('export-glb').isDisabled()).toBe(false);
+    expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Not in the gallery/);
   });
 
   it('imports RGB + 16-bit depth + metadata: saved, then shown, then listed', async () => {

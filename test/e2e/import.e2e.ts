@@ -1,5 +1,6 @@
 // Importing panoramas in real Chromium: bad input keeps the current scene and says what is wrong;
 // a valid RGB + 16-bit depth pair (file picker) and an over-under image (drag and drop) replace it.
+import { readFile } from 'node:fs/promises';
 import { encode } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -77,6 +78,14 @@ async function waitForError(page: Page, pattern: RegExp): Promise<string> {
   return alerts(page);
 }
 
+/** expect.poll's default second is too short while SwiftShader renders on shared cores. */
+const POLL = { timeout: 15_000 };
+
+async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  return { name: d.suggestedFilename(), bytes: new Uint8Array(await readFile(await d.path())) };
+}
+
 describe('import', () => {
   let browser: Browser;
   let app: AppPage;
@@ -143,6 +152,21 @@ describe('import', () => {
     expect(errors).toEqual([]);
   });
 
+  it('keeps the imported pair in the gallery, without a seed, and exports it (issue 14)', async () => {
+    const { page, errors } = app;
+    await expect.poll(() => page.getByTestId('gallery-item').count(), POLL).toBe(1);
+    expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Saved in this browser/);
+    const item = (await page.getByTestId('gallery-item').textContent()) ?? '';
+    expect(item).toMatch(/field\.png \+ field_depth\.png/);
+    // Pixels carry no seed: none is shown (it read "seed 0").
+    expect(item).not.toMatch(/seed/);
+    expect(await page.getByTestId('export-glb').isDisabled()).toBe(false);
+    const glb = await download(page, 'export-glb');
+    expect(glb.name).toMatch(/^ldm3d-\d{4}-\d{2}-\d{2}-field-png-field-depth-png\.glb$/);
+    expect(new TextDecoder().decode(glb.bytes.subarray(0, 4))).toBe('glTF');
+    expect(errors).toEqual([]);
+  });
+
   it('imports an over-under image dropped onto the page', async () => {
     const { page, errors } = app;
     const orange: Rgb = { r: 230, g: 120, b: 20 };
@@ -164,13 +188,21 @@ describe('import', () => {
     expect(await page.getByTestId('panorama-label').textContent()).toBe('ou.png');
     expect(colourDistance(await centreColour(page), orange)).toBeLessThan(4);
     expect(await page.evaluate(() => window.__ldm3d!.panorama)).toMatchObject({ width: 256, height: 128 });
+    // A dropped image is saved and exportable like a picked pair.
+    await expect.poll(() => page.getByTestId('gallery-item').count(), POLL).toBe(2);
+    expect(await page.getByTestId('scene-saved-status').textContent()).toMatch(/Saved in this browser/);
+    expect(await page.getByTestId('export-glb').isDisabled()).toBe(false);
     expect(errors).toEqual([]);
   });
 
-  it('goes back to the test room', async () => {
+  it('goes back to the test room, which is exportable but not added to the gallery', async () => {
     const { page } = app;
     await page.getByRole('button', { name: 'Test room' }).click();
     expect(await waitForSceneReady(page, 4)).toBe(4);
     expect(colourDistance(await centreColour(page), marker)).toBeLessThan(12);
+    await expect.poll(() => page.getByTestId('scene-saved-status').textContent(), POLL).toMatch(/Not in the gallery/);
+    const glb = await download(page, 'export-glb');
+    expect(glb.name).toMatch(/^ldm3d-\d{4}-\d{2}-\d{2}-synthetic-test-room\.glb$/);
+    expect(await page.getByTestId('gallery-item').count()).toBe(2);
   });
 });

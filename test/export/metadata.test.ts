@@ -6,7 +6,10 @@ import {
   parseMetadata,
   stringifyMetadata,
   toMetadataDocument,
+  knownSeed,
 } from '../../src/export/metadata';
+import { sceneFileBase } from '../../src/export/scene-files';
+import { seedText } from '../../src/ui/gallery/seed-text';
 import { makeMetadata } from './fixtures';
 import pkg from '../../package.json';
 
@@ -75,5 +78,34 @@ describe('scene metadata JSON', () => {
     expect(() => parseMetadata(bad({ depthMapping: { near: 5, far: 2 } }))).toThrow(/far.*greater than.*near/);
     expect(() => parseMetadata(bad({ testWeights: 'no' }))).toThrow(/"testWeights" must be true or false/);
     expect(() => parseMetadata(bad({ width: undefined }))).toThrow(MetadataError);
+  });
+});
+
+describe('scenes without a seed (issue 14: imported pixels showed "seed 0")', () => {
+  const noSeed = { ...makeMetadata(), modelId: 'imported', settings: { steps: 0, guidance: 0, scheduler: 'unknown' } };
+
+  it('writes no seed and reads it back as absent, while files with a seed parse as before', () => {
+    const doc = JSON.parse(stringifyMetadata(noSeed));
+    expect('seed' in doc.settings).toBe(false);
+    const back = parseMetadata(stringifyMetadata(noSeed));
+    expect(back).toEqual(noSeed);
+    expect(back.settings.seed).toBeUndefined();
+    expect(parseMetadata(stringifyMetadata(makeMetadata())).settings.seed).toBe(1234567);
+    expect(parseMetadata(stringifyMetadata({ ...makeMetadata(), settings: { ...makeMetadata().settings, seed: 0 } })).settings.seed).toBe(0);
+  });
+
+  it('treats the placeholder seed 0 of earlier imports as no seed, and a generated seed 0 as a seed', () => {
+    expect(knownSeed(noSeed)).toBeUndefined();
+    expect(knownSeed({ ...noSeed, settings: { ...noSeed.settings, seed: 0 } })).toBeUndefined();
+    expect(knownSeed({ ...makeMetadata(), settings: { ...makeMetadata().settings, seed: 0 } })).toBe(0);
+    expect(knownSeed(makeMetadata())).toBe(1234567);
+  });
+
+  it('shows no seed in the gallery line or the file names', () => {
+    expect(seedText(noSeed)).toBe('');
+    expect(seedText({ ...noSeed, settings: { ...noSeed.settings, seed: 0 } })).toBe('');
+    expect(seedText(makeMetadata())).toBe(' · seed 1234567');
+    expect(seedText(makeMetadata(), ' - ')).toBe(' - seed 1234567');
+    expect(sceneFileBase({ ...noSeed, prompt: 'room.png' })).toBe('ldm3d-2026-05-04-room-png');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSceneStore, MAX_MESSAGES, sanitizeDepthMapping } from '../../src/state/scene-store';
+import { createSceneStore, GENERATING_LABEL, MAX_MESSAGES, sanitizeDepthMapping, shownLabel } from '../../src/state/scene-store';
 import type { RGBDPanorama } from '../../src/panorama/types';
 
 const pano = (w: number): RGBDPanorama => ({
@@ -51,5 +51,23 @@ describe('scene store', () => {
     expect(store.getState().messages.some((m) => m.text === 'bad')).toBe(false);
     store.getState().clearMessages();
     expect(store.getState().messages).toEqual([]);
+  });
+});
+
+describe('shownLabel (issue 14: the header names what the sphere shows)', () => {
+  it('says "Generating…" while a preview replaces the scene, and the scene again once a result is shown', () => {
+    const store = createSceneStore({ near: 1, far: 20 });
+    expect(shownLabel(store.getState())).toBe('—');
+    store.getState().showPanorama(pano(8), 'Synthetic test room');
+    expect(shownLabel(store.getState())).toBe('Synthetic test room');
+    store.getState().showPreview(pano(8));
+    expect(shownLabel(store.getState())).toBe(GENERATING_LABEL);
+    expect(GENERATING_LABEL).toBe('Generating…');
+    store.getState().showPanorama(pano(8), 'a lighthouse');
+    expect(shownLabel(store.getState())).toBe('a lighthouse');
+    // A cancelled generation clears the preview: the old scene is on screen, and named, again.
+    store.getState().showPreview(pano(8));
+    store.getState().showPreview(null);
+    expect(shownLabel(store.getState())).toBe('a lighthouse');
   });
 });

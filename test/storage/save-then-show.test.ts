@@ -9,14 +9,16 @@ import {
   saveThenShow,
   saveThenShowPublisher,
   sceneMetadataOf,
+  showImportedPanorama,
   showImportedScene,
   showSavedScene,
+  showUnsavedScene,
   type GenerationInfo,
   type SceneServices,
 } from '../../src/storage/save-then-show';
 import { QuotaExceededError, StorageUnavailableError, StorageWriteError } from '../../src/storage/errors';
 import { importSceneFiles } from '../../src/export/import';
-import { depthToUint16 } from '../../src/export/png';
+import { depthToUint16, encodeDepth16Png, encodeRgbPng } from '../../src/export/png';
 import type { RGBDPanorama } from '../../src/panorama/types';
 import { makePanorama } from '../export/fixtures';
 import { toPanorama } from '../../src/export/scene-files';
@@ -234,6 +236,78 @@ describe('showSavedScene / showImportedScene', () => {
     expect(saved!.prompt).toBe(info.prompt);
     expect(saved!.settings.seed).toBe(42);
     expect(Array.from(saved!.rgbPng)).toEqual(Array.from(files.rgbPng));
+  });
+});
+
+describe('scenes imported from plain images and the test room (issue 14: every scene on screen is exportable)', () => {
+  it('an "RGB + depth…" pair is saved to the gallery, then shown, and is the current scene with its files', async () => {
+    const log: string[] = [];
+    const store = await loggingStore(log);
+    const h = harness(async () => store, log);
+    const pano = makePanorama(64, 32);
+    const outcome = await showImportedPanorama(pano, 'room.png + room_depth.png', h.services);
+    expect(log).toEqual(['committed', 'show']);
+    expect(outcome.error).toBeNull();
+    const current = h.services.current.getState().scene!;
+    expect(current.panoramaId).toBe(outcome.panoramaId);
+    expect(current.savedId).toBe(outcome.savedId);
+    expect(current.metadata).toMatchObject({ prompt: 'room.png + room_depth.png', modelId: 'imported', depthMapping: { near: 1.5, far: 30 } });
+    // No seed recorded, not a placeholder 0.
+    expect(current.metadata.settings.seed).toBeUndefined();
+    // The files are ours: they import back to the same pixels and metadata.
+    const back = await importSceneFiles([
+      { name: 'a-rgb.png', bytes: current.files.rgbPng },
+      { name: 'a-depth16.png', bytes: current.files.depthPng },
+    ]);
+    expect(Array.from(back.panorama.rgba)).toEqual(Array.from(pano.rgba));
+    expect(back.metadata?.prompt).toBe('room.png + room_depth.png');
+    const listed = await store.list();
+    expect(listed).toHaveLength(1);
+    expect(listed[0].settings.seed).toBeUndefined();
+  });
+
+  it('a pair that cannot be saved is still shown and exportable, with the message', async () => {
+    const h = harness(() => Promise.reject(new StorageUnavailableError('IndexedDB is off.')));
+    const outcome = await showImportedPanorama(makePanorama(64, 32), 'pano.png', h.services);
+    expect(outcome.savedId).toBeNull();
+    expect(h.shown).toHaveLength(1);
+    expect(h.services.current.getState().scene?.files.rgbPng.length).toBeGreaterThan(0);
+    expect(h.said[0]).toMatch(/^error: /);
+  });
+
+  it('images without metadata imported with "Import scene…" get no seed either', async () => {
+    const pano = makePanorama(64, 32);
+    const rgbPng = encodeRgbPng(64, 32, pano.rgba);
+    const depthPng = encodeDepth16Png(64, 32, depthToUint16(pano.depth));
+    const imported = await importSceneFiles([
+      { name: 'p.png', bytes: rgbPng },
+      { name: 'p_depth.png', bytes: depthPng },
+    ]);
+    expect(imported.metadata).toBeNull();
+    const h = harness(() => SavedSceneStore.open(new IDBFactory()));
+    await showImportedScene(imported, { label: 'p.png' }, h.services);
+    expect(h.services.current.getState().scene!.metadata.settings.seed).toBeUndefined();
+  });
+
+  it('the test room is the current scene without being saved; its files are encoded on first use only', async () => {
+    const log: string[] = [];
+    const store = await loggingStore(log);
+    const h = harness(async () => store, log);
+    const pano = makePanorama(64, 32);
+    const meta = { ...sceneMetadataOf(pano, info, { near: 1, far: 6 }), prompt: 'Synthetic test room', modelId: 'synthetic-test-room' };
+    let encodes = 0;
+    const id = showUnsavedScene(pano, meta, { near: 1, far: 6 }, () => {
+      encodes++;
+      return { rgbPng: new Uint8Array([1]), depthPng: new Uint8Array([2]), thumbnail: { mimeType: 'image/png', width: 1, height: 1, bytes: new Uint8Array() } };
+    }, h.services);
+    const current = h.services.current.getState().scene!;
+    expect(current).toMatchObject({ panoramaId: id, savedId: null, storageError: null });
+    expect(encodes).toBe(0);
+    expect(current.files.rgbPng).toEqual(new Uint8Array([1]));
+    expect(current.files.depthPng).toEqual(new Uint8Array([2]));
+    expect(encodes).toBe(1);
+    expect(log).toEqual(['show']);
+    expect(await store.list()).toHaveLength(0);
   });
 });
 

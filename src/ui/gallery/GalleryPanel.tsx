@@ -13,6 +13,7 @@ import { shownDetail } from '../../export/shown-detail';
 import { importSceneFiles, readImportFile } from '../../export/import';
 import { showImportedScene, showSavedScene, type SceneServices } from '../../storage/save-then-show';
 import type { SceneSummary } from '../../storage/scene-store';
+import { seedText } from './seed-text';
 import { downloadBytes } from './download';
 import { useObjectUrl } from './use-object-url';
 import { useSceneList } from './use-scene-list';
@@ -89,10 +90,13 @@ export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
           <div className="gallery-current">
             <p className="gallery-status" data-testid="scene-saved-status">
               {current === null
-                ? 'No generated or saved scene on screen.'
+                ? 'No scene on screen yet.'
                 : current.savedId !== null
                   ? 'Saved in this browser.'
-                  : 'Not saved (see the message); export it to keep it.'}
+                  : current.storageError !== null
+                    ? 'Not saved (see the message); export it to keep it.'
+                    : // Shown without storing on purpose (the test room): no failure to point at.
+                      'Not in the gallery; export it to keep it.'}
             </p>
             <div className="gallery-exports" role="group" aria-label="Export the scene on screen">
               {exportKindsFor(hasDetail).map(({ kind, label }) => (
@@ -187,7 +191,8 @@ function GalleryItem({ scene, isCurrent, disabled, onOpen, onDelete }: GalleryIt
           {scene.prompt || '(no prompt)'}
         </span>
         <span className="gallery-meta">
-          {date.toLocaleString()} · seed {scene.settings.seed}
+          {date.toLocaleString()}
+          {seedText(scene)}
           {scene.testWeights ? ' · test weights' : ''}
           {scene.detailLayerCount > 0 ? ` · ${scene.detailLayerCount} sharpened` : ''}
         </span>

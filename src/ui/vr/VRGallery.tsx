@@ -12,6 +12,7 @@ import type { SceneSummary } from '../../storage/scene-store';
 import { asciiText } from '../generate/ascii-text';
 import { useObjectUrl } from '../gallery/use-object-url';
 import { useSceneList } from '../gallery/use-scene-list';
+import { seedText } from '../gallery/seed-text';
 import { VRButton } from './VRButton';
 import { vrDebug } from './vr-debug';
 import { regenerateSettings } from './regenerate';
@@ -155,7 +156,7 @@ export function VRGallery({ services, generation }: VRGalleryProps): ReactNode {
       {sel ? (
         <Container flexDirection="column" gap={8}>
           <Text fontSize={14} color="#b8c2cc">
-            {asciiText(`${sel.prompt.slice(0, 80)} - seed ${sel.settings.seed}, ${sel.settings.steps} steps`)}
+            {asciiText(`${sel.prompt.slice(0, 80)}${seedText(sel, ' - ')}${sel.settings.steps > 0 ? `, ${sel.settings.steps} steps` : ''}`)}
           </Text>
           <Container flexDirection="row" gap={8} flexWrap="wrap">
             <VRButton label="Step in" disabled={busy} onClick={() => open(sel)} />

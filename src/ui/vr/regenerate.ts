@@ -24,6 +24,7 @@ export function regenerateSettings(scene: Pick<SceneMetadata, 'prompt' | 'negati
     ...(s.steps >= 1 ? { deepCacheInterval: deepCacheIntervalError(s.deepCacheInterval ?? 1) === null ? (s.deepCacheInterval ?? 1) : 1 } : {}),
     // A scene made before wrap existed ran with zero padding; the same seed remakes it only so.
     ...(s.steps >= 1 ? { wrap: s.wrap ?? false } : {}),
-    ...(sameSeed ? { seed: s.seed, randomSeed: false } : { randomSeed: true }),
+    // A scene without a seed (imported from pixels) cannot be remade with "its" seed: draw one.
+    ...(sameSeed && s.seed !== undefined ? { seed: s.seed, randomSeed: false } : { randomSeed: true }),
   };
 }

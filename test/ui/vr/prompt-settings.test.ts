@@ -70,6 +70,10 @@ describe('regenerateSettings', () => {
     const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 } }, true);
     expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', seed: 0, randomSeed: false });
   });
+  it('a scene without a seed (imported pixels) draws a new one even for "same seed"', () => {
+    const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown' } }, true);
+    expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', randomSeed: true });
+  });
 });
 
 describe('VR preset and feature-cache buttons', () => {
