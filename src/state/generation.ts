@@ -191,6 +191,14 @@ export function truncationNotice(which: 'Prompt' | 'Negative prompt', count: num
   return `${which} is ${count} tokens long; the text encoder reads the first ${max}, so ${count - max} are ignored.`;
 }
 
+/**
+ * A cancel the worker did not answer within its grace time: the client terminated the worker, so
+ * the model is gone from memory (issue 13, item 2). Nothing reloads it until the next Generate,
+ * which would otherwise spend unexplained time on "Preparing the model…".
+ */
+export const WORKER_RESTARTED_NOTICE =
+  'The generation did not stop in time, so its worker was restarted; the model loads again on the next Generate.';
+
 export const NO_DEEPCACHE_NOTICE =
   "The feature cache (DeepCache) is off for this model: its export has no DeepCache graphs (models/export.py --deepcache makes them).";
 
@@ -271,6 +279,11 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       set({ status: 'error', error, progress: null });
     };
     const isCancel = (e: unknown): boolean => (e as Partial<PipelineError>)?.code === 'cancelled';
+    /** A cancel ends as idle; one that needed the worker terminated also says the model reloads. */
+    const cancelled = (e: unknown): void => {
+      set({ status: 'idle', progress: null });
+      if ((e as Partial<PipelineError>).workerRestarted) addNotice(WORKER_RESTARTED_NOTICE);
+    };
 
     const onLoadProgress = (p: LoadProgressMessage): void => {
       if (p.phase === 'creating-sessions') {
@@ -322,6 +335,8 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
       });
       const model = await deps.client.load(baseUrl, backend, onLoadProgress);
       loadedFor = key;
+      // The reload it announced has happened.
+      set({ notices: get().notices.filter((n) => n !== WORKER_RESTARTED_NOTICE) });
       for (const n of model.notices) addNotice(n);
       if (model.testWeights) addNotice(TEST_WEIGHTS_NOTICE);
       // 'reference' means this model's own defaults: a named preset takes its values for it, and
@@ -381,7 +396,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         try {
           model = await ensureModel(options.confirmDownload ?? false);
         } catch (e) {
-          if (isCancel(e)) set({ status: 'idle', progress: null });
+          if (isCancel(e)) cancelled(e);
           else fail(e);
           return;
         }
@@ -433,8 +448,10 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           set({ status: 'idle', progress: null, last: { result, panoramaId } });
         } catch (e) {
           deps.scene.getState().showPreview(null);
-          if (isCancel(e)) set({ status: 'idle', progress: null });
+          if (isCancel(e)) cancelled(e);
           else fail(e);
+          // A terminated worker (crash, or a cancel it ignored) lost the model: the next Generate
+          // loads it again, lazily, rather than reloading now for a user who may not generate again.
           if (!deps.client.loaded) loadedFor = null;
         }
       },

@@ -12,7 +12,8 @@
  * pending promise with a PipelineError of code 'worker-crashed'; the next call starts a new worker,
  * which needs a `load` again (`loaded` turns false). A cancel that the worker does not answer
  * within `cancelGraceMs`, or three times the last step's duration if that is longer (a GPU call
- * that never returns), also replaces the worker.
+ * that never returns), also replaces the worker; it still rejects with 'cancelled' (the user asked
+ * to stop), with `workerRestarted` set so the UI can say that the model loads again.
  */
 import {
   type BackendPreference,
@@ -54,6 +55,12 @@ export class PipelineError extends Error {
     message: string,
     /** For model-* errors, the file (relative to the manifest). */
     readonly file?: string,
+    /**
+     * The client terminated the worker (a crash, or a cancel it did not answer in time), so the
+     * loaded model is gone and the next generation loads it again: the UI says so, because that
+     * reload costs the user seconds to minutes they would otherwise not expect.
+     */
+    readonly workerRestarted = false,
   ) {
     super(message);
   }
@@ -374,7 +381,7 @@ export class PipelineClient {
       code === 'worker-crashed'
         ? `The generation worker stopped unexpectedly: ${reason}. The model will be loaded again on the next try.`
         : `Cancelled: ${reason}.`;
-    this.rejectAll(new PipelineError(code, text));
+    this.rejectAll(new PipelineError(code, text, undefined, true));
   }
 
   private rejectAll(e: PipelineError): void {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineClient, PipelineError } from '../../src/workers/client';
+import { WORKER_RESTARTED_NOTICE, createGenerationStore } from '../../src/state/generation';
+import { createSceneStore } from '../../src/state/scene-store';
 import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
-import type { GenerateParams, ProgressMessage } from '../../src/workers/protocol';
+import type { GenerateParams, ProgressMessage, WorkerRequest } from '../../src/workers/protocol';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
 import { fakeControls } from './fake-pipeline';
 import { InProcessWorker } from './in-process-worker';
@@ -63,6 +65,7 @@ describe('PipelineClient', () => {
     };
     const e = await rejection(client.generate({ ...params, steps: 20 }));
     expect(e.code).toBe('cancelled');
+    expect(e.workerRestarted).toBe(false);
     controls.onStep = undefined;
     expect((await client.generate(params)).metadata.seed).toBe(7);
   });
@@ -108,6 +111,7 @@ describe('PipelineClient', () => {
     const e = await rejection(client.generate({ ...params, steps: 200 }));
     expect(e.code).toBe('cancelled');
     expect(e.message).toMatch(/did not stop within/);
+    expect(e.workerRestarted).toBe(true);
     expect(workers[0]!.terminated).toBe(true);
   });
 
@@ -136,6 +140,81 @@ describe('PipelineClient', () => {
     const e = await rejection(client.load(BASE));
     expect(e).toMatchObject({ code: 'model-missing', file: 'vae_decoder/model.onnx' });
     expect(e.message).toMatch(/^vae_decoder\/model\.onnx: missing on the server/);
+  });
+
+  it('a worker that ignores cancel: terminated after the grace time, a normal cancel with a reload notice, the next Generate loads in a new worker', async () => {
+    // The first worker drops every cancel and keeps stepping (a cancel that never reaches the
+    // pipeline's signal); the ones after it are ordinary.
+    class IgnoresCancel extends InProcessWorker {
+      override postMessage(message: WorkerRequest): void {
+        if (message.type === 'cancel') this.requests.push(message);
+        else super.postMessage(message);
+      }
+    }
+    const files = standardFiles();
+    const server = new FakeServer(files, makeManifest(files));
+    const storage = new MemoryModelStorage();
+    const controls = fakeControls();
+    const workers: InProcessWorker[] = [];
+    const client = new PipelineClient({
+      createWorker: () => {
+        const w = workers.length === 0 ? new IgnoresCancel(server, controls, storage) : new InProcessWorker(server, controls, storage);
+        workers.push(w);
+        return w;
+      },
+      cancelGraceMs: 100,
+    });
+    const scene = createSceneStore({ near: 1, far: 20 });
+    const store = createGenerationStore(
+      { client, scene, resolveModelUrl: () => BASE, previewIntervalMs: 0, randomSeed: () => 1 },
+      // 60 steps of ≥ 5 ms outlast the 100 ms grace: the ignored cancel must be what ends the run.
+      { prompt: 'a cave lit by torches', steps: 60, scheduler: 'euler' },
+    );
+    controls.stepMs = 5;
+    let cancelledAt: number | null = null;
+    const stepsAfterIdle: number[] = [];
+    controls.onStep = (s) => {
+      if (s === 2 && cancelledAt === null) {
+        cancelledAt = performance.now();
+        store.getState().cancel();
+      }
+    };
+    store.subscribe((st) => {
+      if (cancelledAt !== null && st.status === 'idle' && st.progress) stepsAfterIdle.push(st.progress.fraction);
+    });
+
+    await store.getState().generate();
+    const elapsed = performance.now() - cancelledAt!;
+    const s = store.getState();
+    // Reported as the cancel the user asked for, not as an error…
+    expect(s.status).toBe('idle');
+    expect(s.error).toBeNull();
+    expect(s.progress).toBeNull();
+    expect(s.last).toBeNull();
+    // …after the grace time, with the worker terminated and the reason told.
+    expect(workers[0]!.requests.some((r) => r.type === 'cancel')).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(90);
+    expect(workers[0]!.terminated).toBe(true);
+    expect(client.loaded).toBeNull();
+    expect(s.notices).toContain(WORKER_RESTARTED_NOTICE);
+    // The terminated worker's later steps reach nobody.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stepsAfterIdle).toEqual([]);
+    expect(store.getState().progress).toBeNull();
+    // Lazily: nothing starts a worker or loads until the user generates again.
+    expect(workers).toHaveLength(1);
+
+    controls.onStep = undefined;
+    store.getState().updateSettings({ steps: 3 });
+    await store.getState().generate();
+    expect(workers).toHaveLength(2);
+    expect(workers[1]!.requests.map((r) => r.type)).toEqual(['plan', 'load', 'generate']);
+    const after = store.getState();
+    expect(after.error).toBeNull();
+    expect(after.last!.result.metadata).toMatchObject({ prompt: 'a cave lit by torches', steps: 3 });
+    expect(client.loaded).not.toBeNull();
+    // The reload it announced has happened: the notice goes.
+    expect(after.notices).not.toContain(WORKER_RESTARTED_NOTICE);
   });
 
   it('dispose() frees the pipeline, ends the worker and refuses further calls', async () => {
