@@ -11,7 +11,7 @@ import { Messages } from './Messages';
 import { SharpenSection } from './sharpen/SharpenSection';
 import { sharpenStore } from './sharpen/app-sharpen';
 import { generationStore } from './generate/app-generation';
-import { depthScaleOf, mappingForScale, FAR_RANGE, NEAR_RANGE, SCALE_RANGE } from './depth-controls';
+import { depthScaleOf, mappingForFar, mappingForNear, mappingForScale, parseMetres, FAR_RANGE, NEAR_RANGE, SCALE_RANGE } from './depth-controls';
 
 export interface OverlayProps {
   readonly sceneStore: SceneStore;
@@ -175,7 +175,8 @@ export function Overlay(props: OverlayProps): ReactNode {
                 step={0.05}
                 display={`${mapping.near.toFixed(2)} m`}
                 testId="depth-near"
-                onChange={(v) => setMapping({ near: v, far: Math.max(mapping.far, v * 1.5) })}
+                onChange={(v) => setMapping(mappingForNear(mapping, v))}
+                typed={{ decimals: 2, unit: 'm' }}
               />
               <Slider
                 id={ids + 'far'}
@@ -186,7 +187,8 @@ export function Overlay(props: OverlayProps): ReactNode {
                 step={0.5}
                 display={`${mapping.far.toFixed(1)} m`}
                 testId="depth-far"
-                onChange={(v) => setMapping({ near: Math.min(mapping.near, v / 1.5), far: v })}
+                onChange={(v) => setMapping(mappingForFar(mapping, v))}
+                typed={{ decimals: 1, unit: 'm' }}
               />
             </fieldset>
             <SharpenSection store={sharpenStore} generation={generationStore} />
@@ -208,6 +210,8 @@ interface SliderProps {
   readonly step: number;
   readonly display: string;
   readonly testId: string;
+  /** Show the value as a field to type into (metres), instead of read-only text. */
+  readonly typed?: { readonly decimals: number; readonly unit: string };
   onChange(v: number): void;
 }
 
@@ -225,7 +229,40 @@ function Slider(p: SliderProps): ReactNode {
         value={p.value}
         onChange={(e) => p.onChange(Number(e.currentTarget.value))}
       />
-      <output htmlFor={p.id}>{p.display}</output>
+      {p.typed ? <TypedValue {...p} typed={p.typed} /> : <output htmlFor={p.id}>{p.display}</output>}
     </div>
+  );
+}
+
+/**
+ * The slider's value as a field one can type an exact value into (issue 14). It commits on Enter or
+ * when focus leaves, not per keystroke (a half-typed "1." must not move the scene); a value that is
+ * not a distance within the slider's range is put back. Remounted (key) when the value changes
+ * elsewhere, so the field always shows what is applied.
+ */
+function TypedValue(p: SliderProps & { readonly typed: NonNullable<SliderProps['typed']> }): ReactNode {
+  const shown = p.value.toFixed(p.typed.decimals);
+  const commit = (input: HTMLInputElement): void => {
+    const v = parseMetres(input.value, [p.min, p.max]);
+    if (v === null || v.toFixed(p.typed.decimals) === shown) input.value = shown;
+    else p.onChange(v);
+  };
+  return (
+    <span className="typed-value">
+      <input
+        key={shown}
+        type="text"
+        inputMode="decimal"
+        size={5}
+        aria-label={`${p.label} in metres (${p.min}–${p.max})`}
+        data-testid={`${p.testId}-value`}
+        defaultValue={shown}
+        onBlur={(e) => commit(e.currentTarget)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(e.currentTarget);
+        }}
+      />{' '}
+      {p.typed.unit}
+    </span>
   );
 }

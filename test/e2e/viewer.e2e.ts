@@ -137,6 +137,31 @@ describe('viewer', () => {
     expect(colourDistance(back.mean(back.width / 2, back.height / 2, 2), marker)).toBeLessThan(12);
   });
 
+  it('near and far take a typed value (issue 14): Enter applies it, a value out of range is put back', async () => {
+    const { page } = app;
+    const near = page.getByTestId('depth-near-value');
+    const far = page.getByTestId('depth-far-value');
+    const before = await page.evaluate(() => ({ ...window.__ldm3d!.depthMapping }));
+    await far.fill('25');
+    await far.press('Enter');
+    await page.waitForFunction(() => window.__ldm3d?.depthMapping.far === 25, undefined, { polling: 50 });
+    await near.fill('1.35');
+    await near.press('Enter');
+    await page.waitForFunction(() => window.__ldm3d?.depthMapping.near === 1.35, undefined, { polling: 50 });
+    // The slider shows the typed value too (one source of truth).
+    expect(Number(await page.getByTestId('depth-near').inputValue())).toBeCloseTo(1.35, 2);
+    await near.fill('900');
+    await near.press('Enter');
+    expect(await near.inputValue()).toBe('1.35');
+    expect(await page.evaluate(() => window.__ldm3d!.depthMapping.near)).toBe(1.35);
+    // Back to the room's own distances: the next test measures parallax at the marker's true 4.5 m.
+    await near.fill(String(before.near));
+    await near.press('Enter');
+    await far.fill(String(before.far));
+    await far.press('Enter');
+    await page.waitForFunction((b) => window.__ldm3d?.depthMapping.near === b.near && window.__ldm3d?.depthMapping.far === b.far, before, { polling: 50 });
+  });
+
   it('enters VR through the emulator: a session starts and the scene keeps rendering', async () => {
     const { page, errors } = app;
     await page.getByRole('button', { name: 'Enter VR' }).click();
