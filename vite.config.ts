@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/runtime/isolation-headers';
+import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/runtime/isolation-headers.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const modelsDir = resolve(root, 'models');
