@@ -5,6 +5,7 @@
 import { renderSyntheticPanorama, type SyntheticPanorama } from '../panorama/synthetic';
 import type { SceneMetadata } from '../export/metadata';
 import { encodeSceneFiles, type SceneFiles } from '../export/scene-files';
+import { importedMetadata } from '../storage/save-then-show';
 
 /** 1024 × 512: the size LDM3D-pano produces, so the room exercises the real mesh density. */
 export const SYNTHETIC_WIDTH = 1024;
@@ -25,18 +26,8 @@ export const SYNTHETIC_MODEL_ID = 'synthetic-test-room';
  * beyond its name, no seed, 0 steps, its true near/far. Made once, like the pixels.
  */
 export function syntheticMetadata(synthetic: SyntheticPanorama, createdAt = new Date().toISOString()): SceneMetadata {
-  const { panorama, mapping } = synthetic;
-  return {
-    prompt: SYNTHETIC_LABEL,
-    negativePrompt: '',
-    settings: { steps: 0, guidance: 0, scheduler: 'unknown' },
-    modelId: SYNTHETIC_MODEL_ID,
-    testWeights: false,
-    createdAt,
-    width: panorama.width,
-    height: panorama.height,
-    depthMapping: { near: mapping.near, far: mapping.far },
-  };
+  // The same "no generation behind these pixels" fields as an import, under the room's own model id.
+  return { ...importedMetadata(SYNTHETIC_LABEL, synthetic.panorama, synthetic.mapping, createdAt), modelId: SYNTHETIC_MODEL_ID };
 }
 
 let cachedFiles: SceneFiles | null = null;
