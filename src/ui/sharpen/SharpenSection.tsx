@@ -101,21 +101,30 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
           {unsaved > 0 ? ` (${unsaved === regions ? (regions === 1 ? 'it is' : 'all are') : `${unsaved} are`} not saved: shown until another scene is opened)` : ''}
         </p>
       ) : null}
-      <div className="row">
-        <button type="button" className="link" data-testid="unload-sr" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()}>
-          Release the upscaler
-        </button>
-        <button
-          type="button"
-          className="link"
-          data-testid="sharpen-clear"
-          disabled={regions === 0 || status !== 'idle'}
-          title="Remove every sharpened region of this scene, also from storage"
-          onClick={() => void store.getState().clearAll()}
-        >
-          Undo sharpening
-        </button>
-      </div>
+      {/* Shown only where they can apply (issue 14 item 2): nothing to release before the upscaler
+          has loaded, nothing to undo in a scene without sharpened regions. While a sharpen or
+          release runs they stay, disabled. */}
+      {sr !== null || regions > 0 ? (
+        <div className="row">
+          {sr !== null ? (
+            <button type="button" className="link" data-testid="unload-sr" disabled={status !== 'idle'} onClick={() => void store.getState().unload()}>
+              Release the upscaler
+            </button>
+          ) : null}
+          {regions > 0 ? (
+            <button
+              type="button"
+              className="link"
+              data-testid="sharpen-clear"
+              disabled={status !== 'idle'}
+              title="Remove every sharpened region of this scene, also from storage"
+              onClick={() => void store.getState().clearAll()}
+            >
+              Undo sharpening
+            </button>
+          ) : null}
+        </div>
+      ) : null}
     </fieldset>
   );
 }

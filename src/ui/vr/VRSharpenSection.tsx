@@ -114,7 +114,8 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
       <Container flexDirection="row" gap={10} alignItems="center">
         <VRButton label={running ? 'Sharpening...' : confirm ? 'Download and sharpen' : 'Sharpen view'} disabled={sharpenDisabled} onClick={onSharpen} />
         <VRButton label="Cancel" disabled={cancelDisabled} onClick={onCancel} />
-        <VRButton label="Release SR" disabled={sr === null || status !== 'idle'} onClick={() => void store.getState().unload()} />
+        {/* Only once the upscaler is loaded: before that there is nothing to release (issue 14 item 2). */}
+        {sr !== null ? <VRButton label="Release SR" disabled={status !== 'idle'} onClick={() => void store.getState().unload()} /> : null}
       </Container>
       <VRDownloadNotice confirm={confirm} />
       <VRHostQuestion host={askHost} onAnswer={(allow) => void store.getState().answerHost(allow)} />
