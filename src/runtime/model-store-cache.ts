@@ -9,12 +9,14 @@
  * written so far, and let reading fill a single destination buffer piece by piece.
  *
  * Layout under the cache named CACHE_NAME, for a file URL `key`:
- *   https://model-store.invalid/v1/<encoded key>/meta      JSON {sha256, chunks: [bytes...], complete}
+ *   https://model-store.invalid/v1/<encoded key>/meta      JSON {sha256, chunks: [bytes...], chunkSha256: [hex...], complete}
  *   https://model-store.invalid/v1/<encoded key>/chunk/<i> the i-th chunk's bytes
  *   https://model-store.invalid/v1/<encoded key>/text      a text blob (manifests)
  * The `.invalid` origin (reserved, RFC 6761) keeps these keys from ever matching a real request.
  * A chunk is written before the meta that counts it, so a crash between the two leaves an
  * orphan chunk that the next append overwrites, never a meta pointing at missing bytes.
+ * `chunkSha256` (each chunk's digest, recorded as it is written) is absent from entries written
+ * before it existed; the model store then checks the whole file once and records them.
  */
 import { type ModelStorage, type StoredFileState } from './model-store-storage';
 
@@ -24,6 +26,8 @@ const ORIGIN = 'https://model-store.invalid/v1/';
 interface Meta {
   sha256: string;
   chunks: number[];
+  /** Absent (or shorter than `chunks`) in entries stored before per-chunk digests were kept. */
+  chunkSha256?: (string | null)[];
   complete: boolean;
 }
 
@@ -38,21 +42,31 @@ export class CacheModelStorage implements ModelStorage {
 
   async stat(key: string): Promise<StoredFileState | null> {
     const m = await this.readMeta(key);
-    return m ? { sha256: m.sha256, bytes: sum(m.chunks), complete: m.complete } : null;
+    if (!m) return null;
+    const digests = m.chunks.map((_, i) => m.chunkSha256?.[i] ?? null);
+    return { sha256: m.sha256, bytes: sum(m.chunks), complete: m.complete, chunkSha256: digests };
   }
 
   async begin(key: string, sha256: string): Promise<void> {
     await this.remove(key);
-    await this.writeMeta(key, { sha256, chunks: [], complete: false });
+    await this.writeMeta(key, { sha256, chunks: [], chunkSha256: [], complete: false });
   }
 
-  async append(key: string, bytes: Uint8Array): Promise<void> {
+  async append(key: string, bytes: Uint8Array, sha256: string): Promise<void> {
     const m = await this.mustMeta(key);
     if (m.complete) throw new Error(`storage: ${key} is complete; begin() it again to rewrite`);
     const cache = await this.cache();
     // The Response constructor copies the bytes (Fetch "extract a body"), so the caller may reuse them.
     await cache.put(chunkUrl(key, m.chunks.length), new Response(bytes as Uint8Array<ArrayBuffer>));
+    m.chunkSha256 = [...m.chunks.map((_, i) => m.chunkSha256?.[i] ?? null), sha256];
     m.chunks.push(bytes.length);
+    await this.writeMeta(key, m);
+  }
+
+  async setChunkSha256(key: string, digests: readonly string[]): Promise<void> {
+    const m = await this.mustMeta(key);
+    if (digests.length !== m.chunks.length) throw new Error(`storage: ${key} has ${m.chunks.length} chunks, got ${digests.length} digests`);
+    m.chunkSha256 = [...digests];
     await this.writeMeta(key, m);
   }
 
@@ -107,7 +121,8 @@ export class CacheModelStorage implements ModelStorage {
     if (!r) return null;
     try {
       const m = (await r.json()) as Meta;
-      if (typeof m.sha256 === 'string' && Array.isArray(m.chunks) && typeof m.complete === 'boolean') return m;
+      const digestsOk = m.chunkSha256 === undefined || Array.isArray(m.chunkSha256);
+      if (typeof m.sha256 === 'string' && Array.isArray(m.chunks) && typeof m.complete === 'boolean' && digestsOk) return m;
     } catch {
       // A meta that does not parse is treated as absent: the file is downloaded again.
     }

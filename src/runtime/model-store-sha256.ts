@@ -130,3 +130,21 @@ export class Sha256 {
 export function sha256Hex(data: Uint8Array): string {
   return new Sha256().update(data).digestHex();
 }
+
+/**
+ * sha256 of one stored chunk (at most a storage chunk, 16 MiB by default), for the per-chunk
+ * digests the model store records and checks on read-back. WebCrypto's digest where there is
+ * one: native speed (several times this file's hasher) and, in browsers, computed off the
+ * JavaScript thread, so checking chunk i overlaps reading chunk i + 1. Origins without
+ * crypto.subtle (plain http on a LAN address) fall back to the hasher above.
+ */
+export async function chunkSha256(bytes: Uint8Array): Promise<string> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
+  if (!subtle) return sha256Hex(bytes);
+  // digest() copies its input when called (WebCrypto "get a copy of the bytes"), so the caller
+  // may reuse or overwrite `bytes` as soon as this returns its promise.
+  const d = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of d) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}

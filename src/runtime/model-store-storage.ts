@@ -15,6 +15,13 @@ export interface StoredFileState {
   readonly bytes: number;
   /** Every byte arrived and the sha256 matched. */
   readonly complete: boolean;
+  /**
+   * sha256 of each stored chunk, in order, recorded when the chunk was written; null for a
+   * chunk stored by a version of the app that did not record it. The model store checks the
+   * chunks against these on read-back: a whole-file hash needs the (slow, JavaScript)
+   * incremental hasher, a chunk's digest is one native WebCrypto call.
+   */
+  readonly chunkSha256: readonly (string | null)[];
 }
 
 export interface ModelStorage {
@@ -23,8 +30,13 @@ export interface ModelStorage {
   stat(key: string): Promise<StoredFileState | null>;
   /** Starts an empty entry for `key`, dropping whatever was stored under it. */
   begin(key: string, sha256: string): Promise<void>;
-  /** Appends bytes to an incomplete entry. The caller may reuse `bytes` once the promise resolves. */
-  append(key: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Appends bytes (one chunk) to an incomplete entry, with their sha256 to check them by when
+   * they are read back. The caller may reuse `bytes` once the promise resolves.
+   */
+  append(key: string, bytes: Uint8Array, sha256: string): Promise<void>;
+  /** Records the chunk digests of an entry stored without them (they were computed on a verified read). */
+  setChunkSha256(key: string, digests: readonly string[]): Promise<void>;
   markComplete(key: string): Promise<void>;
   /** The stored bytes in order, one stored chunk at a time. */
   readChunks(key: string): AsyncIterable<Uint8Array>;
@@ -45,6 +57,7 @@ export function isQuotaError(error: unknown): boolean {
 interface MemoryEntry {
   sha256: string;
   chunks: Uint8Array[];
+  chunkSha256: (string | null)[];
   bytes: number;
   complete: boolean;
 }
@@ -69,21 +82,34 @@ export class MemoryModelStorage implements ModelStorage {
 
   async stat(key: string): Promise<StoredFileState | null> {
     const e = this.entries.get(key);
-    return e ? { sha256: e.sha256, bytes: e.bytes, complete: e.complete } : null;
+    return e ? { sha256: e.sha256, bytes: e.bytes, complete: e.complete, chunkSha256: [...e.chunkSha256] } : null;
   }
 
   async begin(key: string, sha256: string): Promise<void> {
-    this.entries.set(key, { sha256, chunks: [], bytes: 0, complete: false });
+    this.entries.set(key, { sha256, chunks: [], chunkSha256: [], bytes: 0, complete: false });
   }
 
-  async append(key: string, bytes: Uint8Array): Promise<void> {
+  async append(key: string, bytes: Uint8Array, sha256: string): Promise<void> {
     const e = this.mustGet(key);
     if (e.complete) throw new Error(`storage: ${key} is complete; begin() it again to rewrite`);
     if (this.usedBytes + bytes.length > this.quotaBytes) {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     }
     e.chunks.push(bytes.slice());
+    e.chunkSha256.push(sha256);
     e.bytes += bytes.length;
+  }
+
+  async setChunkSha256(key: string, digests: readonly string[]): Promise<void> {
+    const e = this.mustGet(key);
+    if (digests.length !== e.chunks.length) throw new Error(`storage: ${key} has ${e.chunks.length} chunks, got ${digests.length} digests`);
+    e.chunkSha256 = [...digests];
+  }
+
+  /** Test hook: forgets the chunk digests, as an entry stored by a version that did not record them. */
+  dropChunkSha256(key: string): void {
+    const e = this.mustGet(key);
+    e.chunkSha256 = e.chunks.map(() => null);
   }
 
   async markComplete(key: string): Promise<void> {
@@ -107,7 +133,10 @@ export class MemoryModelStorage implements ModelStorage {
     return this.texts.get(key) ?? null;
   }
 
-  /** Test hook: flips one stored byte, as disk corruption or a tampered cache would. */
+  /**
+   * Test hook: flips one stored byte in place (the chunk keeps its size and its recorded
+   * digest), as disk corruption or a tampered cache would.
+   */
   corrupt(key: string, index = 0): void {
     const e = this.mustGet(key);
     let i = index;

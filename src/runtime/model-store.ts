@@ -17,11 +17,13 @@
  * - A failed download keeps the bytes written so far; the next attempt asks for the rest with an
  *   HTTP Range request and restarts the file only when the server ignores or rejects the range.
  * - Bytes are hashed as they arrive (model-store-sha256.ts); a mismatch removes the stored copy.
+ * - A stored copy is checked again the first time this store reads it (see read()): a copy
+ *   damaged on disk is removed and downloaded again, and `repairs` says so for a notice.
  * - Every failure is a ModelFileError naming the file and one reason.
  */
 import type { Manifest, ManifestFile, ModelSource, SessionName } from '../pipeline/manifest';
-import { Sha256 } from './model-store-sha256';
-import { MemoryModelStorage, isQuotaError, type ModelStorage } from './model-store-storage';
+import { Sha256, chunkSha256 } from './model-store-sha256';
+import { MemoryModelStorage, isQuotaError, type ModelStorage, type StoredFileState } from './model-store-storage';
 import { browserModelStorage } from './model-store-cache';
 
 export type ModelErrorReason =
@@ -31,7 +33,8 @@ export type ModelErrorReason =
   | 'size-mismatch' // the server's file is not the size the manifest says
   | 'quota' // browser storage is full
   | 'bad-manifest'
-  | 'aborted';
+  | 'aborted'
+  | 'damaged'; // the stored copy read back wrong even right after a fresh download
 
 export class ModelFileError extends Error {
   override readonly name = 'ModelFileError';
@@ -54,7 +57,20 @@ const REASON_TEXT: Record<ModelErrorReason, string> = {
   quota: 'browser storage quota exceeded',
   'bad-manifest': 'invalid manifest',
   aborted: 'download cancelled',
+  damaged: 'stored copy damaged',
 };
+
+/** A stored copy found damaged on read-back, removed and downloaded again. */
+export interface StoredCopyRepair {
+  readonly file: string;
+  /** What was wrong, e.g. "chunk 2 of 4 (bytes 16777216–33554431) does not match the sha256 recorded when it was stored". */
+  readonly detail: string;
+}
+
+/** The notice the user sees for a repair. */
+export function repairNotice(r: StoredCopyRepair): string {
+  return `${r.file}: the copy stored in this browser was damaged (${r.detail}), so it was removed and downloaded again.`;
+}
 
 export interface FilePlan {
   readonly path: string;
@@ -114,6 +130,13 @@ export class ModelStore implements ModelSource {
   private readonly retries: number;
   private readonly retryDelayMs: (attempt: number) => number;
   private readonly byPath: Map<string, ManifestFile>;
+  /**
+   * URLs whose stored bytes this store has hashed in full: checked on read-back, or downloaded
+   * and hashed on the way in. In memory only, so each page (each worker) checks again.
+   */
+  private readonly verified = new Set<string>();
+  /** Stored copies found damaged on read-back, removed and downloaded again (for notices). */
+  readonly repairs: StoredCopyRepair[] = [];
 
   private constructor(
     readonly baseUrl: string,
@@ -198,31 +221,103 @@ export class ModelStore implements ModelSource {
   /**
    * ModelSource: the verified bytes of one file, in a single buffer filled chunk by chunk (the
    * only full-size copy this module makes). A file not yet downloaded is downloaded first.
+   *
+   * The first read of a stored file by this store checks it again, because `complete` in the
+   * stored record only says the bytes were right when they were written. What a damaged chunk
+   * looks like decides how: a missing chunk, one of another size or one the browser cannot read
+   * back (Chromium's disk cache checks its own CRC and fails the read) show up on reading
+   * alone; a chunk with the same size and other bytes shows up only by hashing it. So every
+   * chunk's sha256 is recorded when it is written and compared as it is read back — the read
+   * touches every byte anyway, and a chunk's digest is one native WebCrypto call that runs
+   * while the next chunk is read, so the check adds little to a load that must read the bytes
+   * regardless (the JavaScript whole-file hash, several times slower, runs only once for an
+   * entry stored before chunk digests were kept, which then gets them). A no-hash "verified"
+   * flag would not do: it sits next to the data, and survives a change to it. A damaged copy is
+   * removed and downloaded again (`repairs` records it for the notice); a copy that reads back
+   * damaged right after that fails with reason 'damaged'.
    */
   async read(path: string, options: Omit<DownloadOptions, 'paths'> = {}): Promise<Uint8Array> {
     const f = this.fileOf(path);
     const url = this.urlOf(path);
-    const s = await this.storage.stat(url);
-    if (!(s && s.complete && s.sha256 === f.sha256 && s.bytes === f.bytes)) {
-      await this.ensure(path, options, 0, f.bytes);
+    for (let attempt = 0; ; attempt++) {
+      let s = await this.storage.stat(url);
+      if (!(s && s.complete && s.sha256 === f.sha256 && s.bytes === f.bytes)) {
+        await this.ensure(path, options, 0, f.bytes);
+        s = await this.storage.stat(url);
+        if (!s) throw new ModelFileError(path, 'damaged', 'the downloaded copy is gone from browser storage', url);
+      }
+      const got = await this.readStored(f, url, s);
+      if (got instanceof Uint8Array) return got;
+      await this.storage.remove(url);
+      this.verified.delete(url);
+      if (attempt > 0) {
+        throw new ModelFileError(path, 'damaged', `${got.damage}, again right after it was downloaded anew; this browser's storage does not keep it intact`, url);
+      }
+      this.repairs.push({ file: path, detail: got.damage });
     }
+  }
+
+  /** Reads a stored copy back, checking it unless this store already has; says what is damaged. */
+  private async readStored(f: ManifestFile, url: string, s: StoredFileState): Promise<Uint8Array | { damage: string }> {
+    const check = !this.verified.has(url);
+    const want = s.chunkSha256;
+    // An entry without chunk digests is checked against the manifest's whole-file sha256.
+    const whole = check && want.some((d) => d === null) ? new Sha256() : null;
+    const n = want.length;
+    const computed: string[] = [];
     const out = new Uint8Array(f.bytes);
     let offset = 0;
-    for await (const chunk of this.storage.readChunks(url)) {
-      if (offset + chunk.length > out.length) break;
-      out.set(chunk, offset);
-      offset += chunk.length;
+    let index = 0;
+    /** The digest of the previous chunk, computing while the next chunk is read. */
+    let inFlight: { index: number; start: number; end: number; digest: Promise<string> } | null = null;
+    const settle = async (): Promise<string | null> => {
+      if (!inFlight) return null;
+      const c = inFlight;
+      inFlight = null;
+      computed[c.index] = await c.digest;
+      const expected = want[c.index];
+      if (expected != null && computed[c.index] !== expected) {
+        return `chunk ${c.index + 1} of ${n} (bytes ${c.start}–${c.end - 1}) does not match the sha256 recorded when it was stored`;
+      }
+      return null;
+    };
+    try {
+      for await (const chunk of this.storage.readChunks(url)) {
+        if (offset + chunk.length > out.length) return { damage: `it holds more than the manifest's ${f.bytes} bytes` };
+        out.set(chunk, offset);
+        if (check) {
+          whole?.update(chunk);
+          const next = { index, start: offset, end: offset + chunk.length, digest: chunkSha256(out.subarray(offset, offset + chunk.length)) };
+          next.digest.catch(() => undefined); // awaited in settle(); no unhandled rejection if we return first
+          const damage = await settle();
+          inFlight = next;
+          if (damage) return { damage };
+        }
+        offset += chunk.length;
+        index++;
+      }
+      const damage = await settle();
+      if (damage) return { damage };
+    } catch (e) {
+      return { damage: `it could not be read back: ${describe(e)}` };
     }
-    if (offset !== f.bytes) {
-      await this.storage.remove(url);
-      throw new ModelFileError(path, 'size-mismatch', `stored copy has ${offset} bytes, manifest says ${f.bytes}; removed it, load again to re-download`, url);
+    if (offset !== f.bytes) return { damage: `it holds ${offset} bytes, the manifest says ${f.bytes}` };
+    if (whole) {
+      const digest = whole.digestHex();
+      if (digest !== f.sha256) return { damage: `its sha256 is ${digest}, the manifest says ${f.sha256}` };
+      // Checked in full: record the chunk digests so later pages check it the fast way.
+      await this.storage.setChunkSha256(url, computed).catch(() => undefined);
     }
+    if (check) this.verified.add(url);
     return out;
   }
 
   /** Drops the stored copy of every file of this manifest (and the manifest). */
   async clear(): Promise<void> {
-    for (const f of this.manifest.files) await this.storage.remove(this.urlOf(f.path));
+    for (const f of this.manifest.files) {
+      await this.storage.remove(this.urlOf(f.path));
+      this.verified.delete(this.urlOf(f.path));
+    }
   }
 
   private fileOf(path: string): ManifestFile {
@@ -315,6 +410,8 @@ export class ModelStore implements ModelSource {
       throw new ModelFileError(path, 'sha256-mismatch', `expected ${f.sha256}, got ${digest} (${formatBytes(offset)} from ${url}); the downloaded copy was removed`, url);
     }
     await storageOp(() => this.storage.markComplete(url));
+    // Hashed in full on the way in: the first read need not hash the stored copy again.
+    this.verified.add(url);
     report(f.bytes, 'done');
   }
 
@@ -361,7 +458,9 @@ export class ModelStore implements ModelSource {
     let stored = start;
     const flush = async (): Promise<void> => {
       if (filled === 0) return;
-      await storageOp(() => this.storage.append(url, buffer.subarray(0, filled)));
+      const bytes = buffer.subarray(0, filled);
+      const digest = await chunkSha256(bytes);
+      await storageOp(() => this.storage.append(url, bytes, digest));
       stored += filled;
       filled = 0;
     };
@@ -371,7 +470,8 @@ export class ModelStore implements ModelSource {
       const bytes = new Uint8Array(await response.arrayBuffer());
       if (start + bytes.length > f.bytes) return this.tooLong(path, url, start + bytes.length, f.bytes);
       hasher.update(bytes);
-      await storageOp(() => this.storage.append(url, bytes));
+      const digest = await chunkSha256(bytes);
+      await storageOp(() => this.storage.append(url, bytes, digest));
       progress(start + bytes.length);
       return this.checkLength(path, url, start + bytes.length, f.bytes);
     }

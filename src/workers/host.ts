@@ -8,7 +8,7 @@
  * After a lost GPU device the pipeline is dropped; the next `generate` reloads it from the model
  * store (already downloaded and verified, so only the sessions are created again) and runs.
  */
-import { ModelFileError, ModelStore, filesForSessions, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
+import { ModelFileError, ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
 import type { Manifest } from '../pipeline/manifest';
 import { isAbort, isDeviceLost, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
 import { BadSharpenRequest, SR_SESSIONS, SrWorkerHost, type UpscalerLoader } from './sr-host';
@@ -173,6 +173,7 @@ export class PipelineWorkerHost {
       const m = loaded.store.manifest;
       const notices = [...pipeline.notices];
       if (loaded.store.offline) notices.push('Offline: using the model files stored in this browser.');
+      notices.push(...loaded.store.repairs.map(repairNotice));
       this.send({
         type: 'loaded',
         id: req.id,
@@ -236,7 +237,10 @@ export class PipelineWorkerHost {
       overall: { loaded: plan.totalBytes, total: plan.totalBytes },
       phase: 'creating-sessions',
     });
-    const pipeline = await this.deps.loadPipeline(store, backend, {
+    // The loader reads through the store, which checks each stored file on its first read and
+    // downloads a damaged one again: with this load's progress and cancel.
+    const source = { manifest: store.manifest, read: (path: string) => store.read(path, { onProgress, signal }) };
+    const pipeline = await this.deps.loadPipeline(source, backend, {
       signal,
       onProgress: (stage, done, total) =>
         this.send({

@@ -5,6 +5,7 @@ import {
   filesForSessions,
   normalizeBaseUrl,
   parseManifest,
+  repairNotice,
   resolveModelBaseUrl,
   type DownloadProgress,
 } from '../../src/runtime/model-store';
@@ -170,6 +171,49 @@ describe('ModelStore', () => {
     const e = await failure(store.download());
     expect(e).toMatchObject({ file: 'unet/model.onnx_data', reason: 'sha256-mismatch' });
     expect(await storage.stat(BASE + 'unet/model.onnx_data')).toBeNull();
+  });
+
+  it('drops a stored copy with a corrupted chunk (same size), downloads it again with a notice, and reads the original bytes', async () => {
+    const { open, server, storage, files } = setup({ chunkBytes: 8192 });
+    await (await open()).download();
+    const key = BASE + 'unet/model.onnx_data';
+    // One byte of the third 8 KiB chunk flipped in place: sizes and the "complete" record unchanged.
+    storage.corrupt(key, 20_000);
+    expect(await storage.stat(key)).toMatchObject({ complete: true, bytes: 50_000 });
+    const before = server.requests.length;
+    // A new page: a new store over the same browser storage.
+    const store = await open();
+    const events: DownloadProgress[] = [];
+    expect(await store.read('unet/model.onnx_data', { onProgress: (p) => events.push(p) })).toEqual(files.get('unet/model.onnx_data'));
+    expect(store.repairs).toEqual([{ file: 'unet/model.onnx_data', detail: 'chunk 3 of 7 (bytes 16384–24575) does not match the sha256 recorded when it was stored' }]);
+    expect(repairNotice(store.repairs[0]!)).toBe(
+      'unet/model.onnx_data: the copy stored in this browser was damaged (chunk 3 of 7 (bytes 16384–24575) does not match the sha256 recorded when it was stored), so it was removed and downloaded again.',
+    );
+    // Downloaded again from the start, with progress; the other files were not touched.
+    expect(server.requests.slice(before).map((r) => [r.path, r.range])).toEqual([['manifest.json', null], ['unet/model.onnx_data', null]]);
+    expect(events.at(-1)).toMatchObject({ file: 'unet/model.onnx_data', phase: 'done', loaded: 50_000 });
+    // The stored copy is good again: the next page reads it without a repair or a request.
+    const next = await open();
+    expect(await next.read('unet/model.onnx_data')).toEqual(files.get('unet/model.onnx_data'));
+    expect(next.repairs).toEqual([]);
+    expect(server.requests.at(-1)!.path).toBe('manifest.json');
+  });
+
+  it('checks an entry stored without chunk digests against the whole-file sha256, then records its digests', async () => {
+    const { open, server, storage, files } = setup({ chunkBytes: 8192 });
+    await (await open()).download();
+    const good = BASE + 'unet/model.onnx';
+    const bad = BASE + 'unet/model.onnx_data';
+    storage.dropChunkSha256(good);
+    storage.dropChunkSha256(bad);
+    storage.corrupt(bad, 49_999);
+    const store = await open();
+    const before = server.requests.length;
+    expect(await store.read('unet/model.onnx')).toEqual(files.get('unet/model.onnx'));
+    expect(server.requests.length).toBe(before);
+    expect((await storage.stat(good))!.chunkSha256.every((d) => typeof d === 'string')).toBe(true);
+    expect(await store.read('unet/model.onnx_data')).toEqual(files.get('unet/model.onnx_data'));
+    expect(store.repairs).toEqual([{ file: 'unet/model.onnx_data', detail: expect.stringMatching(/^its sha256 is [0-9a-f]{64}, the manifest says [0-9a-f]{64}$/) }]);
   });
 
   it('reports a full disk as a quota error for the file', async () => {

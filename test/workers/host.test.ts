@@ -241,6 +241,41 @@ describe('PipelineWorkerHost', () => {
     expect((await storage.stat(BASE + 'unet/model.onnx'))?.complete).toBe(true);
   });
 
+  it('a stored model file damaged on disk: the next page drops it, downloads it again while loading, says so, and generates', async () => {
+    const files = standardFiles();
+    const server = new FakeServer(files, makeManifest(files));
+    const storage = new MemoryModelStorage();
+    const page = () => {
+      const out: WorkerResponse[] = [];
+      const controls = fakeControls();
+      const host = new PipelineWorkerHost((m) => out.push(m), {
+        loadPipeline: fakeLoader(controls),
+        store: { fetch: server.fetch, storage, retries: 0, chunkBytes: 512 },
+        progressIntervalMs: 0,
+      });
+      return { host, out, controls };
+    };
+    const first = page();
+    await first.host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
+    expect(first.out.find((m) => m.type === 'loaded')).toMatchObject({ notices: [] });
+    // The UNet graph (2000 bytes, four 512-byte chunks) gets one byte flipped in place.
+    storage.corrupt(BASE + 'unet/model.onnx', 1500);
+    const sent = server.bodyBytesSent;
+
+    const second = page();
+    await second.host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
+    const loaded = second.out.find((m) => m.type === 'loaded');
+    expect(loaded).toMatchObject({
+      notices: ['unet/model.onnx: the copy stored in this browser was damaged (chunk 3 of 4 (bytes 1024–1535) does not match the sha256 recorded when it was stored), so it was removed and downloaded again.'],
+    });
+    // Only that file came over the network again, and its download was shown as progress.
+    expect(server.bodyBytesSent - sent).toBe(2000);
+    const progress = second.out.filter((m): m is Extract<WorkerResponse, { type: 'load-progress' }> => m.type === 'load-progress');
+    expect(progress.some((p) => p.file === 'unet/model.onnx' && p.phase === 'downloading')).toBe(true);
+    await second.host.handle(gen(2));
+    expect(second.out.some((m) => m.type === 'result' && m.id === 2)).toBe(true);
+  });
+
   it('disposes the pipeline and refuses work afterwards', async () => {
     const { host, of, controls } = setup();
     await host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'auto' });
