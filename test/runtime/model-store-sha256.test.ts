@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Sha256, sha256Hex } from '../../src/runtime/model-store-sha256';
+import { describe, expect, it, vi } from 'vitest';
+import { Sha256, chunkSha256, sha256Hex } from '../../src/runtime/model-store-sha256';
 
 async function reference(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
@@ -49,5 +49,21 @@ describe('Sha256', () => {
     h.digestHex();
     expect(() => h.update(new Uint8Array(1))).toThrow(/after digest/);
     expect(() => h.digestHex()).toThrow(/twice/);
+  });
+});
+
+describe('chunkSha256', () => {
+  it('hashes only the bytes of a view into a larger buffer, with WebCrypto and without it', async () => {
+    const big = pseudoRandomBytes(10_000, 9);
+    const view = big.subarray(1234, 1234 + 4321);
+    const expected = sha256Hex(view.slice());
+    expect(await chunkSha256(view)).toBe(expected);
+    // An origin without crypto.subtle (plain http on a LAN address) uses the JavaScript hasher.
+    vi.stubGlobal('crypto', {});
+    try {
+      expect(await chunkSha256(view)).toBe(expected);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
