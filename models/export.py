@@ -71,6 +71,12 @@ PIPELINE_PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The model card's usage example for Intel/ldm3d-pano phrases every prompt as "360 view of {prompt}"
+# (issue 14 item 10). Written as manifest "prompt_template" for real LDM3D-pano exports only: the
+# tiny and random-full models' manifests leave it out, so their goldens (diffusers on the bare
+# prompt) stay what they are. The app applies it in src/pipeline/prompt-template.ts.
+PANO_PROMPT_TEMPLATE = "360 view of {prompt}"
+
 # model_index.json _class_name -> the pipeline name in manifest.json
 PIPELINE_CLASSES = {
     "StableDiffusionLDM3DPipeline": "ldm3d-pano",
@@ -655,6 +661,8 @@ class ExportOptions:
     seed: int = 0
     # DeepCache (cache branch 0): the unet also returns deep_features, plus the unet_shallow graph
     deepcache: bool = False
+    # manifest "prompt_template" (one "{prompt}"), or None: the app sends prompts as typed
+    prompt_template: str | None = None
 
 
 def build_sessions(c: Components, o: ExportOptions) -> list[SessionExport]:
@@ -978,6 +986,10 @@ def export(c: Components, o: ExportOptions) -> dict:
         "tokenizer": {"files": tok_files},
         "attention": o.attention,  # 'mha': the app self-tests fused attention on the GPU at load
     }
+    if o.prompt_template is not None:
+        if o.prompt_template.count("{prompt}") != 1:
+            raise SystemExit(f"prompt template {o.prompt_template!r} must contain {{prompt}} exactly once")
+        manifest["prompt_template"] = o.prompt_template
     if o.deepcache:
         import deepcache
 
@@ -1035,6 +1047,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--width", type=int, help="default image width (pano: 1024; tiny: 128)")
     ap.add_argument("--pipeline", default="ldm3d-pano", choices=sorted(PIPELINE_PRESETS))
     ap.add_argument("--license", help="override the license read from the checkpoint's README")
+    ap.add_argument("--prompt-template",
+                    help=f'(--model) manifest "prompt_template", with {{prompt}} for the user\'s words (default for '
+                         f'LDM3D-pano: "{PANO_PROMPT_TEMPLATE}", the model card\'s usage; "" = none)')
     ap.add_argument("--opset", type=int, default=18)
     # mha is the default since the app self-tests the fused op on the user's GPU at load and picks a
     # subgroup setting that computes it right (src/runtime/attention-check.ts); on an H100 it makes
@@ -1121,9 +1136,12 @@ def main(argv: list[str] | None = None) -> None:
     # the checkpoint's model_index decides the pipeline (Intel/ldm3d-sr -> ldm3d-sr)
     preset = PIPELINE_PRESETS[c.pipeline]["image"]
     common["pipeline"] = c.pipeline
+    template = args.prompt_template if args.prompt_template is not None else (
+        PANO_PROMPT_TEMPLATE if c.pipeline == "ldm3d-pano" else None)
     o = ExportOptions(
         model_id=args.model, test_weights=False, height=args.height or preset["height"],
-        width=args.width or preset["width"], slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20), **common)
+        width=args.width or preset["width"], slice_limit_bytes=int((args.slice_limit_mib or 256) * 2**20),
+        prompt_template=template or None, **common)
     export(c, o)
     if args.wrap:
         wrap_in_place(args.out)

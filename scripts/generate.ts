@@ -4,7 +4,7 @@
  *   npm run generate -- --prompt "a beach at sunset" [--negative "blurry"] [--preset headset|reference]
  *     [--steps 50] [--guidance 7] [--scheduler ddim|pndm|euler|dpm] [--deepcache N] [--seed 42]
  *     [--latents init.npy] [--models DIR] [--backend auto|webgpu|wasm] [--width 1024 --height 512]
- *     [--no-verify] [--no-wrap] --out DIR
+ *     [--no-verify] [--no-wrap] [--no-prompt-template] --out DIR
  *
  * Writes DIR/rgb.png (8-bit RGB), DIR/depth16.png (16-bit greyscale, diffusers' trunc(d·65535)) and
  * DIR/metadata.json (every setting with the preset they are, the model, timings per stage).
@@ -65,6 +65,8 @@ const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
                         graphs (models/export.py --deepcache)
   --no-wrap             seamless 360° off: zero padding at the left/right edges, exactly diffusers
                         (default: on where the export has wrapped graphs, models/export.py --wrap)
+  --no-prompt-template  send the prompt exactly as given (default: inside the model's prompt
+                        template, "360 view of {prompt}" for Intel/ldm3d-pano as its model card does)
   --seed N              seed of the pipeline's Philox generator (default: random, recorded)
   --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
   --width W --height H  output size, multiples of 8 (default: the model's: 1024×512 for LDM3D-pano,
@@ -97,6 +99,7 @@ function parse(argv: string[]) {
       'no-verify': { type: 'boolean', default: false },
       'no-preview': { type: 'boolean', default: false },
       'no-wrap': { type: 'boolean', default: false },
+      'no-prompt-template': { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -162,6 +165,7 @@ function parse(argv: string[]) {
     preview: !values['no-preview'],
     // Only off is a choice: on is the default where the export supports it, and impossible elsewhere.
     wrap: values['no-wrap'] ? false : undefined,
+    promptTemplate: !values['no-prompt-template'],
     out: values.out,
   };
 }
@@ -278,7 +282,10 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSigint);
 
   try {
-    const tokens = pipe.tokenize(args.prompt);
+    // The prompt as sent (the model's template applied): its words count towards the limit too.
+    const sent = pipe.promptToSend(args.prompt, args.promptTemplate);
+    if (sent !== args.prompt) process.stderr.write(`prompt sent: ${JSON.stringify(sent)} (the model's template; --no-prompt-template sends it as given)\n`);
+    const tokens = pipe.tokenize(sent);
     if (tokens.truncated) {
       process.stderr.write(`notice: the prompt has ${tokens.count} tokens; the model reads ${tokens.max}, the rest is dropped\n`);
     }
@@ -297,6 +304,7 @@ async function main(): Promise<number> {
       height,
       preview: args.preview,
       wrap: args.wrap,
+      promptTemplate: args.promptTemplate,
       signal: controller.signal,
       onProgress: (p) => bar('denoise ', p.step, p.total, `t=${p.timestep} elapsed ${seconds(p.elapsedMs)} eta ${seconds(p.etaMs)}`),
     });

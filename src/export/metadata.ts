@@ -48,7 +48,14 @@ export interface GenerationSettings {
 
 /** Everything about a scene except its pixels. */
 export interface SceneMetadata {
+  /** The user's words. */
   readonly prompt: string;
+  /**
+   * The prompt the text encoder read, when it differs from `prompt`: the user's words inside the
+   * model's template ("360 view of {prompt}", issue 14 item 10). Absent: `prompt` was sent as is
+   * (or the scene was made before templates existed, when it always was).
+   */
+  readonly sentPrompt?: string;
   readonly negativePrompt: string;
   readonly settings: GenerationSettings;
   /** Hub id or folder of the weights, e.g. "Intel/ldm3d-pano". */
@@ -89,6 +96,7 @@ export function toMetadataDocument(meta: SceneMetadata): SceneMetadataDocument {
     appVersion: APP_VERSION,
     createdAt: meta.createdAt,
     prompt: meta.prompt,
+    ...(meta.sentPrompt !== undefined ? { sentPrompt: meta.sentPrompt } : {}),
     negativePrompt: meta.negativePrompt,
     settings: {
       steps: meta.settings.steps,
@@ -148,6 +156,8 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
   }
   return {
     prompt: string(o, 'prompt'),
+    // Optional like the preset: absent stays absent.
+    ...(o.sentPrompt !== undefined ? { sentPrompt: string(o, 'sentPrompt') } : {}),
     negativePrompt: string(o, 'negativePrompt'),
     settings: {
       steps: integer(settings, 'steps', 0, 'settings.steps'),

@@ -130,6 +130,12 @@ export interface Manifest {
   readonly deepcache?: DeepCacheSpec;
   /** Present when graphs were exported with wrap padding (GenerateOptions.wrap needs them). */
   readonly wrap?: WrapSpec;
+  /**
+   * How the model expects prompts to be phrased, with `{prompt}` standing for the user's words
+   * ("360 view of {prompt}" for Intel/ldm3d-pano: its model card's usage). Absent: the words are
+   * sent as they are (the tiny test models). Checked by checkPromptTemplate (prompt-template.ts).
+   */
+  readonly prompt_template?: string;
 }
 
 /** Where an exported pipeline's files come from: a folder on disk (CLI, tests) or the browser's model store. */

@@ -5,6 +5,7 @@
  */
 import { PipelineError, reasonOf } from './errors';
 import { checkWrap, type Manifest, type ModelSource, type SessionName } from './manifest';
+import { checkPromptTemplate } from './prompt-template';
 
 /** The tokenizer files the pipeline reads (manifest paths). */
 export const TOKENIZER_FILES = ['tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json'] as const;
@@ -42,6 +43,7 @@ export function checkManifest(m: Manifest): void {
   for (const f of TOKENIZER_FILES) if (!m.tokenizer.files.includes(f)) bad(`tokenizer.files lacks ${f}`);
   checkDeepCache(m, bad);
   checkWrap(m);
+  checkPromptTemplate(m);
   const missing = m.wrap ? panoWrapSessions(m).filter((s) => !m.wrap!.sessions.includes(s)) : [];
   // A panorama wrapped in the UNet but not in the decoder (or the shallow branch) would have a seam
   // after all; such an export is a mistake to report, not a mode to run.

@@ -44,6 +44,7 @@ import { UNetStage, type UNetShape } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';
 import { needsTiling, resolveTiling, type VaeTiling } from './vae-tiling';
 import { ClipTokenizer, type Tokens } from './tokenizer';
+import { applyPromptTemplate } from './prompt-template';
 
 export interface LoadProgress {
   /** What was just loaded. */
@@ -310,10 +311,21 @@ export interface GenerateOptions {
    * true on an export without them is a 'bad-option' error.
    */
   readonly wrap?: boolean;
+  /**
+   * Send the prompt inside the manifest's prompt_template ("360 view of {prompt}" for the real
+   * LDM3D-pano; prompt-template.ts), default true; false = the words exactly as given. No effect
+   * where the manifest has no template (the tiny test models). The negative prompt is never wrapped.
+   */
+  readonly promptTemplate?: boolean;
 }
 
 export interface GenerateSettings {
+  /** The user's words (GenerateOptions.prompt). */
   readonly prompt: string;
+  /** What the text encoder read: `prompt` inside the template when one was applied, else `prompt`. */
+  readonly sentPrompt: string;
+  /** The manifest's template as applied, or null (off, or the model has none). */
+  readonly promptTemplate: string | null;
   readonly negativePrompt: string | null;
   readonly steps: number;
   readonly guidance: number;
@@ -626,6 +638,16 @@ export class Ldm3dPipeline {
     return tokenInfo(this.tokenizer.encode(text), this.tokenizer.maxLength);
   }
 
+  /** The manifest's prompt_template ("360 view of {prompt}"), or null: prompts are sent as they are. */
+  get promptTemplate(): string | null {
+    return this.manifest.prompt_template ?? null;
+  }
+
+  /** The text a generation with these options sends to the text encoder (GenerateSettings.sentPrompt). */
+  promptToSend(prompt: string, useTemplate = true): string {
+    return applyPromptTemplate(useTemplate ? this.promptTemplate : null, prompt);
+  }
+
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new PipelineError('disposed', 'the pipeline was disposed; load it again');
     if (this.busy) throw new PipelineError('busy', 'a generation is already running on this pipeline');
@@ -664,6 +686,9 @@ export class Ldm3dPipeline {
       if (!Number.isInteger(v) || v <= 0 || v % f !== 0) throw new PipelineError('bad-option', `${name} must be a positive multiple of ${f}, got ${v}`);
     }
     const deepCacheInterval = resolveDeepCacheInterval(o.deepCacheInterval, this.supportsDeepCache);
+    const useTemplate = o.promptTemplate ?? true;
+    if (typeof useTemplate !== 'boolean') throw new PipelineError('bad-option', `promptTemplate must be true or false, got ${String(useTemplate)}`);
+    const promptTemplate = useTemplate ? (m.prompt_template ?? null) : null;
     const wrap = o.wrap ?? this.supportsWrap;
     if (typeof wrap !== 'boolean') throw new PipelineError('bad-option', `wrap must be true or false, got ${String(wrap)}`);
     if (wrap && !this.supportsWrap) {
@@ -692,6 +717,8 @@ export class Ldm3dPipeline {
     }
     const settings: GenerateSettings = {
       prompt: o.prompt,
+      sentPrompt: applyPromptTemplate(promptTemplate, o.prompt),
+      promptTemplate,
       negativePrompt: negative,
       steps,
       guidance,
@@ -719,7 +746,8 @@ export class Ldm3dPipeline {
 
     let t = now();
     const max = this.tokenizer.maxLength;
-    const promptTokens = this.tokenizer.encode(settings.prompt);
+    // The sent prompt: the template's words count towards the 77 tokens too.
+    const promptTokens = this.tokenizer.encode(settings.sentPrompt);
     // diffusers encodes '' when the negative prompt is None.
     const negativeTokens = this.tokenizer.encode(settings.negativePrompt ?? '');
     timings.tokenize = now() - t;

@@ -27,6 +27,7 @@ import {
   type PresetName,
   type PresetValues,
 } from '../pipeline/presets';
+import { applyPromptTemplate } from '../pipeline/prompt-template';
 import type { GenerateOptions, GenerationResult, PipelineError } from '../workers/client';
 import type {
   BackendPreference,
@@ -67,6 +68,12 @@ export interface GenerationSettings {
    * toggle says why it is off elsewhere. Not part of the presets: it is about the panorama, not speed.
    */
   readonly wrap: boolean;
+  /**
+   * Send the prompt inside the model's prompt template ("360 view of {prompt}" for the real
+   * LDM3D-pano, as its model card does), on by default; off = the words exactly as typed. Only
+   * matters where the model has a template (promptTemplateOf); voice transcripts go through it too.
+   */
+  readonly promptTemplate: boolean;
   /**
    * Which preset steps/scheduler/deepCacheInterval are: kept in step with them by the store (an
    * edit that leaves a preset's values makes it 'custom'); choose one with choosePreset.
@@ -170,6 +177,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   ...presetValues('reference', LDM3D_PANO_DEFAULTS),
   preset: 'reference',
   wrap: true,
+  promptTemplate: true,
   guidance: 7,
   seed: 0,
   randomSeed: true,
@@ -218,6 +226,27 @@ export function effectiveDeepCacheInterval(settings: Pick<GenerationSettings, 'd
  */
 export function effectiveWrap(settings: Pick<GenerationSettings, 'wrap'>, model: LoadedMessage | null): boolean {
   return settings.wrap && (model?.supportsWrap ?? false);
+}
+
+/**
+ * The prompt template of the model the settings point at: the plan's (known before anything is
+ * downloaded; cleared when the model address changes, so never a previous model's), else the
+ * loaded model's, else null (not known yet, or the model has none).
+ */
+export function promptTemplateOf(state: Pick<GenerationState, 'model' | 'plan'>): string | null {
+  if (state.plan) return state.plan.promptTemplate ?? null;
+  return state.model?.summary.promptTemplate ?? null;
+}
+
+/**
+ * What the next Generate will send for `prompt`, or null when it is sent as typed (no template,
+ * or the setting is off): the panels show it next to the prompt field. The pipeline applies the
+ * template itself (prompt-template.ts); this only mirrors it for display.
+ */
+export function sentPromptPreview(state: Pick<GenerationState, 'model' | 'plan'>, settings: Pick<GenerationSettings, 'promptTemplate'>, prompt: string): string | null {
+  const template = promptTemplateOf(state);
+  if (!template || !settings.promptTemplate) return null;
+  return applyPromptTemplate(template, prompt);
 }
 
 const VALUE_KEYS = ['scheduler', 'steps', 'deepCacheInterval'] as const;
@@ -417,6 +446,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
           deepCacheInterval,
           wrap: effectiveWrap(settings, model),
           preset: settings.preset,
+          promptTemplate: settings.promptTemplate,
         };
         set({ status: 'generating' });
         setProgress({ phase: 'denoise', fraction: 0, text: 'Encoding the prompt…', preview: null });

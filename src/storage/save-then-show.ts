@@ -70,6 +70,8 @@ export interface GeneratedImages {
  */
 export interface GenerationInfo {
   readonly prompt: string;
+  /** What the text encoder read (GenerationMetadata.sentPrompt); recorded when it differs from `prompt`. */
+  readonly sentPrompt?: string;
   readonly negative: string;
   readonly steps: number;
   readonly guidance: number;
@@ -137,6 +139,7 @@ export function sceneMetadataOf(
       : undefined;
   return {
     prompt: info.prompt,
+    ...(info.sentPrompt !== undefined && info.sentPrompt !== info.prompt ? { sentPrompt: info.sentPrompt } : {}),
     negativePrompt: info.negative,
     settings: {
       steps: info.steps,

@@ -493,6 +493,7 @@ function summary(entry: IndexEntry): SceneSummary {
     id: entry.id,
     createdAt: entry.createdAt,
     prompt: entry.prompt,
+    ...(entry.sentPrompt !== undefined ? { sentPrompt: entry.sentPrompt } : {}),
     negativePrompt: entry.negativePrompt,
     settings: entry.settings,
     modelId: entry.modelId,

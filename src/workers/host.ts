@@ -121,6 +121,7 @@ export class PipelineWorkerHost {
           baseUrl: plan.baseUrl,
           modelId: store.manifest.model_id,
           testWeights: store.manifest.test_weights,
+          promptTemplate: store.manifest.prompt_template ?? null,
           files: plan.files.map((f) => ({ path: f.path, bytes: f.bytes, cachedBytes: f.cachedBytes })),
           totalBytes: plan.totalBytes,
           cachedBytes: plan.cachedBytes,
@@ -289,12 +290,13 @@ export class PipelineWorkerHost {
     const deepCacheInterval = req.deepCacheInterval ?? 1;
     // Resolved here, not left to the pipeline's default, so the metadata says what ran.
     const wrap = req.wrap ?? pipeline.supportsWrap ?? false;
+    const promptTemplate = req.promptTemplate ?? true;
     const t0 = this.now();
     let tFirst: number | null = null;
     let tokens: { prompt: { count: number; max: number }; negative: { count: number; max: number } } | null = null;
     try {
       const out = await pipeline.generate(
-        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval, wrap },
+        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval, wrap, promptTemplate },
         {
           signal,
           onTokens: (prompt, negative) => {
@@ -333,6 +335,8 @@ export class PipelineWorkerHost {
           deepCacheInterval,
           wrap,
           preset: req.preset ?? 'custom',
+          promptTemplate,
+          sentPrompt: out.sentPrompt,
           modelId: manifest.model_id,
           testWeights: manifest.test_weights,
           backend: pipeline.backend,
@@ -434,6 +438,7 @@ function summarize(m: Manifest): ManifestSummary {
     width: m.image.width,
     height: m.image.height,
     dtype: m.dtype,
+    promptTemplate: m.prompt_template ?? null,
     defaults: { steps: m.defaults.num_inference_steps, guidance: m.defaults.guidance_scale, scheduler },
   };
 }

@@ -26,6 +26,8 @@ export interface PipelineOutput {
   readonly depth16: Uint16Array;
   readonly tokens: { readonly prompt: TokenInfo; readonly negative: TokenInfo };
   readonly timings: Readonly<Record<string, number>>;
+  /** The prompt the text encoder read (the template applied by the pipeline), for the metadata. */
+  readonly sentPrompt: string;
 }
 
 export interface HostedPipeline {

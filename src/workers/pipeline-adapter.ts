@@ -32,7 +32,8 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     },
     async generate(params, step) {
       // Counted before the run so an over-long prompt is reported at once, not after the last step.
-      step.onTokens(pipe.tokenize(params.prompt), pipe.tokenize(params.negative));
+      // The prompt as sent: the template's words count towards the limit too.
+      step.onTokens(pipe.tokenize(pipe.promptToSend(params.prompt, params.promptTemplate ?? true)), pipe.tokenize(params.negative));
       const out = await pipe.generate({
         prompt: params.prompt,
         negativePrompt: params.negative,
@@ -43,6 +44,7 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
         deepCacheInterval: params.deepCacheInterval ?? 1,
         // Absent: the pipeline's default (on where the export has wrapped graphs).
         wrap: params.wrap,
+        promptTemplate: params.promptTemplate ?? true,
         signal: step.signal,
         onProgress: (p) => {
           // Copied: the preview is tiny, and its buffer is transferred to the main thread.
@@ -62,6 +64,7 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
         depth16: out.depth16,
         tokens: out.tokens,
         timings: roundAll(out.timings),
+        sentPrompt: out.settings.sentPrompt,
       };
     },
     async warmUp(signal) {

@@ -68,6 +68,11 @@ export interface GenerateParams {
   readonly wrap?: boolean;
   /** The preset these settings are (src/pipeline/presets.ts), recorded in the metadata; default 'custom'. */
   readonly preset?: PresetChoice;
+  /**
+   * Send the prompt inside the model's prompt template (ManifestSummary.promptTemplate, e.g.
+   * "360 view of {prompt}"); default true, false = the words as typed. No effect without a template.
+   */
+  readonly promptTemplate?: boolean;
 }
 
 export interface GenerateRequest extends GenerateParams {
@@ -131,6 +136,8 @@ export interface PlanSummary {
   readonly baseUrl: string;
   readonly modelId: string;
   readonly testWeights: boolean;
+  /** The manifest's prompt_template, or null: shown next to the prompt field before anything loads. */
+  readonly promptTemplate?: string | null;
   readonly files: readonly PlannedFile[];
   readonly totalBytes: number;
   readonly cachedBytes: number;
@@ -167,6 +174,8 @@ export interface ManifestSummary {
   readonly width: number;
   readonly height: number;
   readonly dtype: string;
+  /** manifest.prompt_template ("360 view of {prompt}"), or null: prompts are sent as typed. */
+  readonly promptTemplate?: string | null;
   readonly defaults: {
     readonly steps: number;
     readonly guidance: number;
@@ -227,6 +236,10 @@ export interface GenerationMetadata extends GenerateParams {
   /** As run: true = circular padding along the width (seamless 360°), false = diffusers' zero padding. */
   readonly wrap: boolean;
   readonly preset: PresetChoice;
+  /** As requested (true when the request had none); it changed the prompt only where the model has a template. */
+  readonly promptTemplate: boolean;
+  /** The prompt the text encoder read: `prompt` inside the model's template, or `prompt` itself. */
+  readonly sentPrompt: string;
   readonly modelId: string;
   readonly testWeights: boolean;
   readonly backend: Backend;
@@ -380,6 +393,7 @@ export function validateGenerate(p: GenerateParams): string | null {
     if (bad) return bad;
   }
   if (p.wrap !== undefined && typeof p.wrap !== 'boolean') return `wrap must be true or false (got ${String(p.wrap)})`;
+  if (p.promptTemplate !== undefined && typeof p.promptTemplate !== 'boolean') return `promptTemplate must be true or false (got ${String(p.promptTemplate)})`;
   if (p.preset !== undefined && !isPresetChoice(p.preset)) return `preset must be one of ${PRESET_CHOICES.join(', ')} (got ${String(p.preset)})`;
   return null;
 }

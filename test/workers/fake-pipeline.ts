@@ -5,6 +5,7 @@
  * can tell results apart. Its output is not a model's output and no test treats it as one.
  */
 import type { ModelSource } from '../../src/pipeline/manifest';
+import { applyPromptTemplate } from '../../src/pipeline/prompt-template';
 import { depthTo16, type HostedPipeline, type PipelineLoader, type PipelineOutput, type StepHooks } from '../../src/workers/hosted-pipeline';
 import type { Backend, BackendPreference, GenerateParams } from '../../src/workers/protocol';
 
@@ -76,7 +77,9 @@ export function fakeLoader(c: FakeControls): PipelineLoader {
         }
         const rgba = new Uint8ClampedArray(width * height * 4).fill(p.seed % 256);
         const depth = new Float32Array(width * height).fill(0.5);
-        return { width, height, rgba, depth, depth16: depthTo16(depth), tokens: { prompt, negative }, timings: { unetMs: 1 } };
+        // As the real pipeline: the manifest's template, unless the request turns it off.
+        const sentPrompt = applyPromptTemplate(p.promptTemplate === false ? null : source.manifest.prompt_template, p.prompt);
+        return { width, height, rgba, depth, depth16: depthTo16(depth), tokens: { prompt, negative }, timings: { unetMs: 1 }, sentPrompt };
       },
       async dispose() {
         c.disposals++;
