@@ -42,9 +42,3 @@ export function applyPromptTemplate(template: string | null | undefined, prompt:
   return template.split(PROMPT_PLACEHOLDER).join(prompt);
 }
 
-/** The part of a template before and after `{prompt}`, for showing it around the prompt field. */
-export function templateParts(template: string): { readonly before: string; readonly after: string } {
-  const i = template.indexOf(PROMPT_PLACEHOLDER);
-  if (i < 0) return { before: template, after: '' };
-  return { before: template.slice(0, i), after: template.slice(i + PROMPT_PLACEHOLDER.length) };
-}

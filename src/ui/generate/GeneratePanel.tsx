@@ -14,6 +14,7 @@ import { SCHEDULERS, type BackendPreference, type SchedulerName } from '../../wo
 import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
 import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';
 import { WRAP_LABEL, WRAP_TITLE, wrapControl } from './wrap-control';
+import { PROMPT_TEMPLATE_TITLE, promptTemplateControl } from './prompt-template-control';
 import { useTransientProgress } from './use-transient-progress';
 import { DownloadConfirm } from '../DownloadConfirm';
 import { HostConfirm } from '../HostConfirm';
@@ -55,6 +56,7 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
   const presets = presetOptions(settings, model);
   const cache = deepCacheControl(settings, model);
   const wrap = wrapControl(settings, model);
+  const template = promptTemplateControl({ model, plan }, settings);
 
   // Show the model's size before anything is downloaded (and whenever the model URL changes).
   useEffect(() => {
@@ -88,6 +90,21 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             }
           }}
         />
+        {template ? (
+          // Where the model has a prompt template: what is sent, next to what is typed, and the switch.
+          <p className="model-line" data-testid="prompt-template">
+            <label className="inline" title={PROMPT_TEMPLATE_TITLE}>
+              <input
+                type="checkbox"
+                data-testid="prompt-template-toggle"
+                checked={template.checked}
+                onChange={(e) => update({ promptTemplate: e.currentTarget.checked })}
+              />
+              {template.label}
+            </label>
+            {template.sent !== null ? <span data-testid="sent-prompt"> Sent as: “{template.sent}”</span> : null}
+          </p>
+        ) : null}
         <label htmlFor={ids + 'negative'}>Avoid (negative prompt)</label>
         <textarea
           id={ids + 'negative'}

@@ -18,6 +18,7 @@ import { asciiText } from '../generate/ascii-text';
 import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { VR_NO_WRAP_REASON, VR_WRAP_LABEL, wrapControl } from '../generate/wrap-control';
+import { promptTemplateControl } from '../generate/prompt-template-control';
 import { VRKeyboard } from './VRKeyboard';
 import { vrDebug } from './vr-debug';
 import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from './prompt-settings';
@@ -60,6 +61,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const confirm = useStore(store, (s) => s.awaitingConfirmation);
   const askHost = useStore(store, (s) => s.awaitingHost);
   const model = useStore(store, (s) => s.model);
+  const plan = useStore(store, (s) => s.plan);
   const [field, setField] = useState<Field>('prompt');
   const bar = useRef<VanillaContainer>(null);
   const label = useRef<VanillaText>(null);
@@ -128,6 +130,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const talk = talkLabel(ptt.state);
   const cache = vrDeepCacheButtons(settings, model, running);
   const wrap = wrapControl(settings, model);
+  const template = promptTemplateControl({ model, plan }, settings);
   return (
     <Container flexDirection="column" gap={8}>
       <Container flexDirection="row" gap={8} alignItems="center">
@@ -148,6 +151,17 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
           {shown ? `${shown}_` : field === 'prompt' ? 'Type or hold Talk (A / X) to describe the scene' : 'What to avoid (optional)'}
         </Text>
       </Container>
+      {template ? (
+        // The model's prompt template (issue 14 item 10): what is sent, and the switch to turn it off.
+        <Container flexDirection="row" gap={8} alignItems="center">
+          <VRButton label={asciiText(template.label)} selected={template.checked} disabled={running} onClick={() => update({ promptTemplate: !settings.promptTemplate })} />
+          {template.sent !== null ? (
+            <Text fontSize={14} color="#b8c2cc" flexShrink={1} wordBreak="break-word">
+              {asciiText(`Sent as: ${template.sent}`)}
+            </Text>
+          ) : null}
+        </Container>
+      ) : null}
       {talk.status ? (
         <Text fontSize={16} color={ptt.state.status === 'error' ? '#ff8a80' : '#9cc7ff'}>
           {asciiText(talk.status)}
