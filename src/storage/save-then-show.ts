@@ -24,6 +24,7 @@ import type { ImportedScene } from '../export/import';
 import { IMPORTED_MODEL_ID, type SceneMetadata } from '../export/metadata';
 import { seamRatio } from '../panorama/seam';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
+import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
 import type { CurrentScene, CurrentSceneStore } from './current-scene';
 import { detailWriteFailedMessage, SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
 import { SavedSceneStore } from './scene-store';
@@ -34,7 +35,7 @@ export interface SceneViewer {
   /** Shows a panorama (with the scene's own depth mapping when given); returns its id. */
   show(panorama: RGBDPanorama, label: string, mapping?: DepthMapping): number;
   say(kind: 'error' | 'notice', text: string): void;
-  /** The depth mapping in effect, recorded with the scene. */
+  /** The depth mapping in effect (what an export of the scene on screen records). */
   depthMapping(): DepthMapping;
 }
 
@@ -174,9 +175,11 @@ export async function saveThenShow(
   const rgb = result.rgba ?? result.rgb;
   if (!rgb) throw new RangeError('saveThenShow: the result has neither rgba nor rgb pixels.');
   const images = { width: result.width, height: result.height, rgb, depth: result.depth, depth16: result.depth16 };
-  const metadata = sceneMetadataOf(result, info, s.viewer.depthMapping());
+  // A new scene opens at the documented near/far, not at whatever the previous scene (the test
+  // room's 1.02 m / 5.9 m) was left at (issue 14 item 4); the user's slider changes apply from there.
+  const metadata = sceneMetadataOf(result, info, DEFAULT_DEPTH_MAPPING);
   const files = encodeSceneFiles(images, metadata);
-  return persistThenShow(toPanorama(images), metadata, files, s);
+  return persistThenShow(toPanorama(images), metadata, files, s, metadata.depthMapping);
 }
 
 /**
@@ -205,13 +208,14 @@ export function importedMetadata(
 /**
  * Saves a panorama imported from plain images (the panel's "RGB + depth…" / "Over-under…" and
  * drops: issue 14) as a new gallery entry, then shows it, so it is exportable and kept like a
- * scene imported with "Import scene…". Encodes its files first: nothing came as our PNGs. Keeps the
- * user's depth mapping, as showing it directly did (the pixels say nothing about metres).
+ * scene imported with "Import scene…". Encodes its files first: nothing came as our PNGs. The
+ * pixels say nothing about metres, so it opens at the documented defaults (issue 14 item 4), like
+ * a generated scene, rather than inheriting the previous scene's near/far.
  */
 export async function showImportedPanorama(panorama: RGBDPanorama, label: string, s: SceneServices = required()): Promise<ShowOutcome> {
-  const metadata = importedMetadata(label, panorama, s.viewer.depthMapping());
+  const metadata = importedMetadata(label, panorama, DEFAULT_DEPTH_MAPPING);
   const files = encodeSceneFiles({ width: panorama.width, height: panorama.height, rgb: panorama.rgba, depth: panorama.depth }, metadata);
-  return persistThenShow(panorama, metadata, files, s);
+  return persistThenShow(panorama, metadata, files, s, metadata.depthMapping);
 }
 
 /**
@@ -250,8 +254,9 @@ export async function showImportedScene(
   s: SceneServices = required(),
 ): Promise<ShowOutcome> {
   const { panorama } = imported;
+  // Its own near/far when its metadata has them; without metadata the documented defaults.
   const metadata: SceneMetadata =
-    imported.metadata ?? importedMetadata(fallback.label, panorama, s.viewer.depthMapping(), fallback.createdAt);
+    imported.metadata ?? importedMetadata(fallback.label, panorama, DEFAULT_DEPTH_MAPPING, fallback.createdAt);
   // Keep the imported PNGs as they are (lossless, maybe ours byte for byte); only the thumbnail is new.
   const thumbnail = encodeThumbnailPng(panorama.width, panorama.height, panorama.rgba, THUMBNAIL_WIDTH);
   const files: SceneFiles = {

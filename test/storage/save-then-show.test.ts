@@ -18,8 +18,10 @@ import {
 } from '../../src/storage/save-then-show';
 import { QuotaExceededError, StorageUnavailableError, StorageWriteError } from '../../src/storage/errors';
 import { importSceneFiles } from '../../src/export/import';
+import { stringifyMetadata } from '../../src/export/metadata';
 import { depthToUint16, encodeDepth16Png, encodeRgbPng } from '../../src/export/png';
-import type { RGBDPanorama } from '../../src/panorama/types';
+import type { DepthMapping, RGBDPanorama } from '../../src/panorama/types';
+import { DEFAULT_DEPTH_MAPPING } from '../../src/panorama/depth-mapping';
 import { makePanorama } from '../export/fixtures';
 import { toPanorama } from '../../src/export/scene-files';
 import type { GenerationDeps } from '../../src/state/generation';
@@ -48,6 +50,8 @@ function result() {
 
 function harness(store: () => Promise<SavedSceneStore>, log: string[] = []) {
   const shown: RGBDPanorama[] = [];
+  /** The depth mapping each show asked for (undefined: keep the viewer's). */
+  const mappings: (DepthMapping | undefined)[] = [];
   const said: string[] = [];
   const details: { panoramaId: number; detail: RestoredDetail }[] = [];
   let nextId = 1;
@@ -59,20 +63,23 @@ function harness(store: () => Promise<SavedSceneStore>, log: string[] = []) {
       },
     },
     viewer: {
-      show(panorama) {
+      show(panorama, _label, mapping) {
         log.push('show');
         shown.push(panorama);
+        mappings.push(mapping);
         return nextId++;
       },
       say(kind, text) {
         said.push(`${kind}: ${text}`);
       },
+      // What the previous scene was left at (the test room's own near/far, or the user's sliders):
+      // a new generated or imported scene must not inherit it (issue 14 item 4).
       depthMapping: () => ({ near: 1.5, far: 30 }),
     },
     current: createCurrentSceneStore(),
     store,
   };
-  return { services, log, shown, said, details };
+  return { services, log, shown, mappings, said, details };
 }
 
 /** A store whose save logs when the transaction has committed. */
@@ -106,10 +113,12 @@ describe('saveThenShow', () => {
       modelId: 'test/tiny',
       testWeights: true,
       createdAt: '2026-06-01T00:00:00.000Z',
-      depthMapping: { near: 1.5, far: 30 },
+      depthMapping: DEFAULT_DEPTH_MAPPING,
       width: 64,
       height: 32,
     });
+    // Shown at the documented 1 m / 20 m (README), not at the viewer's previous 1.5 m / 30 m.
+    expect(h.mappings).toEqual([{ near: 1, far: 20 }]);
     const current = h.services.current.getState().scene!;
     expect(current.savedId).toBe(outcome.savedId);
     expect(current.panoramaId).toBe(outcome.panoramaId);
@@ -251,7 +260,9 @@ describe('scenes imported from plain images and the test room (issue 14: every s
     const current = h.services.current.getState().scene!;
     expect(current.panoramaId).toBe(outcome.panoramaId);
     expect(current.savedId).toBe(outcome.savedId);
-    expect(current.metadata).toMatchObject({ prompt: 'room.png + room_depth.png', modelId: 'imported', depthMapping: { near: 1.5, far: 30 } });
+    expect(current.metadata).toMatchObject({ prompt: 'room.png + room_depth.png', modelId: 'imported', depthMapping: { near: 1, far: 20 } });
+    // Pixels say nothing about metres: the documented defaults, not the previous scene's mapping.
+    expect(h.mappings).toEqual([{ near: 1, far: 20 }]);
     // No seed recorded, not a placeholder 0.
     expect(current.metadata.settings.seed).toBeUndefined();
     // The files are ours: they import back to the same pixels and metadata.
@@ -287,6 +298,23 @@ describe('scenes imported from plain images and the test room (issue 14: every s
     const h = harness(() => SavedSceneStore.open(new IDBFactory()));
     await showImportedScene(imported, { label: 'p.png' }, h.services);
     expect(h.services.current.getState().scene!.metadata.settings.seed).toBeUndefined();
+    // Nor a near/far: the documented defaults (issue 14 item 4).
+    expect(h.mappings).toEqual([{ near: 1, far: 20 }]);
+  });
+
+  it('a scene imported with its metadata opens at the near/far its metadata records (issue 14 item 4)', async () => {
+    const pano = makePanorama(64, 32);
+    const meta = sceneMetadataOf(pano, info, { near: 0.6, far: 12 });
+    const imported = await importSceneFiles([
+      { name: 'p-rgb.png', bytes: encodeRgbPng(64, 32, pano.rgba) },
+      { name: 'p-depth16.png', bytes: encodeDepth16Png(64, 32, depthToUint16(pano.depth)) },
+      { name: 'p-metadata.json', bytes: new TextEncoder().encode(stringifyMetadata(meta)) },
+    ]);
+    expect(imported.metadata?.depthMapping).toEqual({ near: 0.6, far: 12 });
+    const h = harness(() => SavedSceneStore.open(new IDBFactory()));
+    await showImportedScene(imported, { label: 'p.png' }, h.services);
+    expect(h.mappings).toEqual([{ near: 0.6, far: 12 }]);
+    expect(h.services.current.getState().scene!.metadata.depthMapping).toEqual({ near: 0.6, far: 12 });
   });
 
   it('the test room is the current scene without being saved; its files are encoded on first use only', async () => {
