@@ -10,7 +10,7 @@
  */
 import { ModelFileError, ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
 import type { Manifest } from '../pipeline/manifest';
-import { isAbort, isDeviceLost, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
+import { isAbort, isDeviceLost, isOutOfMemory, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
 import { BadSharpenRequest, SR_SESSIONS, SrWorkerHost, type UpscalerLoader } from './sr-host';
 import {
   PANO_SESSIONS,
@@ -61,6 +61,11 @@ export class PipelineWorkerHost {
   private warm: { readonly abort: AbortController; readonly done: Promise<void> } | null = null;
   /** What the last successful load asked for, so a lost device can be recovered from. */
   private lastLoad: { baseUrl: string; backend: BackendPreference } | null = null;
+  /**
+   * Set once the GPU ran out of memory in this worker: the pipeline was unloaded (freeing its GPU
+   * memory) and every later load keeps one stage on the GPU at a time (LoadHooks.lowMemory).
+   */
+  private lowMemory = false;
   private readonly now: () => number;
   private readonly progressIntervalMs: number;
 
@@ -174,6 +179,7 @@ export class PipelineWorkerHost {
       const m = loaded.store.manifest;
       const notices = [...pipeline.notices];
       if (loaded.store.offline) notices.push('Offline: using the model files stored in this browser.');
+      if (this.lowMemory) notices.push(LOW_MEMORY_NOTICE);
       notices.push(...loaded.store.repairs.map(repairNotice));
       this.send({
         type: 'loaded',
@@ -193,6 +199,7 @@ export class PipelineWorkerHost {
       }
     } catch (e) {
       if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
+      else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e);
       else this.failWith(req, e, 'load-failed');
     }
   }
@@ -243,6 +250,7 @@ export class PipelineWorkerHost {
     const source = { manifest: store.manifest, read: (path: string) => store.read(path, { onProgress, signal }) };
     const pipeline = await this.deps.loadPipeline(source, backend, {
       signal,
+      lowMemory: this.lowMemory,
       onProgress: (stage, done, total) =>
         this.send({
           type: 'load-progress',
@@ -281,6 +289,7 @@ export class PipelineWorkerHost {
         loaded = await this.ensureLoaded(this.lastLoad.baseUrl, this.lastLoad.backend, signal, req.id);
       } catch (e) {
         if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
+        else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e);
         else this.failWith(req, e, 'load-failed');
         return;
       }
@@ -354,6 +363,12 @@ export class PipelineWorkerHost {
         if (this.loaded === loaded) loaded.pipeline = null;
         await pipeline.dispose().catch(() => undefined);
         this.fail(req, 'device-lost', `The GPU device was lost while generating (${message(e)}). Generate again to reload the model and retry.`);
+      } else if (isOutOfMemory(e)) {
+        // Unloaded, not kept: what it holds on the GPU is what ran out, and the next load can
+        // then keep less of it there (lowMemory). The next Generate reloads it lazily.
+        if (this.loaded === loaded) loaded.pipeline = null;
+        await pipeline.dispose().catch(() => undefined);
+        this.failOutOfMemory(req, 'generating', e);
       } else {
         this.failWith(req, e, 'generation-failed');
       }
@@ -395,6 +410,13 @@ export class PipelineWorkerHost {
     this.post(m, transferablesOf(m));
   }
 
+  /** An out-of-memory failure, told as what happened, what is kept and what to do; later loads keep less on the GPU. */
+  private failOutOfMemory(req: { type: WorkerRequest['type']; id?: number }, doing: string, e: unknown): void {
+    const already = this.lowMemory;
+    this.lowMemory = true;
+    this.fail(req, 'out-of-memory', outOfMemoryMessage(doing, message(e), already));
+  }
+
   private fail(req: { type: WorkerRequest['type']; id?: number }, code: ErrorCode, text: string, file?: string): void {
     this.send({ type: 'error', id: req.id, request: req.type, code, message: text, ...(file ? { file } : {}) });
   }
@@ -412,6 +434,31 @@ export class PipelineWorkerHost {
     }
     this.fail(req, fallback, message(e));
   }
+}
+
+export const LOW_MEMORY_NOTICE =
+  'The GPU ran out of memory earlier, so the model is loaded with one stage on the GPU at a time: each generation is slower and needs less GPU memory.';
+
+const OUT_OF_MEMORY_REMEDY =
+  'use the int8 export of the model (models/narrow_weights.py --storage int8, README "Real weights"), release the upscaler, or close other tabs and apps that use the GPU';
+
+/**
+ * The user's message for a GPU out-of-memory failure: what happened (the runtime's first line),
+ * that the scene on screen is kept, and what to do — the host already unloaded the model and
+ * reloads it with fewer stages resident; past that, a smaller export or less else on the GPU.
+ */
+export function outOfMemoryMessage(doing: string, detail: string, alreadyLowMemory: boolean): string {
+  // The runtime's first line; Dawn's call trace follows on the next lines (its brackets closed here).
+  let first = detail.split('\n')[0] ?? '';
+  for (let open = first.split('(').length - first.split(')').length; open > 0; open--) first += ')';
+  const what = `The GPU ran out of memory while ${doing} (${first})`;
+  if (alreadyLowMemory) {
+    return `${what}, even with one stage of the model on the GPU at a time. The current scene is kept. To make it fit, ${OUT_OF_MEMORY_REMEDY}; then Generate again.`;
+  }
+  return (
+    `${what}. The current scene is kept. The model was unloaded to free GPU memory; Generate again to reload it with one stage on the GPU at a time ` +
+    `(slower, needs less memory). If it still runs out, ${OUT_OF_MEMORY_REMEDY}.`
+  );
 }
 
 /** src/pipeline's PipelineError codes → protocol codes (the rest keep the request's fallback). */

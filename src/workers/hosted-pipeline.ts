@@ -55,9 +55,20 @@ export interface LoadHooks {
   readonly signal: AbortSignal;
   /** Session creation, stage by stage (the files are downloaded and verified by then). */
   onProgress?(stage: string, done: number, total: number): void;
+  /**
+   * The GPU ran out of memory with an earlier load: load so that the least is on the GPU at once
+   * (Ldm3dPipeline's 'staged' memory policy: one stage's session at a time, guidance split,
+   * tiled VAE decode). Slower per generation, smaller peak.
+   */
+  readonly lowMemory?: boolean;
 }
 
 export type PipelineLoader = (source: ModelSource, backend: BackendPreference, hooks: LoadHooks) => Promise<HostedPipeline>;
+
+/** True for a pipeline error saying the GPU (or, on WASM, the wasm heap) ran out of memory. */
+export function isOutOfMemory(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'out-of-memory';
+}
 
 /** True for the error a run ends with when the GPU device was lost (driver reset, tab in the background on mobile). */
 export function isDeviceLost(e: unknown): boolean {

@@ -13,6 +13,8 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     backend,
     signal: hooks.signal,
     onProgress: (p) => hooks.onProgress?.(p.stage, p.done, p.total),
+    // After running out of GPU memory: one stage on the GPU at a time (otherwise the default policy).
+    ...(hooks.lowMemory ? { memory: 'staged' as const } : {}),
   });
   const hosted: HostedPipeline = {
     get backend() {
