@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -56,8 +55,6 @@ PREFIX = "circular_pad/"
 INT64_MAX = 2**63 - 1
 DEFAULT_SESSIONS = "unet,unet_shallow,vae_decoder,vae_encoder"
 INPUT_SPEC = {"name": INPUT, "dtype": "float32", "shape": [1]}
-# Reports and notes next to the manifest that are copied as they are.
-SIDE_FILES = ("export-report.json", "narrow-report.json", "README.md")
 
 
 class WrapError(SystemExit):
@@ -230,43 +227,9 @@ def wrap_graph(model, label: str = "graph") -> dict:
     return stats
 
 
-def data_files(model, max_file_bytes: int) -> int:
-    """How many external data files export.save_onnx writes for `model` with this file limit."""
-    from export import MIN_EXTERNAL_TENSOR_BYTES
-    from onnx import numpy_helper
-
-    files, offset = 0, 0
-    for t in model.graph.initializer:
-        size = len(t.raw_data) if t.HasField("raw_data") else numpy_helper.to_array(t).nbytes
-        if size < MIN_EXTERNAL_TENSOR_BYTES:
-            continue
-        if files == 0 or (offset > 0 and offset + size > max_file_bytes):
-            files += 1
-            offset = 0
-        offset += (-offset) % 64 + size
-    return files
-
-
-def max_file_for(model, files: int) -> int:
-    """The smallest file limit (in 4 KiB steps) with which save_onnx writes at most `files` data files."""
-    lo, hi = 4096, 4096
-    while data_files(model, hi) > files:
-        hi *= 2
-    while hi - lo > 4096:
-        mid = (lo + hi) // 2 // 4096 * 4096
-        if data_files(model, mid) > files:
-            lo = mid
-        else:
-            hi = mid
-    return hi
-
-
 def wrap_folder(src: Path, out: Path, sessions: list[str] | None = None, max_data_file_mib: int | None = None) -> dict:
     """Rewrites the sessions of the exported folder `src` into `out` (which must not be `src`)."""
-    import onnx
-
-    from export import DEFAULT_MAX_DATA_FILE_BYTES, EXTERNAL_DATA_THRESHOLD_BYTES, save_onnx, sha256_file
-    from narrow_weights import kind_of
+    from rewrite_folder import rewrite_folder
 
     src, out = Path(src), Path(out)
     manifest = json.loads((src / "manifest.json").read_text())
@@ -281,71 +244,26 @@ def wrap_folder(src: Path, out: Path, sessions: list[str] | None = None, max_dat
         wanted.append("unet_shallow")
     if not wanted:
         raise WrapError(f"wrap_conv: none of {wanted_list} is a session of {src}")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    rewritten_dirs = {Path(manifest["sessions"][s]["file"]).parent.as_posix() for s in wanted}
-    for f in manifest["files"]:
-        if Path(f["path"]).parent.as_posix() in rewritten_dirs:
-            continue
-        dst = out / f["path"]
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src / f["path"], dst)
-    for side in SIDE_FILES:
-        if (src / side).is_file():
-            shutil.copyfile(src / side, out / side)
-    report = {"input": INPUT, "sessions": {}}
-    wrapped_sessions = []
-    for name in wanted:
-        s = manifest["sessions"][name]
-        files_in_dir = [f for f in manifest["files"] if Path(f["path"]).parent.as_posix() == Path(s["file"]).parent.as_posix()]
-        expected = {Path(s["file"]).name, *s.get("external_data", [])}
-        extra = [f["path"] for f in files_in_dir if Path(f["path"]).name not in expected]
-        if extra:
-            raise WrapError(f"wrap_conv: {name}: files {extra} share the graph's folder but are not its data")
-        model = onnx.load(str(src / s["file"]), load_external_data=True)
+
+    def rewrite(model, name: str, s: dict) -> dict:
         stats = wrap_graph(model, name)
-        report["sessions"][name] = stats
         print(f"{name}: {stats['convs']} convs, {stats['wrapped']} wrapped ({stats['wrapped_asymmetric']} asymmetric; "
               f"pads l,r: {stats['pads']}) through {stats['padded_tensors']} padded tensors, "
               f"{stats['kept_kernel_width_1']} 1-wide kept", flush=True)
-        dst = out / s["file"]
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        ext = s.get("external_data") or []
-        external = bool(ext) or model.ByteSize() >= EXTERNAL_DATA_THRESHOLD_BYTES
-        max_file = (max_data_file_mib * 2**20) if max_data_file_mib else DEFAULT_MAX_DATA_FILE_BYTES
-        if len(ext) > 1 and data_files(model, max_file) != len(ext):
-            # keep the number of data files (the tiny UNet is split on purpose: the loader's multi-file path)
-            max_file = max_file_for(model, len(ext))
-        s["external_data"] = save_onnx(model, dst, external, max_file)
-        try:
-            onnx.checker.check_model(str(dst))
-        except onnx.checker.ValidationError as e:
-            if "ir_version is higher" not in str(e) and "Opset" not in str(e) and "opset" not in str(e):
-                raise WrapError(f"wrap_conv: {name}: the rewritten graph fails onnx.checker: {e}") from e
-            print(f"{name}: not checked (this onnx {onnx.__version__} predates the graph's IR/opset version)", flush=True)
         if stats["wrapped"]:
-            wrapped_sessions.append(name)
             s["inputs"] = [i for i in s["inputs"] if i["name"] != INPUT] + [dict(INPUT_SPEC)]
+        return stats
+
+    manifest, by_session = rewrite_folder(src, out, wanted, rewrite, WrapError, "wrap_conv", max_data_file_mib)
+    wrapped_sessions = [name for name in wanted if by_session[name]["wrapped"]]
     if not wrapped_sessions:
         raise WrapError(f"wrap_conv: no convolution to wrap in {wanted}")
-    files = []
-    for p in sorted(out.rglob("*")):
-        rel = p.relative_to(out).as_posix()
-        kind = kind_of(rel)
-        if p.is_file() and kind:
-            files.append({"path": rel, "bytes": p.stat().st_size, "sha256": sha256_file(p), "kind": kind})
-    before = {f["path"] for f in manifest["files"]}
-    after = {f["path"] for f in files}
-    lost = sorted(p for p in before - after if not any(p.startswith(d + "/") for d in rewritten_dirs))
-    if lost:
-        raise WrapError(f"wrap_conv: files of the input manifest missing from the output: {lost}")
-    manifest["files"] = files
+    report = {"input": INPUT, "sessions": by_session}
     manifest["wrap"] = {"input": INPUT, "sessions": wrapped_sessions}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (out / "wrap-report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}: wrap {manifest['wrap']}; {sum(f['bytes'] for f in files) / 2**20:.2f} MiB in {len(files)} files",
-          flush=True)
+    print(f"wrote {out}: wrap {manifest['wrap']}; {sum(f['bytes'] for f in manifest['files']) / 2**20:.2f} MiB in "
+          f"{len(manifest['files'])} files", flush=True)
     return report
 
 
