@@ -67,7 +67,8 @@ const USAGE = `usage: npm run generate -- --prompt TEXT --out DIR [options]
                         (default: on where the export has wrapped graphs, models/export.py --wrap)
   --no-prompt-template  send the prompt exactly as given (default: inside the model's prompt
                         template, "360 view of {prompt}" for Intel/ldm3d-pano as its model card does)
-  --seed N              seed of the pipeline's Philox generator (default: random, recorded)
+  --seed N              seed of the pipeline's Philox generator, 0 to 2^53 − 1 (default: random,
+                        recorded in metadata.json as a number)
   --latents FILE.npy    float32 initial latents [1,4,H/8,W/8], unscaled (overrides --seed)
   --width W --height H  output size, multiples of 8 (default: the model's: 1024×512 for LDM3D-pano,
                         128×64 for the tiny test models)
@@ -132,10 +133,16 @@ function parse(argv: string[]) {
   if (deepCacheInterval !== undefined && deepCacheIntervalError(deepCacheInterval) !== null) {
     throw new UsageError(`--deepcache must be a whole number from 1 to ${MAX_DEEPCACHE_INTERVAL}, got ${JSON.stringify(values.deepcache)}`);
   }
-  let seed: bigint | undefined;
+  // Up to 2^53 − 1, not the generator's 2^64: metadata.json records the seed as a JSON number
+  // (issue 14 item 14), which JavaScript's JSON.parse (the app's importer among others) reads
+  // exactly only up to there; a larger seed would come back as a different one. The app draws
+  // 32-bit seeds, so nothing it makes is out of this range.
+  let seed: number | undefined;
   if (values.seed !== undefined) {
-    if (!/^\d+$/.test(values.seed) || BigInt(values.seed) >= 1n << 64n) throw new UsageError(`--seed must be a whole number below 2^64, got ${JSON.stringify(values.seed)}`);
-    seed = BigInt(values.seed);
+    if (!/^\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) {
+      throw new UsageError(`--seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER} (2^53 − 1), got ${JSON.stringify(values.seed)}`);
+    }
+    seed = Number(values.seed);
   }
   // Everything that does not need the model is checked here, before seconds of loading.
   const steps = int('steps', values.steps);
@@ -327,6 +334,9 @@ async function main(): Promise<number> {
       },
       settings: {
         ...result.settings,
+        // A number, as every other setting (the pipeline reports a decimal string because its API
+        // also takes 64-bit bigint seeds; --seed is limited to safe integers, so this is exact).
+        seed: result.settings.seed === null ? null : Number(result.settings.seed),
         preset,
         latentsFile: args.latents ? resolve(args.latents) : null,
         preview: args.preview,

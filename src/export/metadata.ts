@@ -164,7 +164,7 @@ export function parseMetadata(input: string | unknown): SceneMetadata {
       guidance: finite(settings, 'guidance', 'settings.guidance'),
       scheduler: string(settings, 'scheduler', 'settings.scheduler'),
       // Optional since issue 14 (absent = unknown); files that have it parse as before.
-      ...(settings.seed !== undefined ? { seed: integer(settings, 'seed', 0, 'settings.seed') } : {}),
+      ...(settings.seed !== undefined ? { seed: seedOf(settings) } : {}),
       // Optional (schema version 1 without them is still version 1): absent stays absent.
       ...(settings.preset !== undefined ? { preset: string(settings, 'preset', 'settings.preset') } : {}),
       ...(settings.deepCacheInterval !== undefined ? { deepCacheInterval: deepCacheInterval(settings) } : {}),
@@ -249,6 +249,23 @@ function integer(o: Record<string, unknown>, key: string, min: number, label = k
     throw new MetadataError(`"${label}" must be an integer ≥ ${min} (got ${v}).`);
   }
   return v;
+}
+
+/**
+ * The seed, written as a JSON number. A decimal string is read too: the command line's
+ * metadata.json wrote it so before issue 14 item 14 (the generator takes 64-bit seeds); it is kept
+ * only where it is exact as a number (≤ 2^53 − 1, all a seed can be here), else refused by name.
+ */
+function seedOf(settings: Record<string, unknown>): number {
+  const v = settings.seed;
+  if (typeof v === 'string' && /^\d+$/.test(v)) {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) {
+      throw new MetadataError(`"settings.seed" (${v}) is above 2^53 − 1, the largest seed a scene can record exactly.`);
+    }
+    return n;
+  }
+  return integer(settings, 'seed', 0, 'settings.seed');
 }
 
 function deepCacheInterval(settings: Record<string, unknown>): number {

@@ -94,6 +94,21 @@ describe('scenes without a seed (issue 14: imported pixels showed "seed 0")', ()
     expect(parseMetadata(stringifyMetadata({ ...makeMetadata(), settings: { ...makeMetadata().settings, seed: 0 } })).settings.seed).toBe(0);
   });
 
+  it('writes the seed as a JSON number and reads an older decimal-string seed as that number, refusing one beyond 2^53 − 1 (issue 14 item 14)', () => {
+    const meta = { ...makeMetadata(), settings: { ...makeMetadata().settings, seed: Number.MAX_SAFE_INTEGER } };
+    const text = stringifyMetadata(meta);
+    expect(text).toMatch(/"seed": 9007199254740991\n/);
+    expect(parseMetadata(text).settings.seed).toBe(Number.MAX_SAFE_INTEGER);
+    const doc = toMetadataDocument(makeMetadata());
+    const withSeed = (seed: unknown) => JSON.stringify({ ...doc, settings: { ...doc.settings, seed } });
+    expect(parseMetadata(withSeed('1234567')).settings.seed).toBe(1234567);
+    expect(parseMetadata(withSeed('9007199254740991')).settings.seed).toBe(Number.MAX_SAFE_INTEGER);
+    // Would round to another seed as a number: refused by name, never silently changed.
+    expect(() => parseMetadata(withSeed('9007199254740993'))).toThrow(/"settings\.seed" \(9007199254740993\) is above 2\^53 − 1/);
+    expect(() => parseMetadata(withSeed('12abc'))).toThrow(/"settings\.seed" must be a finite number/);
+    expect(() => parseMetadata(withSeed('-3'))).toThrow(/"settings\.seed" must be a finite number/);
+  });
+
   it('treats the placeholder seed 0 of earlier imports as no seed, and a generated seed 0 as a seed', () => {
     expect(knownSeed(noSeed)).toBeUndefined();
     expect(knownSeed({ ...noSeed, settings: { ...noSeed.settings, seed: 0 } })).toBeUndefined();

@@ -104,6 +104,12 @@ describe('npm run generate', () => {
     const steps = run(['--prompt', 'x', '--steps', '0', '--out', out]);
     expect(steps.status).toBe(2);
     expect(steps.stderr).toMatch(/--steps must be a whole number from 1 to 1000, got 0/);
+    // 2^53: metadata.json would record a number JSON readers round to another seed (issue 14 item 14).
+    for (const bad of ['9007199254740992', '18446744073709551615', '1e3']) {
+      const seed = run(['--prompt', 'x', '--seed', bad, '--out', out]);
+      expect(seed.status, bad).toBe(2);
+      expect(seed.stderr).toMatch(/--seed must be a whole number from 0 to 9007199254740991 \(2\^53 − 1\)/);
+    }
     const width = run(['--prompt', 'x', '--width', '100', '--out', out]);
     expect(width.status).toBe(2);
     expect(width.stderr).toMatch(/--width must be a positive multiple of 8, got 100/);
@@ -121,6 +127,18 @@ describe('npm run generate', () => {
     expect(mismatch.stderr).toMatch(/does not match --width 64 --height 32; expected \(1, 4, 4, 8\)/);
   }, 120_000);
 
+  it('records the seed in metadata.json as a JSON number, exactly, up to the largest allowed (2^53 − 1)', () => {
+    const dir = join(out, 'seed');
+    const r = run(['--prompt', 'x', '--seed', '9007199254740991', '--steps', '1', '--backend', 'wasm', '--no-preview', '--out', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'metadata.json'), 'utf8');
+    // A number in the file, not a string: no quotes around it.
+    expect(text).toMatch(/"seed": 9007199254740991,/);
+    const meta = JSON.parse(text);
+    expect(meta.settings.seed).toBe(Number.MAX_SAFE_INTEGER);
+    expect(meta.settings.latents).toBe('seed');
+  }, 240_000);
+
   it('--help documents --preset and --deepcache', () => {
     const r = run(['--help']);
     expect(r.status).toBe(0);
@@ -137,7 +155,7 @@ describe('npm run generate', () => {
     expect(r.stderr).toMatch(/preset: headset \(dpm, 20 steps, DeepCache off\)/);
     expect(r.stderr).toMatch(/denoise .*20\/20/);
     const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
-    expect(meta.settings).toMatchObject({ preset: 'headset', scheduler: 'dpm', steps: 20, deepCacheInterval: 1, seed: '7' });
+    expect(meta.settings).toMatchObject({ preset: 'headset', scheduler: 'dpm', steps: 20, deepCacheInterval: 1, seed: 7 });
     expect(meta.settings.timesteps).toHaveLength(20);
     // The tiny export has no DeepCache graphs: the pipeline refuses, naming the fix.
     const cached = run(['--prompt', 'a harbour', '--preset', 'headset', '--deepcache', '2', '--backend', 'wasm', '--out', join(out, 'cached')]);
