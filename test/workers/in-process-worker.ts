@@ -1,6 +1,7 @@
 import type { WorkerLike } from '../../src/workers/client';
 import { PipelineWorkerHost } from '../../src/workers/host';
 import type { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import type { PipelineLoader } from '../../src/workers/hosted-pipeline';
 import type { WorkerRequest, WorkerResponse } from '../../src/workers/protocol';
 import type { FakeServer } from '../runtime/model-store-fake-server';
 import { fakeLoader, type FakeControls } from './fake-pipeline';
@@ -18,14 +19,15 @@ export class InProcessWorker implements WorkerLike {
   /** Stop answering (a worker stuck in a GPU call). */
   hung = false;
 
-  constructor(server: FakeServer, controls: FakeControls, storage: MemoryModelStorage) {
+  /** `loadPipeline`: the fake pipeline unless a test brings another loader (e.g. one on a real GPU). */
+  constructor(server: FakeServer, controls: FakeControls, storage: MemoryModelStorage, loadPipeline: PipelineLoader = fakeLoader(controls)) {
     this.host = new PipelineWorkerHost(
       (m, transfer) => {
         if (this.terminated || this.hung) return;
         const data = structuredClone(m, { transfer });
         setTimeout(() => this.emit('message', { data } as MessageEvent<WorkerResponse>), 0);
       },
-      { loadPipeline: fakeLoader(controls), store: { fetch: server.fetch, storage, retries: 0 }, progressIntervalMs: 0 },
+      { loadPipeline, store: { fetch: server.fetch, storage, retries: 0 }, progressIntervalMs: 0 },
     );
   }
   postMessage(message: WorkerRequest): void {
