@@ -13,6 +13,7 @@ import { generationStore } from './generate/app-generation';
 import { VRPromptSection } from './vr/VRPromptSection';
 import { VRSharpenSection } from './vr/VRSharpenSection';
 import { sharpenStore } from './sharpen/app-sharpen';
+import { VR_FONT_FAMILIES } from './vr/vr-font';
 
 export interface VRPanelProps {
   readonly sceneStore: SceneStore;
@@ -20,7 +21,7 @@ export interface VRPanelProps {
   onRecenter(): void;
 }
 
-// Labels stay within the bundled MSDF font's glyphs (ASCII): "−" and "×" are not in it.
+// Labels stay within the bundled MSDF font's glyphs (src/ui/vr/vr-font.ts: Latin-1 and common punctuation).
 
 /** Each press scales the scene by this factor (or its inverse). */
 const DEPTH_STEP = 1.25;
@@ -58,6 +59,8 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
     // 1 px = 1 mm: a 56 cm wide panel (with the keyboard) at arm's length below eye level.
     <Container
       pixelSize={0.001}
+      // The bundled Latin-1 font (issue 13 item 10), inherited by every Text below.
+      fontFamilies={VR_FONT_FAMILIES}
       flexDirection="column"
       gap={12}
       padding={18}

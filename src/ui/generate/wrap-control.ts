@@ -6,7 +6,7 @@ import { effectiveWrap, type GenerationSettings } from '../../state/generation';
 import type { LoadedMessage } from '../../workers/protocol';
 
 export const WRAP_LABEL = 'Seamless 360°';
-/** The VR font has ASCII glyphs only (ascii-text.ts would turn ° into ?). */
+/** Kept without "°": the VR e2e tests and the headset screenshots name the button this way. */
 export const VR_WRAP_LABEL = 'Seamless 360';
 
 /** The tooltip: what on and off mean. */

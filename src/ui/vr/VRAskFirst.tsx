@@ -1,12 +1,12 @@
 /**
  * The VR panels' two "ask before anything large or remote happens" prompts, shared by the Generate
  * and Sharpen sections so both say it in the same words as the desktop panels (the texts live in
- * src/state; the VR font is ASCII-only, hence asciiText).
+ * src/state; vrText keeps them to the VR font's glyphs).
  */
 import { Container, Text } from '@react-three/uikit';
 import { downloadConfirmText, type DownloadPlan } from '../../state/download-confirm';
 import { hostQuestionText } from '../../state/model-hosts';
-import { asciiText } from '../generate/ascii-text';
+import { vrText } from './vr-font';
 import { VRButton } from './VRButton';
 
 /** The size of a large download about to start (its buttons are the section's own). */
@@ -14,7 +14,7 @@ export function VRDownloadNotice({ confirm }: { readonly confirm: DownloadPlan |
   if (!confirm) return null;
   return (
     <Text fontSize={16} color="#ffd28a">
-      {asciiText(downloadConfirmText(confirm))}
+      {vrText(downloadConfirmText(confirm))}
     </Text>
   );
 }
@@ -25,10 +25,10 @@ export function VRHostQuestion({ host, onAnswer }: { readonly host: string | nul
   return (
     <Container flexDirection="column" gap={6}>
       <Text fontSize={16} color="#ffd28a">
-        {asciiText(hostQuestionText(host))}
+        {vrText(hostQuestionText(host))}
       </Text>
       <Container flexDirection="row" gap={8}>
-        <VRButton label={asciiText(`Allow ${host}`)} onClick={() => onAnswer(true)} />
+        <VRButton label={vrText(`Allow ${host}`)} onClick={() => onAnswer(true)} />
         <VRButton label="Don't allow" onClick={() => onAnswer(false)} />
       </Container>
     </Container>

@@ -9,7 +9,7 @@ import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
 import { showSavedScene, type SceneServices } from '../../storage/save-then-show';
 import type { SceneSummary } from '../../storage/scene-store';
-import { asciiText } from '../generate/ascii-text';
+import { VR_FONT_FAMILIES, vrText } from './vr-font';
 import { useObjectUrl } from '../gallery/use-object-url';
 import { useSceneList } from '../gallery/use-scene-list';
 import { seedText } from '../gallery/seed-text';
@@ -48,7 +48,7 @@ function Thumb({ scene, selected, onSelect }: { scene: SceneSummary; selected: b
     >
       {url ? <Thumbnail src={url} width={142} height={71} objectFit="cover" borderRadius={4} /> : <Container width={142} height={71} backgroundColor="#0f1216" />}
       <Text fontSize={13} color="#d0d8e0" wordBreak="break-word" maxHeight={36} overflow="hidden">
-        {asciiText(scene.prompt).slice(0, 40) || '(empty prompt)'}
+        {vrText(scene.prompt).slice(0, 40) || '(empty prompt)'}
       </Text>
     </Container>
   );
@@ -122,6 +122,7 @@ export function VRGallery({ services, generation }: VRGalleryProps): ReactNode {
   return (
     <Container
       pixelSize={0.001}
+      fontFamilies={VR_FONT_FAMILIES}
       flexDirection="column"
       gap={10}
       padding={16}
@@ -141,7 +142,7 @@ export function VRGallery({ services, generation }: VRGalleryProps): ReactNode {
       </Container>
       {error !== null ? (
         <Text fontSize={16} color="#ff8a80">
-          {asciiText(error)}
+          {vrText(error)}
         </Text>
       ) : !loading && scenes.length === 0 ? (
         <Text fontSize={16} color="#b8c2cc">
@@ -156,7 +157,7 @@ export function VRGallery({ services, generation }: VRGalleryProps): ReactNode {
       {sel ? (
         <Container flexDirection="column" gap={8}>
           <Text fontSize={14} color="#b8c2cc">
-            {asciiText(`${sel.prompt.slice(0, 80)}${seedText(sel, ' - ')}${sel.settings.steps > 0 ? `, ${sel.settings.steps} steps` : ''}`)}
+            {vrText(`${sel.prompt.slice(0, 80)}${seedText(sel, ' - ')}${sel.settings.steps > 0 ? `, ${sel.settings.steps} steps` : ''}`)}
           </Text>
           <Container flexDirection="row" gap={8} flexWrap="wrap">
             <VRButton label="Step in" disabled={busy} onClick={() => open(sel)} />

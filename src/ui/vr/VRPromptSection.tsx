@@ -14,7 +14,7 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { useStore } from 'zustand';
 import { usePushToTalk, type PushToTalkControls } from '../../speech/usePushToTalk';
 import type { GenerationStore } from '../../state/generation';
-import { asciiText } from '../generate/ascii-text';
+import { vrText } from './vr-font';
 import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { VR_NO_WRAP_REASON, VR_WRAP_LABEL, wrapControl } from '../generate/wrap-control';
@@ -78,7 +78,8 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   // The transcript goes into the field being edited; the person confirms or edits it.
   useEffect(() => {
     if (ptt.state.status !== 'done') return;
-    const t = asciiText(ptt.state.transcript.trim());
+    // As recognised (accents and all): the field holds the user's words; only drawing maps them to the font.
+    const t = ptt.state.transcript.trim();
     if (t) onText(t);
     ptt.reset();
   }, [ptt, onText]);
@@ -91,7 +92,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       timer = null;
       lastAt = performance.now();
       const p = store.getState().progress;
-      const line = asciiText(p?.text ?? '');
+      const line = vrText(p?.text ?? '');
       bar.current?.setProperties({ width: `${Math.round(Math.min(1, Math.max(0, p?.fraction ?? 0)) * 100)}%` });
       label.current?.setProperties({ text: line });
       if (line && debug.progressLog.at(-1) !== line) debug.progressLog.push(line);
@@ -126,7 +127,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
     vrDebug().pressKey = press;
   }, []);
 
-  const shown = asciiText(text);
+  const shown = vrText(text);
   const talk = talkLabel(ptt.state);
   const cache = vrDeepCacheButtons(settings, model, running);
   const wrap = wrapControl(settings, model);
@@ -154,17 +155,17 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       {template ? (
         // The model's prompt template (issue 14 item 10): what is sent, and the switch to turn it off.
         <Container flexDirection="row" gap={8} alignItems="center">
-          <VRButton label={asciiText(template.label)} selected={template.checked} disabled={running} onClick={() => update({ promptTemplate: !settings.promptTemplate })} />
+          <VRButton label={vrText(template.label)} selected={template.checked} disabled={running} onClick={() => update({ promptTemplate: !settings.promptTemplate })} />
           {template.sent !== null ? (
             <Text fontSize={14} color="#b8c2cc" flexShrink={1} wordBreak="break-word">
-              {asciiText(`Sent as: ${template.sent}`)}
+              {vrText(`Sent as: ${template.sent}`)}
             </Text>
           ) : null}
         </Container>
       ) : null}
       {talk.status ? (
         <Text fontSize={16} color={ptt.state.status === 'error' ? '#ff8a80' : '#9cc7ff'}>
-          {asciiText(talk.status)}
+          {vrText(talk.status)}
         </Text>
       ) : null}
       <VRKeyboard text={text} onText={onText} disabled={running} onPressByName={onPressByName} />
@@ -227,12 +228,12 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       </Container>
       {error !== null ? (
         <Text fontSize={16} color="#ff8a80">
-          {asciiText(error)}
+          {vrText(error)}
         </Text>
       ) : null}
       {notices.map((n) => (
         <Text key={n} fontSize={14} color="#9cc7ff">
-          {asciiText(n)}
+          {vrText(n)}
         </Text>
       ))}
     </Container>

@@ -15,7 +15,7 @@ import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
 import { sceneStore } from '../../state/scene-store';
-import { asciiText } from '../generate/ascii-text';
+import { vrText } from './vr-font';
 import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { PROGRESS_MIN_MS } from './VRPromptSection';
@@ -91,7 +91,7 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
     const apply = (): void => {
       timer = null;
       lastAt = performance.now();
-      const text = asciiText(store.getState().progress?.text ?? '');
+      const text = vrText(store.getState().progress?.text ?? '');
       label.current?.setProperties({ text });
       const log = vrDebug().sharpenProgressLog;
       if (text && log.at(-1) !== text) log.push(text);
@@ -123,7 +123,7 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
         {''}
       </Text>
       <Text fontSize={14} color="#8a96a3">
-        {asciiText(loadedModelsText(pano ? { modelId: pano.summary.modelId, testWeights: pano.testWeights } : null, sr))}
+        {vrText(loadedModelsText(pano ? { modelId: pano.summary.modelId, testWeights: pano.testWeights } : null, sr))}
       </Text>
     </Container>
   );

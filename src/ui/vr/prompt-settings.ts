@@ -3,7 +3,7 @@ import type { PushToTalkState } from '../../speech/push-to-talk';
 import type { GenerationSettings } from '../../state/generation';
 import type { LoadedMessage } from '../../workers/protocol';
 import { PRESET_NAMES, type PresetName } from '../../pipeline/presets';
-import { asciiText } from '../generate/ascii-text';
+import { vrText } from './vr-font';
 import { DEEPCACHE_CHOICES, currentPresetLabel, deepCacheControl, presetTitle } from '../generate/preset-controls';
 
 export const MIN_STEPS = 1;
@@ -72,7 +72,7 @@ export function vrPresetLine(settings: GenerationSettings): string {
     .replace(" (the model's defaults, as diffusers)", '')
     .replace(/, feature cache \(full UNet [^)]*\)/, '')
     .trim();
-  return asciiText(settings.preset === 'custom' ? `Custom: ${what}` : what);
+  return vrText(settings.preset === 'custom' ? `Custom: ${what}` : what);
 }
 
 /**
