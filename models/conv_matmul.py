@@ -146,6 +146,33 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
         scale[first] = 1.0
     hw = latent_hw or (input_hw(first, g) if first else (None, None))
 
+    # Declared shapes (value_info) of the new tensors: the runtime sizes WebGPU limits from them
+    # (src/runtime/limits.ts, modelNeeds), and cols is the largest tensor of the rewritten graph.
+    declared = {v.name: v for v in list(g.value_info) + list(g.input) + list(g.output)}
+    new_infos = []
+
+    def dims_of(name: str) -> list | None:
+        v = declared.get(name)
+        if v is None or not v.type.tensor_type.HasField("shape"):
+            return None
+        out = [d.dim_param if d.dim_param else (d.dim_value if d.HasField("dim_value") else None) for d in v.type.tensor_type.shape.dim]
+        return None if any(d is None for d in out) else out
+
+    def declare(name: str, dims: list | None) -> None:
+        if dims is not None:
+            new_infos.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims))
+
+    def expr(d) -> str:
+        return str(d) if isinstance(d, int) else f"({d})"
+
+    def out_dim(d, pad: int, k: int, s: int, dl: int):
+        if isinstance(d, int):
+            return (d + pad - dl * (k - 1) - 1) // s + 1
+        return f"(({expr(d)} + {pad - dl * (k - 1) - 1})//{s}) + 1"
+
+    def product(a, b):
+        return a * b if isinstance(a, int) and isinstance(b, int) else f"{expr(a)}*{expr(b)}"
+
     stats = {"convs": 0, "converted": 0, "converted_1x1": 0, "cols_tensors": 0, "kept_group": 0,
              "kept_cols_limit": 0, "largest_cols_mib": 0.0}
     cols_of: dict[tuple, tuple[str, str]] = {}  # (x, geometry) → (cols, output-shape tensor)
@@ -206,6 +233,12 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
         geometry = (kh, kw, *strides, *dil, *pads)
         key = (x, geometry)
         pointwise = kh == 1 and kw == 1 and not any(pads) and strides == [1, 1]
+        xd = dims_of(x)
+        od = dims_of(n.output[0])
+        if od is None and xd is not None:
+            od = [xd[0], o_ch, out_dim(xd[2], pads[0] + pads[2], kh, strides[0], dil[0]),
+                  out_dim(xd[3], pads[1] + pads[3], kw, strides[1], dil[1])]
+        hw_out = product(od[2], od[3]) if od is not None else None
         if key not in cols_of:
             if pointwise:
                 cols = fresh(base + "/cols")
@@ -218,6 +251,9 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
                     xp = fresh(base + "/padded")
                     out_nodes.append(helper.make_node("Pad", [x, const([0, 0, top, left, 0, 0, bottom, right])], [xp],
                                                       mode="constant", name=fresh(base + "/pad")))
+                    if xd is not None:
+                        declare(xp, [xd[0], xd[1], xd[2] + top + bottom if isinstance(xd[2], int) else f"{expr(xd[2])} + {top + bottom}",
+                                     xd[3] + left + right if isinstance(xd[3], int) else f"{expr(xd[3])} + {left + right}"])
                 taps_out = []
                 shape_src = None
                 for i in range(kh):
@@ -231,14 +267,20 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
                                       const(strides)], [s], name=fresh(f"{base}/slice{i}{j}")))
                         if shape_src is None:
                             shape_src = s
+                        if od is not None:
+                            declare(s, [od[0], c_in, od[2], od[3]])
                         u = fresh(f"{base}/tap{i}{j}_5d")
                         out_nodes.append(helper.make_node("Unsqueeze", [s, const([2])], [u], name=fresh(f"{base}/unsqueeze{i}{j}")))
                         taps_out.append(u)
                 stacked = fresh(base + "/stacked")
                 out_nodes.append(helper.make_node("Concat", taps_out, [stacked], axis=2, name=fresh(base + "/concat")))
+                if od is not None:
+                    declare(stacked, [od[0], c_in, taps, od[2], od[3]])
                 cols = fresh(base + "/cols")
                 out_nodes.append(helper.make_node("Reshape", [stacked, const([0, c_in * taps, -1])], [cols],
                                                   name=fresh(base + "/flatten")))
+            if od is not None:
+                declare(cols, [od[0], c_in * taps, hw_out])
             # [0, 0, Ho, Wo]: batch and channels from the MatMul output, Ho, Wo from a tap's shape
             sh = fresh(base + "/shape")
             out_nodes.append(helper.make_node("Shape", [shape_src], [sh], start=2, end=4, name=fresh(base + "/shape_hw")))
@@ -251,6 +293,8 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
         out_nodes.append(helper.make_node("Reshape", [n.input[1], const([o_ch, -1])], [w2], name=fresh(base + "/weight_2d")))
         y = fresh(base + "/matmul")
         out_nodes.append(helper.make_node("MatMul", [w2, cols], [y], name=fresh(base + "/matmul")))
+        if od is not None:
+            declare(y, [od[0], o_ch, hw_out])
         if len(n.input) > 2 and n.input[2]:
             b = n.input[2]
             if b in inits:
@@ -261,6 +305,8 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
                 out_nodes.append(helper.make_node("Reshape", [b, const([o_ch, 1])], [b2], name=fresh(base + "/bias_column")))
             yb = fresh(base + "/biased")
             out_nodes.append(helper.make_node("Add", [y, b2], [yb], name=fresh(base + "/bias")))
+            if od is not None:
+                declare(yb, [od[0], o_ch, hw_out])
             y = yb
         out_nodes.append(helper.make_node("Reshape", [y, target], [n.output[0]], name=fresh(base + "/unflatten")))
         stats["converted"] += 1
@@ -275,6 +321,8 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
     g.initializer.extend(new_inits)
     del g.node[:]
     g.node.extend(out_nodes)
+    g.value_info.extend(new_infos)
+    stats["declared"] = len(new_infos)
     return stats
 
 

@@ -15,6 +15,7 @@ import { GalleryPanel } from '../ui/gallery/GalleryPanel';
 import { sceneServices } from '../ui/gallery/app-gallery';
 import { createAppXRStore } from '../xr/xr-store';
 import { ViewerRig } from '../xr/viewer-rig';
+import { watchLeaveVR } from '../xr/leave-vr';
 import { debugHandle } from './debug-handle';
 import { importPanoramaFiles } from './import-panorama';
 import { syntheticFiles, syntheticMetadata, syntheticPanorama } from './synthetic-scene';
@@ -62,6 +63,9 @@ export function App(): ReactNode {
     sync(xrStore.getState());
     return xrStore.subscribe(sync);
   }, []);
+
+  // Leaving VR mid-generation: the job goes on (saved, then shown); the page says so and how to stop it.
+  useEffect(() => watchLeaveVR(xrStore, generationStore, (text) => sceneStore.getState().say('notice', text)), []);
 
   const onImport = useCallback(async (files: readonly File[]) => {
     const say = sceneStore.getState().say;
