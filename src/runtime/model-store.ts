@@ -42,7 +42,8 @@ export class ModelFileError extends Error {
     /** Path relative to the manifest ("manifest.json" for the manifest itself). */
     readonly file: string,
     readonly reason: ModelErrorReason,
-    detail: string,
+    /** The reason's particulars (the message is "file: reason — detail"). */
+    readonly detail: string,
     readonly url?: string,
   ) {
     super(`${file}: ${REASON_TEXT[reason]} — ${detail}`);
@@ -242,7 +243,14 @@ export class ModelStore implements ModelSource {
     for (let attempt = 0; ; attempt++) {
       let s = await this.storage.stat(url);
       if (!(s && s.complete && s.sha256 === f.sha256 && s.bytes === f.bytes)) {
-        await this.ensure(path, options, 0, f.bytes);
+        try {
+          await this.ensure(path, options, 0, f.bytes);
+        } catch (e) {
+          // The user must learn why this file was being downloaded at all (offline, say).
+          const repaired = attempt > 0 ? this.repairs.at(-1) : undefined;
+          if (!(repaired && e instanceof ModelFileError)) throw e;
+          throw new ModelFileError(path, e.reason, `the copy stored in this browser was damaged (${repaired.detail}) and was removed; downloading it again failed: ${e.detail}`, e.url);
+        }
         s = await this.storage.stat(url);
         if (!s) throw new ModelFileError(path, 'damaged', 'the downloaded copy is gone from browser storage', url);
       }

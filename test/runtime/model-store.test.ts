@@ -199,6 +199,20 @@ describe('ModelStore', () => {
     expect(server.requests.at(-1)!.path).toBe('manifest.json');
   });
 
+  it('says the stored copy was damaged when downloading it again fails (offline), and repairs it once the network is back', async () => {
+    const { open, server, storage, files } = setup({ chunkBytes: 8192 });
+    await (await open()).download();
+    storage.corrupt(BASE + 'unet/model.onnx_data', 0);
+    server.offline = true;
+    const store = await open();
+    expect(store.offline).toBe(true);
+    const e = await failure(store.read('unet/model.onnx_data'));
+    expect(e).toMatchObject({ file: 'unet/model.onnx_data', reason: 'network' });
+    expect(e.message).toMatch(/^unet\/model\.onnx_data: network error — the copy stored in this browser was damaged \(chunk 1 of 7 \(bytes 0–8191\) does not match the sha256 recorded when it was stored\) and was removed; downloading it again failed: fetch failed/);
+    server.offline = false;
+    expect(await store.read('unet/model.onnx_data')).toEqual(files.get('unet/model.onnx_data'));
+  });
+
   it('checks an entry stored without chunk digests against the whole-file sha256, then records its digests', async () => {
     const { open, server, storage, files } = setup({ chunkBytes: 8192 });
     await (await open()).download();
