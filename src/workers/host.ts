@@ -199,7 +199,7 @@ export class PipelineWorkerHost {
       }
     } catch (e) {
       if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
-      else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e);
+      else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e, req.backend !== 'wasm');
       else this.failWith(req, e, 'load-failed');
     }
   }
@@ -289,7 +289,7 @@ export class PipelineWorkerHost {
         loaded = await this.ensureLoaded(this.lastLoad.baseUrl, this.lastLoad.backend, signal, req.id);
       } catch (e) {
         if (signal.aborted) this.send({ type: 'cancelled', id: req.id });
-        else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e);
+        else if (isOutOfMemory(e)) this.failOutOfMemory(req, 'loading the model', e, this.lastLoad.backend !== 'wasm');
         else this.failWith(req, e, 'load-failed');
         return;
       }
@@ -368,7 +368,7 @@ export class PipelineWorkerHost {
         // then keep less of it there (lowMemory). The next Generate reloads it lazily.
         if (this.loaded === loaded) loaded.pipeline = null;
         await pipeline.dispose().catch(() => undefined);
-        this.failOutOfMemory(req, 'generating', e);
+        this.failOutOfMemory(req, 'generating', e, pipeline.backend !== 'wasm');
       } else {
         this.failWith(req, e, 'generation-failed');
       }
@@ -411,10 +411,10 @@ export class PipelineWorkerHost {
   }
 
   /** An out-of-memory failure, told as what happened, what is kept and what to do; later loads keep less on the GPU. */
-  private failOutOfMemory(req: { type: WorkerRequest['type']; id?: number }, doing: string, e: unknown): void {
+  private failOutOfMemory(req: { type: WorkerRequest['type']; id?: number }, doing: string, e: unknown, onGpu: boolean): void {
     const already = this.lowMemory;
     this.lowMemory = true;
-    this.fail(req, 'out-of-memory', outOfMemoryMessage(doing, message(e), already));
+    this.fail(req, 'out-of-memory', outOfMemoryMessage(doing, message(e), already, onGpu));
   }
 
   private fail(req: { type: WorkerRequest['type']; id?: number }, code: ErrorCode, text: string, file?: string): void {
@@ -437,26 +437,28 @@ export class PipelineWorkerHost {
 }
 
 export const LOW_MEMORY_NOTICE =
-  'The GPU ran out of memory earlier, so the model is loaded with one stage on the GPU at a time: each generation is slower and needs less GPU memory.';
+  'Memory ran out earlier, so the model is loaded one stage at a time: each generation is slower and needs less memory.';
 
 const OUT_OF_MEMORY_REMEDY =
-  'use the int8 export of the model (models/narrow_weights.py --storage int8, README "Real weights"), release the upscaler, or close other tabs and apps that use the GPU';
+  'use the int8 export of the model (models/narrow_weights.py --storage int8, README "Real weights"), release the upscaler, or close other tabs and apps';
 
 /**
  * The user's message for a GPU out-of-memory failure: what happened (the runtime's first line),
  * that the scene on screen is kept, and what to do — the host already unloaded the model and
  * reloads it with fewer stages resident; past that, a smaller export or less else on the GPU.
  */
-export function outOfMemoryMessage(doing: string, detail: string, alreadyLowMemory: boolean): string {
+export function outOfMemoryMessage(doing: string, detail: string, alreadyLowMemory: boolean, onGpu = true): string {
   // The runtime's first line; Dawn's call trace follows on the next lines (its brackets closed here).
   let first = detail.split('\n')[0] ?? '';
   for (let open = first.split('(').length - first.split(')').length; open > 0; open--) first += ')';
-  const what = `The GPU ran out of memory while ${doing} (${first})`;
+  // On the WASM fallback it is the page's WebAssembly memory, not the GPU's, that ran out.
+  const what = `${onGpu ? 'The GPU' : 'The browser (WebAssembly)'} ran out of memory while ${doing} (${first})`;
+  const where = onGpu ? 'on the GPU' : 'in memory';
   if (alreadyLowMemory) {
-    return `${what}, even with one stage of the model on the GPU at a time. The current scene is kept. To make it fit, ${OUT_OF_MEMORY_REMEDY}; then Generate again.`;
+    return `${what}, even with one stage of the model ${where} at a time. The current scene is kept. To make it fit, ${OUT_OF_MEMORY_REMEDY}; then Generate again.`;
   }
   return (
-    `${what}. The current scene is kept. The model was unloaded to free GPU memory; Generate again to reload it with one stage on the GPU at a time ` +
+    `${what}. The current scene is kept. The model was unloaded to free ${onGpu ? 'GPU ' : ''}memory; Generate again to reload it with one stage ${where} at a time ` +
     `(slower, needs less memory). If it still runs out, ${OUT_OF_MEMORY_REMEDY}.`
   );
 }

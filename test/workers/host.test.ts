@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PipelineError } from '../../src/pipeline/errors';
 import { PipelineWorkerHost } from '../../src/workers/host';
 import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';
@@ -274,6 +275,33 @@ describe('PipelineWorkerHost', () => {
     expect(progress.some((p) => p.file === 'unet/model.onnx' && p.phase === 'downloading')).toBe(true);
     await second.host.handle(gen(2));
     expect(second.out.some((m) => m.type === 'result' && m.id === 2)).toBe(true);
+  });
+
+  it('out of memory on the WASM fallback: says the browser ran out, and a second one says what is left to do', async () => {
+    // The real out-of-memory path is tested on a GPU (host-oom.webgpu.test.ts); this checks the wording per back end.
+    const { host, of, controls } = setup();
+    await host.handle({ type: 'load', id: 1, baseUrl: BASE, backend: 'wasm' });
+    const oom = () => {
+      controls.onStep = (step) => {
+        if (step === 1) throw new PipelineError('out-of-memory', 'unet: out of memory (Cannot enlarge memory arrays)');
+      };
+    };
+    oom();
+    await host.handle(gen(2));
+    expect(of('error')[0]).toMatchObject({ id: 2, code: 'out-of-memory' });
+    expect(of('error')[0]!.message).toBe(
+      'The browser (WebAssembly) ran out of memory while generating (unet: out of memory (Cannot enlarge memory arrays)). The current scene is kept. ' +
+        'The model was unloaded to free memory; Generate again to reload it with one stage in memory at a time (slower, needs less memory). ' +
+        'If it still runs out, use the int8 export of the model (models/narrow_weights.py --storage int8, README "Real weights"), release the upscaler, or close other tabs and apps.',
+    );
+    expect(controls.disposals).toBe(1);
+    oom();
+    await host.handle(gen(3));
+    expect(controls.loads).toBe(2);
+    expect(of('error')[1]!.message).toMatch(/^The browser \(WebAssembly\) ran out of memory while generating \(.*\), even with one stage of the model in memory at a time\. The current scene is kept\. To make it fit, use the int8 export/);
+    controls.onStep = undefined;
+    await host.handle(gen(4));
+    expect(of('result').map((r) => r.id)).toEqual([4]);
   });
 
   it('disposes the pipeline and refuses work afterwards', async () => {
