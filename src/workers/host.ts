@@ -150,6 +150,7 @@ export class PipelineWorkerHost {
       if (signal.aborted || isAbort(e)) this.send({ type: 'cancelled', id: req.id });
       else if (e instanceof BadSharpenRequest) this.fail(req, 'bad-request', e.message);
       else if (isDeviceLost(e)) this.fail(req, 'device-lost', `The GPU device was lost while sharpening (${message(e)}). Sharpen again to reload the upscaler.`);
+      else if (isOutOfMemory(e)) this.fail(req, 'out-of-memory', sharpenOutOfMemoryMessage(message(e), req.backend !== 'wasm'));
       else this.failWith(req, e, 'generation-failed');
     }
   }
@@ -460,6 +461,20 @@ export function outOfMemoryMessage(doing: string, detail: string, alreadyLowMemo
   return (
     `${what}. The current scene is kept. The model was unloaded to free ${onGpu ? 'GPU ' : ''}memory; Generate again to reload it with one stage ${where} at a time ` +
     `(slower, needs less memory). If it still runs out, ${OUT_OF_MEMORY_REMEDY}.`
+  );
+}
+
+/**
+ * Out of memory while sharpening: the upscaler was released (sr-host.ts), the scene and its
+ * sharpened regions stay; the upscaler has no low-memory mode, so what helps is room next to it.
+ */
+export function sharpenOutOfMemoryMessage(detail: string, onGpu = true): string {
+  let first = detail.split('\n')[0] ?? '';
+  for (let open = first.split('(').length - first.split(')').length; open > 0; open--) first += ')';
+  return (
+    `${onGpu ? 'The GPU' : 'The browser (WebAssembly)'} ran out of memory while sharpening (${first}). The scene and its sharpened regions are kept. ` +
+    `The upscaler was released to free ${onGpu ? 'GPU ' : ''}memory; Sharpen again to reload it. If it still runs out, close other tabs and apps, ` +
+    'or use the int8 export of the panorama model so that it leaves more room (models/narrow_weights.py --storage int8, README "Real weights").'
   );
 }
 

@@ -14,7 +14,7 @@ import type { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
 import { sharpenRegion } from '../pipeline/sharpen';
 import { createDetailLayer } from '../panorama/gnomonic';
 import { extractRegion } from '../panorama/detail-layer';
-import { isDeviceLost, type LoadHooks } from './hosted-pipeline';
+import { isDeviceLost, isOutOfMemory, type LoadHooks } from './hosted-pipeline';
 import type { Backend, BackendPreference, SharpenRequest, SrModelInfo, UnloadSrRequest, WorkerResponse } from './protocol';
 
 export const SR_SESSIONS = ['text_encoder', 'vae_encoder', 'unet', 'vae_decoder'] as const;
@@ -125,7 +125,8 @@ export class SrWorkerHost {
         timings: { loadMs: Math.round(tLoaded - t0), srMs: Math.round(tStep - tLoaded), totalMs: Math.round(this.now() - t0) },
       });
     } catch (e) {
-      if (isDeviceLost(e)) await this.release();
+      // Out of memory: its sessions are what fills the GPU; the next sharpen loads them again.
+      if (isDeviceLost(e) || isOutOfMemory(e)) await this.release();
       throw e;
     }
   }
