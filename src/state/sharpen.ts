@@ -239,6 +239,7 @@ export function createSharpenStore(deps: SharpenDeps, initial: { steps?: number 
           { onProgress: (p) => set({ progress: progressOf(p.phase, p.done, p.total) }) },
         );
         set({ srModel: result.sr, seed: (get().seed + 1) >>> 0 });
+        for (const n of result.notices ?? []) say('notice', n);
         if (deps.scene.getState().current?.id !== current.id) {
           say('notice', 'The scene changed while sharpening; the sharpened patch was dropped.');
           return;

@@ -337,6 +337,8 @@ export interface SharpenResultMessage {
   readonly border: { readonly mean: number; readonly p95: number; readonly max: number };
   readonly sr: SrModelInfo;
   readonly timings: Readonly<Record<string, number>>;
+  /** What the user must be told about loading the upscaler for this sharpen (a damaged stored file downloaded again). */
+  readonly notices?: readonly string[];
 }
 
 export interface SrUnloadedMessage {

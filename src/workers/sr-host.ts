@@ -8,7 +8,7 @@
  * not kept here: each sharpen composites into a blank scratch layer and sends back only the
  * touched region (premultiplied), which the viewer composites over its own layer.
  */
-import { ModelStore, filesForSessions, type ModelStoreDeps } from '../runtime/model-store';
+import { ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
 import type { ModelSource } from '../pipeline/manifest';
 import type { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
 import { sharpenRegion } from '../pipeline/sharpen';
@@ -63,6 +63,8 @@ interface LoadedSr {
 
 export class SrWorkerHost {
   private loaded: LoadedSr | null = null;
+  /** Notices from the last load (damaged stored files downloaded again), sent with the next result. */
+  private loadNotices: string[] = [];
   private readonly now: () => number;
   private readonly progressIntervalMs: number;
 
@@ -123,7 +125,9 @@ export class SrWorkerHost {
         border: out.border,
         sr: info,
         timings: { loadMs: Math.round(tLoaded - t0), srMs: Math.round(tStep - tLoaded), totalMs: Math.round(this.now() - t0) },
+        ...(this.loadNotices.length > 0 ? { notices: this.loadNotices } : {}),
       });
+      this.loadNotices = [];
     } catch (e) {
       // Out of memory: its sessions are what fills the GPU; the next sharpen loads them again.
       if (isDeviceLost(e) || isOutOfMemory(e)) await this.release();
@@ -149,17 +153,17 @@ export class SrWorkerHost {
     const store = await ModelStore.open(req.baseUrl, this.deps.store);
     const paths = filesForSessions(store.manifest, SR_SESSIONS);
     let last = -Infinity;
-    await store.download({
-      paths,
-      signal,
-      onProgress: (p) => {
-        const t = this.now();
-        if (p.phase === 'downloading' && t - last < this.progressIntervalMs) return;
-        last = t;
-        this.send({ type: 'sharpen-progress', id: req.id, phase: 'download', done: p.overallLoaded, total: p.overallTotal, etaMs: null });
-      },
-    });
-    const upscaler = await this.deps.loadUpscaler(store, req.backend, {
+    const onProgress = (p: DownloadProgress): void => {
+      const t = this.now();
+      if (p.phase === 'downloading' && t - last < this.progressIntervalMs) return;
+      last = t;
+      this.send({ type: 'sharpen-progress', id: req.id, phase: 'download', done: p.overallLoaded, total: p.overallTotal, etaMs: null });
+    };
+    await store.download({ paths, signal, onProgress });
+    // Reads go through the store, which checks each stored file on its first read and downloads
+    // a damaged one again (with this sharpen's progress and cancel); the result names it.
+    const source = { manifest: store.manifest, read: (path: string) => store.read(path, { onProgress, signal }) };
+    const upscaler = await this.deps.loadUpscaler(source, req.backend, {
       signal,
       onProgress: (_stage, done, total) => this.send({ type: 'sharpen-progress', id: req.id, phase: 'sessions', done, total, etaMs: null }),
     });
@@ -168,6 +172,7 @@ export class SrWorkerHost {
       throw new DOMException('loading the upscaler was cancelled', 'AbortError');
     }
     this.loaded = { baseUrl: req.baseUrl, backend: req.backend, upscaler };
+    this.loadNotices = store.repairs.map(repairNotice);
     return upscaler;
   }
 }

@@ -100,6 +100,15 @@ describe('sharpen store', () => {
     expect(store.getState()).toMatchObject({ layer: null, regions: 0, touched: [] });
   });
 
+  it("shows the result's notices (a damaged stored upscaler file downloaded again) in the messages", async () => {
+    const notice = 'unet/model.onnx: the copy stored in this browser was damaged (…), so it was removed and downloaded again.';
+    const client = fakeClient(async () => ({ ...result(), notices: [notice] }));
+    const { scene, store } = setup(client);
+    await store.getState().sharpen();
+    expect(store.getState().regions).toBe(1);
+    expect(scene.getState().messages.filter((m) => m.kind === 'notice').map((m) => m.text)).toEqual([notice]);
+  });
+
   it('drops a result for a scene that is no longer shown; reports errors and cancel in the messages', async () => {
     let release: () => void = () => undefined;
     const client = fakeClient(() => new Promise((resolve) => (release = () => resolve(result()))));

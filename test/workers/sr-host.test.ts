@@ -64,6 +64,49 @@ function sharpenReq(id: number, over: Partial<SharpenRequest> = {}): SharpenRequ
 }
 
 describe('sharpen in the worker host', () => {
+  it('a stored upscaler file damaged on disk is downloaded again on the next page, and the sharpen result says so once', async () => {
+    const files = standardFiles();
+    const server = new FakeServer(files, makeManifest(files));
+    const storage = new MemoryModelStorage();
+    const page = () => {
+      const out: WorkerResponse[] = [];
+      const loadUpscaler: UpscalerLoader = async (source) => {
+        await source.read('unet/model.onnx'); // as the real loader reads its graphs
+        const m = { ...(source.manifest as Manifest), image: { height: SIZE, width: SIZE }, model_id: 'test/sr' } as Manifest;
+        return {
+          manifest: m,
+          backend: 'wasm',
+          upscale: async (o: SrOptions) => ({ rgbFloat: o.rgb.slice(), depth: o.depth.slice() }) as unknown as SrResult,
+          dispose: async () => undefined,
+        };
+      };
+      const host = new PipelineWorkerHost((m) => out.push(m), {
+        loadPipeline: fakeLoader(fakeControls()),
+        loadUpscaler,
+        store: { fetch: server.fetch, storage, retries: 0, chunkBytes: 512 },
+        progressIntervalMs: 0,
+      });
+      const results = () => out.filter((m): m is Extract<WorkerResponse, { type: 'sharpen-result' }> => m.type === 'sharpen-result');
+      return { host, out, results };
+    };
+    const first = page();
+    await first.host.handle(sharpenReq(1));
+    expect(first.results()[0]!.notices).toBeUndefined();
+    storage.corrupt(BASE + 'unet/model.onnx', 700);
+    const sent = server.bodyBytesSent;
+
+    const second = page();
+    await second.host.handle(sharpenReq(1));
+    expect(second.out.filter((m) => m.type === 'error')).toEqual([]);
+    expect(second.results()[0]!.notices).toEqual([
+      'unet/model.onnx: the copy stored in this browser was damaged (chunk 2 of 4 (bytes 512–1023) does not match the sha256 recorded when it was stored), so it was removed and downloaded again.',
+    ]);
+    expect(server.bodyBytesSent - sent).toBe(2000);
+    // Said once: the next sharpen with the loaded upscaler has nothing to add.
+    await second.host.handle(sharpenReq(2));
+    expect(second.results()[1]!.notices).toBeUndefined();
+  });
+
   it('loads the upscaler on the first sharpen, reuses it, returns only the region in view, unloads', async () => {
     const { host, out, of, stats } = setup();
     await host.handle(sharpenReq(1));
