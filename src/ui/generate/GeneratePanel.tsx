@@ -277,9 +277,14 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
           {model ? ` · running on ${model.backend === 'webgpu' ? 'WebGPU' : 'WASM'}` : ''}
         </p>
         {model?.runtime ? (
-          <p className="model-line runtime-line" data-testid="runtime-line">
-            {model.runtime}
-          </p>
+          // For developers (adapter, subgroups, attention check timings): behind a disclosure so
+          // it does not push the buttons and notices down (issue 14 item 6).
+          <details className="model-details" data-testid="runtime-details">
+            <summary>Details</summary>
+            <p className="model-line runtime-line" data-testid="runtime-line">
+              {model.runtime}
+            </p>
+          </details>
         ) : null}
         {askHost ? <HostConfirm host={askHost} onAnswer={(allow) => store.getState().answerHost(allow)} testId="confirm-host" /> : null}
         {confirm ? (
@@ -291,23 +296,27 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             testId="confirm-download"
           />
         ) : null}
-        <div className="row">
-          <button type="submit" className="primary" data-testid="generate" disabled={running || hasInvalid}>
-            {status === 'loading' ? 'Loading model…' : status === 'generating' ? 'Generating…' : 'Generate'}
-          </button>
-          <button
-            type="button"
-            data-testid="cancel"
-            disabled={!(status === 'loading' || status === 'generating' || status === 'planning')}
-            onClick={() => store.getState().cancel()}
-          >
-            {status === 'cancelling' ? 'Cancelling…' : 'Cancel'}
-          </button>
-        </div>
-        <div className="generate-progress" hidden={!running}>
-          <progress ref={progressRef} data-testid="progress" max={1} value={0} />
-          <span ref={progressText} data-testid="progress-text" aria-live="off" />
-          <canvas ref={previewCanvas} data-testid="preview" className="preview" width={1} height={1} aria-label="Preview of the image being generated" />
+        {/* Buttons, progress and preview stay in view at the bottom of the form when the settings
+            above them scroll in a short window (issue 14 item 6). */}
+        <div className="generate-actions">
+          <div className="row">
+            <button type="submit" className="primary" data-testid="generate" disabled={running || hasInvalid}>
+              {status === 'loading' ? 'Loading model…' : status === 'generating' ? 'Generating…' : 'Generate'}
+            </button>
+            <button
+              type="button"
+              data-testid="cancel"
+              disabled={!(status === 'loading' || status === 'generating' || status === 'planning')}
+              onClick={() => store.getState().cancel()}
+            >
+              {status === 'cancelling' ? 'Cancelling…' : 'Cancel'}
+            </button>
+          </div>
+          <div className="generate-progress" hidden={!running}>
+            <progress ref={progressRef} data-testid="progress" max={1} value={0} />
+            <span ref={progressText} data-testid="progress-text" aria-live="off" />
+            <canvas ref={previewCanvas} data-testid="preview" className="preview" width={1} height={1} aria-label="Preview of the image being generated" />
+          </div>
         </div>
         {Object.values(invalid).length > 0 ? (
           <p className="field-error" role="alert" data-testid="input-error">
