@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { CROSS_ORIGIN_ISOLATION_HEADERS } from './src/runtime/isolation-headers.ts';
+import { pwaPlugin } from './src/pwa/vite-plugin.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const modelsDir = resolve(root, 'models');
@@ -63,7 +64,8 @@ function modelsPlugin(): Plugin {
 
 // One config for the app, the unit tests (Node) and the end-to-end tests (real Chromium).
 export default defineConfig({
-  plugins: [react(), modelsPlugin()],
+  // pwaPlugin: sw.js with the app shell's file list, for installing and starting offline (README).
+  plugins: [react(), modelsPlugin(), pwaPlugin()],
   // The app is served as static files; a relative base lets it run from any sub-path.
   base: './',
   // @iwer/devui (the desktop XR emulator's UI) pins three 0.165 while its @pmndrs/* dependencies

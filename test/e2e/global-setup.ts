@@ -44,6 +44,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const r = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
       cwd: root,
       stdio: 'inherit',
+      // Vitest sets NODE_ENV=test, which Vite's build would inherit: a development build (React's
+      // dev runtime, import.meta.env.PROD false), not the one `npm run build` deploys and tests.
+      env: { ...process.env, NODE_ENV: 'production' },
     });
     if (r.status !== 0) throw new Error(`vite build failed with status ${r.status}`);
   }
