@@ -63,7 +63,7 @@ export function pressKey(state: KeyboardState, key: KeyId): KeyboardState {
     case 'shift':
       return { ...state, shift: !state.shift };
     case 'backspace':
-      return state.text.length === 0 ? state : { ...state, text: state.text.slice(0, -1) };
+      return state.text.length === 0 ? state : { ...state, text: withoutLastCharacter(state.text) };
     case 'space':
       // No leading or doubled spaces: they only cost tokens.
       if (state.text.length === 0 || state.text.endsWith(' ') || state.text.length >= MAX_TEXT_LENGTH) return state;
@@ -84,4 +84,18 @@ export function keyFromName(name: string): KeyId | null {
   if (lower === 'clear') return { special: 'clear' };
   if (lower === 'symbols' || name === '123' || lower === 'abc') return { special: 'symbols' };
   return isTypable(name) ? { char: name } : null;
+}
+
+/**
+ * `text` less its last user-perceived character: a dictated or pasted prompt may end in an emoji
+ * (two UTF-16 units, or a joined sequence) or a letter with a combining accent, and removing one
+ * code unit would leave half of it (a lone surrogate the tokenizer turns into U+FFFD).
+ */
+export function withoutLastCharacter(text: string): string {
+  if (typeof Intl !== 'undefined' && 'Segmenter' in Intl) {
+    let last = 0;
+    for (const { index } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)) last = index;
+    return text.slice(0, last);
+  }
+  return Array.from(text).slice(0, -1).join('');
 }

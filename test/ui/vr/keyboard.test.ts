@@ -61,3 +61,14 @@ describe('virtual keyboard', () => {
     for (const [name, key] of cases) expect(keyFromName(name)).toEqual(key);
   });
 });
+
+describe('Backspace on non-ASCII text (issue 13 item 10: dictated or pasted prompts)', () => {
+  it('removes a whole emoji, emoji sequence or accented letter, never half of one', () => {
+    const back = (text: string) => pressKey({ text, shift: false, symbols: false }, { special: 'backspace' }).text;
+    expect(back('a beach 🌅')).toBe('a beach ');
+    expect(back('family 👨‍👩‍👧')).toBe('family ');
+    expect(back('ok 👍🏽')).toBe('ok ');
+    expect(back('cafe\u0301')).toBe('caf');
+    expect(back('café')).toBe('caf');
+  });
+});
