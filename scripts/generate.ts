@@ -18,6 +18,7 @@ import { register } from 'node:module';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { guidanceError, stepsError } from '../src/pipeline/setting-ranges';
 
 // The pipeline imports its WGSL with Vite's `?raw` suffix; teach Node's loader the same, before the
 // pipeline modules load (hence the dynamic imports below).
@@ -121,7 +122,8 @@ function parse(argv: string[]) {
   let guidance: number | undefined;
   if (values.guidance !== undefined) {
     guidance = Number(values.guidance);
-    if (!Number.isFinite(guidance) || guidance < 0) throw new UsageError(`--guidance must be a number ≥ 0, got ${JSON.stringify(values.guidance)}`);
+    const badGuidance = guidanceError(guidance, '--guidance');
+    if (badGuidance) throw new UsageError(badGuidance);
   }
   const scheduler = values.scheduler;
   if (scheduler !== undefined && !(SCHEDULER_NAMES as readonly string[]).includes(scheduler)) {
@@ -146,7 +148,8 @@ function parse(argv: string[]) {
   }
   // Everything that does not need the model is checked here, before seconds of loading.
   const steps = int('steps', values.steps);
-  if (steps !== undefined && (steps < 1 || steps > 1000)) throw new UsageError(`--steps must be a whole number from 1 to 1000, got ${steps}`);
+  const badSteps = steps === undefined ? null : stepsError(steps, '--steps');
+  if (badSteps) throw new UsageError(badSteps);
   const width = int('width', values.width);
   const height = int('height', values.height);
   for (const [name, v] of [['width', width], ['height', height]] as const) {

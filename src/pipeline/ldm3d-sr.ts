@@ -33,6 +33,7 @@ import { UNetStage } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';
 import { VaeEncoderStage } from './stages/vae-encoder';
 import { ClipTokenizer } from './tokenizer';
+import { guidanceError, stepsError } from './setting-ranges';
 
 /** The prompt of Intel/ldm3d-sr's README example. */
 export const SR_DEFAULT_PROMPT = 'high quality high resolution uhd 4k image';
@@ -211,9 +212,11 @@ export class Ldm3dSrPipeline {
     if (typeof prompt !== 'string') bad('prompt must be text');
     const negative = o.negativePrompt ?? null;
     const steps = o.steps ?? m.defaults.num_inference_steps;
-    if (!Number.isInteger(steps) || steps < 1 || steps > 1000) bad(`steps must be a whole number from 1 to 1000, got ${steps}`);
+    const badSteps = stepsError(steps);
+    if (badSteps) bad(badSteps);
     const guidance = o.guidance ?? m.defaults.guidance_scale;
-    if (!Number.isFinite(guidance) || guidance < 0) bad(`guidance must be a number ≥ 0, got ${guidance}`);
+    const badGuidance = guidanceError(guidance);
+    if (badGuidance) bad(badGuidance);
     const noiseLevel = o.noiseLevel ?? m.defaults.noise_level ?? 20;
     if (!Number.isInteger(noiseLevel) || noiseLevel < 0 || noiseLevel > SR_MAX_NOISE_LEVEL) {
       bad(`noise level must be a whole number from 0 to ${SR_MAX_NOISE_LEVEL}, got ${noiseLevel}`);

@@ -45,6 +45,7 @@ import { VaeDecoderStage } from './stages/vae-decoder';
 import { needsTiling, resolveTiling, type VaeTiling } from './vae-tiling';
 import { ClipTokenizer, type Tokens } from './tokenizer';
 import { applyPromptTemplate } from './prompt-template';
+import { guidanceError, stepsError } from './setting-ranges';
 
 export interface LoadProgress {
   /** What was just loaded. */
@@ -674,9 +675,11 @@ export class Ldm3dPipeline {
     const negative = o.negativePrompt ?? null;
     if (negative !== null && typeof negative !== 'string') throw new PipelineError('bad-option', 'negative prompt must be text');
     const steps = o.steps ?? m.defaults.num_inference_steps;
-    if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new PipelineError('bad-option', `steps must be a whole number from 1 to 1000, got ${steps}`);
+    const badSteps = stepsError(steps);
+    if (badSteps) throw new PipelineError('bad-option', badSteps);
     const guidance = o.guidance ?? m.defaults.guidance_scale;
-    if (!Number.isFinite(guidance) || guidance < 0) throw new PipelineError('bad-option', `guidance must be a number ≥ 0, got ${guidance}`);
+    const badGuidance = guidanceError(guidance);
+    if (badGuidance) throw new PipelineError('bad-option', badGuidance);
     const scheduler = o.scheduler ?? m.defaults.scheduler;
     if (!SCHEDULER_NAMES.includes(scheduler)) throw new PipelineError('bad-option', `scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got ${String(scheduler)}`);
     const f = m.vae_scale_factor;

@@ -10,6 +10,7 @@
 import type { SessionName } from '../pipeline/manifest';
 import { deepCacheIntervalError, isPresetChoice, PRESET_CHOICES, type PresetChoice } from '../pipeline/presets';
 import type { ModelErrorReason } from '../runtime/model-store';
+import { guidanceError, stepsError } from '../pipeline/setting-ranges';
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendPreference = 'auto' | Backend;
@@ -386,8 +387,8 @@ function uniqueBuffers(views: ArrayBufferView[]): Transferable[] {
 export function validateGenerate(p: GenerateParams): string | null {
   if (typeof p.prompt !== 'string') return 'prompt must be text';
   if (typeof p.negative !== 'string') return 'negative prompt must be text';
-  if (!Number.isInteger(p.steps) || p.steps < 1 || p.steps > 1000) return `steps must be a whole number from 1 to 1000 (got ${p.steps})`;
-  if (!Number.isFinite(p.guidance) || p.guidance < 0 || p.guidance > 50) return `guidance must be a number from 0 to 50 (got ${p.guidance})`;
+  const badNumber = stepsError(p.steps) ?? guidanceError(p.guidance);
+  if (badNumber) return badNumber;
   if (!SCHEDULERS.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULERS.join(', ')} (got ${String(p.scheduler)})`;
   if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffff_ffff) return `seed must be a whole number from 0 to 4294967295 (got ${p.seed})`;
   if (p.deepCacheInterval !== undefined) {

@@ -16,6 +16,7 @@ import { createDetailLayer } from '../panorama/gnomonic';
 import { extractRegion } from '../panorama/detail-layer';
 import { isDeviceLost, isOutOfMemory, type LoadHooks } from './hosted-pipeline';
 import type { Backend, BackendPreference, SharpenRequest, SrModelInfo, UnloadSrRequest, WorkerResponse } from './protocol';
+import { stepsError } from '../pipeline/setting-ranges';
 
 export const SR_SESSIONS = ['text_encoder', 'vae_encoder', 'unet', 'vae_decoder'] as const;
 export const DEFAULT_LAYER_WIDTH = 4096;
@@ -48,7 +49,8 @@ export function validateSharpen(r: SharpenRequest): string | null {
   if (!(r.depth instanceof Float32Array) || r.depth.length !== r.width * r.height) return 'the panorama depth does not match its size';
   const g = r.gaze;
   if (![g?.x, g?.y, g?.z].every(Number.isFinite) || Math.hypot(g.x, g.y, g.z) < 1e-6) return 'the view direction is not a direction';
-  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 1000) return `steps must be a whole number from 1 to 1000 (got ${r.steps})`;
+  const badSteps = stepsError(r.steps);
+  if (badSteps) return badSteps;
   if (!Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffff_ffff) return `seed must be a whole number from 0 to 4294967295 (got ${r.seed})`;
   const lw = r.layerWidth ?? DEFAULT_LAYER_WIDTH;
   if (!Number.isInteger(lw) || lw < 16 || lw > 16384 || lw % 2 !== 0) return `layer width must be an even whole number from 16 to 16384 (got ${lw})`;

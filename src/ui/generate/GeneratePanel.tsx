@@ -19,6 +19,7 @@ import { useTransientProgress } from './use-transient-progress';
 import { DownloadConfirm } from '../DownloadConfirm';
 import { HostConfirm } from '../HostConfirm';
 import './generate.css';
+import { GUIDANCE_RANGE, STEPS_RANGE } from '../../pipeline/setting-ranges';
 
 export interface GeneratePanelProps {
   readonly store: GenerationStore;
@@ -139,8 +140,8 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             label="Steps"
             testId="steps"
             value={settings.steps}
-            min={1}
-            max={1000}
+            min={STEPS_RANGE.min}
+            max={STEPS_RANGE.max}
             integer
             onValid={(v) => update({ steps: v })}
             onInvalid={(m) => setFieldError('steps', m)}
@@ -150,8 +151,8 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
             label="Guidance"
             testId="guidance"
             value={settings.guidance}
-            min={0}
-            max={50}
+            min={GUIDANCE_RANGE.min}
+            max={GUIDANCE_RANGE.max}
             step={0.5}
             onValid={(v) => update({ guidance: v })}
             onInvalid={(m) => setFieldError('guidance', m)}

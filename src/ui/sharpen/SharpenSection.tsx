@@ -9,6 +9,7 @@ import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
 import { DownloadConfirm } from '../DownloadConfirm';
 import { HostConfirm } from '../HostConfirm';
+import { STEPS_RANGE } from '../../pipeline/setting-ranges';
 
 export interface SharpenSectionProps {
   readonly store: SharpenStore;
@@ -81,8 +82,8 @@ export function SharpenSection({ store, generation }: SharpenSectionProps): Reac
           id={ids + 'steps'}
           data-testid="sharpen-steps"
           type="number"
-          min={1}
-          max={1000}
+          min={STEPS_RANGE.min}
+          max={STEPS_RANGE.max}
           value={steps}
           disabled={running}
           onChange={(e) => store.getState().setSteps(Number(e.currentTarget.value))}

@@ -4,10 +4,10 @@ import type { GenerationSettings } from '../../state/generation';
 import type { LoadedMessage } from '../../workers/protocol';
 import { PRESET_NAMES, type PresetName } from '../../pipeline/presets';
 import { vrText } from './vr-font';
+import { GUIDANCE_RANGE, STEPS_RANGE } from '../../pipeline/setting-ranges';
 import { DEEPCACHE_CHOICES, currentPresetLabel, deepCacheControl, presetTitle } from '../generate/preset-controls';
 
-export const MIN_STEPS = 1;
-export const MAX_STEPS = 1000;
+const { min: MIN_STEPS, max: MAX_STEPS } = STEPS_RANGE;
 
 /**
  * One press of Steps -/+: by 1 up to 10 (tiny test runs use 2-3), by 5 up to 100, by 25 above.
@@ -21,10 +21,9 @@ export function stepSteps(steps: number, direction: -1 | 0 | 1): number {
   return Math.min(MAX_STEPS, Math.max(MIN_STEPS, s + direction * delta));
 }
 
-export const MIN_GUIDANCE = 1;
-export const MAX_GUIDANCE = 20;
+const { min: MIN_GUIDANCE, max: MAX_GUIDANCE } = GUIDANCE_RANGE;
 
-/** One press of Guidance -/+: steps of 0.5 within [1, 20]. */
+/** One press of Guidance -/+: steps of 0.5 within the range every other entry point takes. */
 export function stepGuidance(g: number, direction: -1 | 1): number {
   const v = Number.isFinite(g) ? Math.round(g * 2) / 2 : 7;
   return Math.min(MAX_GUIDANCE, Math.max(MIN_GUIDANCE, v + direction * 0.5));

@@ -21,10 +21,12 @@ describe('VR settings steps', () => {
     expect(stepSteps(Number.NaN, 0)).toBe(50);
   });
 
-  it('guidance moves by 0.5 within [1, 20]', () => {
+  it('guidance moves by 0.5 within [0, 50], the range the desktop panel, the worker and the pipeline take', () => {
     expect(stepGuidance(7, 1)).toBe(7.5);
-    expect(stepGuidance(1, -1)).toBe(1);
-    expect(stepGuidance(20, 1)).toBe(20);
+    expect(stepGuidance(0.5, -1)).toBe(0);
+    expect(stepGuidance(0, -1)).toBe(0);
+    expect(stepGuidance(20, 1)).toBe(20.5);
+    expect(stepGuidance(50, 1)).toBe(50);
   });
 });
 
