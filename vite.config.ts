@@ -81,6 +81,8 @@ export default defineConfig({
   // onnxruntime-web ships its own wasm/mjs loader files; pre-bundling would break their URLs.
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   test: {
+    // The default output, then the slowest files and each project's total (test/setup/durations-reporter.ts).
+    reporters: ['default', './test/setup/durations-reporter.ts'],
     projects: [
       {
         extends: true,
