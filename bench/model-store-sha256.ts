@@ -2,7 +2,7 @@
  * Throughput of the model store's incremental SHA-256 against the native crypto.subtle.digest
  * (which needs the whole file in one buffer). Run: npx tsx bench/model-store-sha256.ts [MiB]
  */
-import { Sha256 } from '../src/runtime/model-store-sha256';
+import { Sha256 } from '../src/model/model-store-sha256';
 
 const mib = Number(process.argv[2] ?? 256);
 const data = new Uint8Array(mib * 1024 * 1024);

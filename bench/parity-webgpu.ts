@@ -42,7 +42,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web/webgpu';
 import { folderSource } from '../src/pipeline/node/folder-source';
 import { readModelFile, TOKENIZER_FILES } from '../src/pipeline/model-files';
-import type { Manifest, ModelSource } from '../src/pipeline/manifest';
+import type { Manifest, ModelSource } from '../src/model/manifest';
 import { readNpy } from '../src/pipeline/npy';
 import { Ldm3dPipeline, type MemoryPolicy } from '../src/pipeline/pipeline';
 import { TextEncoderStage } from '../src/pipeline/stages/text-encoder';

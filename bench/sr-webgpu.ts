@@ -29,7 +29,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/runtime/node-webgpu';
 import { folderSource } from '../src/pipeline/node/folder-source';
 import { Ldm3dSrPipeline, SR_DEFAULT_PROMPT, type SrResult } from '../src/pipeline/ldm3d-sr';
-import type { Manifest } from '../src/pipeline/manifest';
+import type { Manifest } from '../src/model/manifest';
 import { GpuMemorySampler } from './lib/gpu-memory';
 import { OrtProbe, type RunRecord } from './lib/ort-probe';
 import { DispatchProfiler } from './lib/dispatch-profiler';

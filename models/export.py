@@ -24,7 +24,7 @@ Output folder (optimum's layout and I/O names):
     vae_encoder/model.onnx    sample f32 [batch,4,H,W] -> latent_parameters f32 [batch,8,H/8,W/8]
                               (= vae.encode(x).latent_dist.parameters: mean ‖ logvar)
     tokenizer/                tokenizer.json (+ config, vocab.json, merges.txt) for transformers.js
-    manifest.json             src/pipeline/manifest.ts, format "ldm3d-xr-manifest@1"
+    manifest.json             src/model/manifest.ts, format "ldm3d-xr-manifest@1"
     export-report.json        what was measured during the export (not needed by the app)
 
 Every config value comes from the checkpoint's own config files; nothing is hard-coded except the

@@ -41,7 +41,7 @@ export async function load(url, context, next) {
 register(`data:text/javascript,${encodeURIComponent(RAW_HOOK)}`);
 
 const { encode } = await import('fast-png');
-const { isPipelineError, PipelineError } = await import('../src/pipeline/errors');
+const { isPipelineError, PipelineError } = await import('../src/model/errors');
 const { readNpy } = await import('../src/pipeline/npy');
 const { folderSource } = await import('../src/pipeline/node/folder-source');
 const { Ldm3dPipeline } = await import('../src/pipeline/pipeline');

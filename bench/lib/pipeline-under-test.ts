@@ -13,9 +13,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Manifest, SessionName } from '../../src/pipeline/manifest';
+import type { Manifest, SessionName } from '../../src/model/manifest';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer';
-import { createScheduler, type SchedulerName } from '../../src/pipeline/schedulers';
+import { createScheduler, type SchedulerName } from '../../src/pipeline/schedulers/index.ts';
 import { CpuLatents } from '../../src/pipeline/lincomb';
 import { randomNormals } from '../../src/pipeline/prng';
 import { OrtRuntime, cpuTensor, type OrtSession } from '../../src/runtime/ort';

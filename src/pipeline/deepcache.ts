@@ -12,7 +12,7 @@
  * so both of those get the index of the first one: that is replicated here exactly.
  */
 import type { RtTensor } from '../runtime/ort';
-import { PipelineError } from './errors';
+import { PipelineError } from '../model/errors';
 import { MAX_DEEPCACHE_INTERVAL } from './presets';
 
 // One range for the interval everywhere (protocol, metadata, pipeline): presets.ts holds it.

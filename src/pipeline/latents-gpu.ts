@@ -11,7 +11,7 @@ import lincombWgsl from '../../shaders/lincomb.wgsl?raw';
 import previewWgsl from '../../shaders/preview.wgsl?raw';
 import type { RGBDPanorama } from '../panorama/types';
 import { cpuTensor, gpuTensor, type RtTensor } from '../runtime/ort';
-import { PipelineError } from './errors';
+import { PipelineError } from '../model/errors';
 import { checkUnetOutputs, unetCalls, type LatentExecutor, type LatentShape } from './latents';
 import { expandEps } from './lincomb';
 import { previewFromPacked, previewMatrix } from './preview';

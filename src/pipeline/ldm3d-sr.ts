@@ -21,13 +21,13 @@
  * a GPU-resident loop like the pano pipeline's is possible later.
  */
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
-import { PipelineError, reasonOf } from './errors';
-import { checkWrap, type Manifest, type ModelSource } from './manifest';
+import { PipelineError, reasonOf } from '../model/errors';
+import { checkWrap, type Manifest, type ModelSource } from '../model/manifest';
 import { readModelFile, TOKENIZER_FILES } from './model-files';
 import { CpuLatents, lincombCpu } from './lincomb';
 import { postprocess, type Ldm3dImage } from './postprocess';
 import { randomNormals } from './prng';
-import { createScheduler } from './schedulers';
+import { createScheduler } from './schedulers/index.ts';
 import { TextEncoderStage } from './stages/text-encoder';
 import { UNetStage } from './stages/unet';
 import { VaeDecoderStage } from './stages/vae-decoder';

@@ -3,8 +3,8 @@
  * (Download, caching and sha256 checks are the model store's job; this only catches what is
  * still wrong when the bytes arrive: a missing file, or a size that contradicts the manifest.)
  */
-import { PipelineError, reasonOf } from './errors';
-import { checkWrap, type Manifest, type ModelSource, type SessionName } from './manifest';
+import { PipelineError, reasonOf } from '../model/errors';
+import { checkWrap, type Manifest, type ModelSource, type SessionName } from '../model/manifest';
 import { checkPromptTemplate } from './prompt-template';
 
 /** The tokenizer files the pipeline reads (manifest paths). */

@@ -28,15 +28,15 @@ import type { RGBDPanorama } from '../panorama/types';
 import type { NarrowStorage } from '../runtime/weight-decode-check';
 import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor, type SubgroupPolicy } from '../runtime/ort';
 import { modelNeeds, type LimitsPolicy } from '../runtime/limits';
-import { PipelineError, reasonOf } from './errors';
-import type { Manifest, ModelSource } from './manifest';
+import { PipelineError, reasonOf } from '../model/errors';
+import type { Manifest, ModelSource } from '../model/manifest';
 import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
 import { deepCacheSchedule, DeepFeatureCache, resolveDeepCacheInterval } from './deepcache';
 import { CpuExecutor, type LatentExecutor, type LatentShape } from './latents';
 import { GpuExecutor, GpuKernels } from './latents-gpu';
 import { postprocess, type Ldm3dImage } from './postprocess';
 import { randomNormals } from './prng';
-import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedulers';
+import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedulers/index.ts';
 // Mobile GPUs (shared memory) and headset browsers: one detection for the memory policy and the presets.
 import { MOBILE_ADAPTER, MOBILE_AGENT } from './presets';
 import { TextEncoderStage } from './stages/text-encoder';

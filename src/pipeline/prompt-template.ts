@@ -8,7 +8,7 @@
  * This is the one place a template is applied: the pipeline calls it for the text it encodes,
  * and the desktop/VR panels call it only to show the user what will be sent.
  */
-import { PipelineError } from './errors';
+import { PipelineError } from '../model/errors';
 
 export const PROMPT_PLACEHOLDER = '{prompt}';
 

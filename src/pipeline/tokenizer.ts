@@ -9,7 +9,7 @@
  *   const { ids, length, truncated } = tok.encode('a beach at sunset');
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { PipelineError } from './errors';
+import { PipelineError } from '../model/errors';
 
 export interface Tokens {
   /** Exactly maxLength ids: BOS, tokens, EOS, then PAD. */

@@ -6,7 +6,7 @@
  * profiles). The build writes that list and a version into this file (src/pwa/vite-plugin.ts
  * prepends `PRECACHE` and `VERSION`); `npm run dev` has no service worker at all.
  *
- * Model files are never touched: the model store (src/runtime/model-store*.ts) keeps them in its
+ * Model files are never touched: the model store (src/model/model-store*.ts) keeps them in its
  * own Cache API entries, downloads them with Range requests to resume, and opens a stored manifest
  * when the network is unreachable. So every request this worker does not own — models/, other
  * origins (model hosts, the Hugging Face hub), anything not in the list — is left to the browser

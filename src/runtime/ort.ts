@@ -16,7 +16,7 @@
  * @huggingface/transformers imports, so a page that has both still loads a single ORT.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { PipelineError, reasonOf } from '../pipeline/errors';
+import { PipelineError, reasonOf } from '../model/errors';
 import { checkFusedAttention, describeAttentionCheck, type AttentionCheck } from './attention-check';
 import { checkWeightDecode, describeWeightDecodeCheck, type NarrowStorage, type WeightDecodeCheck } from './weight-decode-check';
 import { bufferSizeFor, formatBytes, graphNeeds, limitMessage, requestLimits, type LimitsPolicy, type LimitsRequest, type ModelNeeds, type OrtLimit } from './limits';

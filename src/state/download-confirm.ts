@@ -3,7 +3,7 @@
  * the panorama model and the upscaler (LDM3D-SR), so both ask at the same size with the same words
  * in the desktop and the VR panels.
  */
-import { formatBytes } from '../runtime/model-store';
+import { formatBytes } from '../model/model-store';
 import type { PlanSummary } from '../workers/protocol';
 
 /** Models with more than this left to download are fetched only after the user confirms. */

@@ -17,7 +17,7 @@ import { createDetailLayer, type DetailLayer } from '../panorama/gnomonic';
 import type { SceneStore } from './scene-store';
 import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from '../workers/client';
 import type { BackendPreference, PlanModels, PlanSummary, SrModelInfo } from '../workers/protocol';
-import { formatBytes } from '../runtime/model-store';
+import { formatBytes } from '../model/model-store';
 import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
 import { hostDeclinedText, hostLabel, type ModelHostGate } from './model-hosts';
 

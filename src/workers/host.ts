@@ -8,8 +8,8 @@
  * After a lost GPU device the pipeline is dropped; the next `generate` reloads it from the model
  * store (already downloaded and verified, so only the sessions are created again) and runs.
  */
-import { ModelFileError, ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
-import type { Manifest } from '../pipeline/manifest';
+import { ModelFileError, ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../model/model-store';
+import type { Manifest } from '../model/manifest';
 import { isAbort, isDeviceLost, isOutOfMemory, type HostedPipeline, type PipelineLoader } from './hosted-pipeline';
 import { BadSharpenRequest, SR_SESSIONS, SrWorkerHost, type UpscalerLoader } from './sr-host';
 import {

@@ -3,7 +3,7 @@
  * small interface, not against src/pipeline directly, so it can be unit-tested with a fake and the
  * real pipeline is adapted in one place (pipeline-adapter.ts).
  */
-import type { ModelSource } from '../pipeline/manifest';
+import type { ModelSource } from '../model/manifest';
 import type { Backend, BackendPreference, GenerateParams, Preview, TokenInfo } from './protocol';
 
 export interface StepHooks {

@@ -7,9 +7,9 @@
  * Flow: plan → planned; load → load-progress* → loaded; generate → progress* → result;
  * cancel → cancelled (for that id); dispose → disposed. Any request may instead get an error.
  */
-import type { SessionName } from '../pipeline/manifest';
+import type { SessionName } from '../model/manifest';
 import { deepCacheIntervalError, isPresetChoice, PRESET_CHOICES, type PresetChoice } from '../pipeline/presets';
-import type { ModelErrorReason } from '../runtime/model-store';
+import type { ModelErrorReason } from '../model/model-store';
 import { guidanceError, stepsError } from '../pipeline/setting-ranges';
 
 export type Backend = 'webgpu' | 'wasm';

@@ -8,8 +8,8 @@
  * not kept here: each sharpen composites into a blank scratch layer and sends back only the
  * touched region (premultiplied), which the viewer composites over its own layer.
  */
-import { ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../runtime/model-store';
-import type { ModelSource } from '../pipeline/manifest';
+import { ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../model/model-store';
+import type { ModelSource } from '../model/manifest';
 import type { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
 import { sharpenRegion } from '../pipeline/sharpen';
 import { createDetailLayer } from '../panorama/gnomonic';

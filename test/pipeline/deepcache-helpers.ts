@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { expect, vi } from 'vitest';
 import { encodeModel, type OnnxNode } from '../../src/runtime/onnx-proto';
 import type { RtTensor } from '../../src/runtime/ort';
-import type { Manifest, ManifestFile, SessionSpec } from '../../src/pipeline/manifest';
+import type { Manifest, ManifestFile, SessionSpec } from '../../src/model/manifest';
 import { readNpy } from '../../src/pipeline/npy';
 import type { GenerateOptions, Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { UNetStage } from '../../src/pipeline/stages/unet';

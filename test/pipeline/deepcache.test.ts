@@ -13,12 +13,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtSession, type RtTensor } from '../../src/runtime/ort';
 import { deepCacheSchedule, DeepFeatureCache, MAX_DEEPCACHE_INTERVAL, resolveDeepCacheInterval } from '../../src/pipeline/deepcache';
-import { isPipelineError, PipelineError } from '../../src/pipeline/errors';
-import type { Manifest } from '../../src/pipeline/manifest';
+import { isPipelineError, PipelineError } from '../../src/model/errors';
+import type { Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pipeline';
-import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
+import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { maxAbsDiff } from './goldens';
 import { expectDeepCacheCalls, PLAIN_MODEL, removeModel, spyOnDeepCache, syntheticDeepCacheModel } from './deepcache-helpers';
 import { spyOnSessions } from './memory-helpers';

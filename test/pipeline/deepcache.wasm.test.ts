@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { deepCacheSchedule } from '../../src/pipeline/deepcache';
-import type { Manifest } from '../../src/pipeline/manifest';
+import type { Manifest } from '../../src/model/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { loadCases, maxAbsDiff } from './goldens';

@@ -8,12 +8,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { CpuExecutor } from '../../src/pipeline/latents';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
-import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
+import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { loadCases, maxAbsDiff } from './goldens';
 import { cancelBetweenCalls, spyOnUNet } from './guidance-split-helpers';
 import { caseOptions, expectGolden, runtimeOf, spyOnSessions } from './memory-helpers';

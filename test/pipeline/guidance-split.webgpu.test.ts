@@ -9,12 +9,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { gpuTensor } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { GpuExecutor } from '../../src/pipeline/latents-gpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
-import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
+import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';
 import { loadCases, maxAbsDiff } from './goldens';
 import { useGpuKernels } from './gpu-fixture';

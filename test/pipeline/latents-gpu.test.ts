@@ -8,7 +8,7 @@ import { cpuTensor, gpuTensor } from '../../src/runtime/ort';
 import { CpuExecutor } from '../../src/pipeline/latents';
 import { GpuExecutor } from '../../src/pipeline/latents-gpu';
 import { randomNormals } from '../../src/pipeline/prng';
-import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers';
+import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { LDM3D_PANO_SCHEDULER } from './schedulers/helpers';
 import { maxAbsDiff } from './goldens';
 import { useGpuKernels } from './gpu-fixture';

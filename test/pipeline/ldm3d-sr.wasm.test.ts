@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { Ldm3dSrPipeline } from '../../src/pipeline/ldm3d-sr';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';

@@ -6,12 +6,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
-import { isPipelineError } from '../../src/pipeline/errors';
-import type { SessionSpec } from '../../src/pipeline/manifest';
+import { isPipelineError } from '../../src/model/errors';
+import type { SessionSpec } from '../../src/model/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { chooseMemoryPolicy, Ldm3dPipeline, lowMemoryAdvice, type MemoryEnvironment } from '../../src/pipeline/pipeline';
 import { readFileSync } from 'node:fs';
-import type { Manifest } from '../../src/pipeline/manifest';
+import type { Manifest } from '../../src/model/manifest';
 import { unetDimensionOverrides } from '../../src/pipeline/stages/unet';
 import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions, type SessionSpy } from './memory-helpers';
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { encodeModel } from '../../src/runtime/onnx-proto';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pipeline';
 import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';

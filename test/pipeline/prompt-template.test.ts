@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPipelineError } from '../../src/pipeline/errors';
-import type { Manifest } from '../../src/pipeline/manifest';
+import { isPipelineError } from '../../src/model/errors';
+import type { Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
 import { applyPromptTemplate, checkPromptTemplate, LDM3D_PANO_PROMPT_TEMPLATE } from '../../src/pipeline/prompt-template';
 

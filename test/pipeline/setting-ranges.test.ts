@@ -9,7 +9,7 @@ import { validateGenerate, type GenerateParams } from '../../src/workers/protoco
 import { stepGuidance, stepSteps } from '../../src/ui/vr/prompt-settings';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
-import { PipelineError } from '../../src/pipeline/errors';
+import { PipelineError } from '../../src/model/errors';
 
 const ok: GenerateParams = { prompt: 'a cave', negative: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };
 

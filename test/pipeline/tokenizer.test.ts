@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { loadCases } from './goldens';
 
 const dir = new URL('../../models/tiny/ldm3d-pano/tokenizer/', import.meta.url);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { defaultVaeTiling, Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { postprocess } from '../../src/pipeline/postprocess';

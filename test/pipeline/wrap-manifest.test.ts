@@ -1,8 +1,8 @@
 /** The manifest's "wrap" field (manifest.ts checkWrap, model-files.ts checkManifest): clear errors for bad shapes. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isPipelineError } from '../../src/pipeline/errors';
-import { checkWrap, wrapInputOf, type Manifest } from '../../src/pipeline/manifest';
+import { isPipelineError } from '../../src/model/errors';
+import { checkWrap, wrapInputOf, type Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
 import { checkSrManifest } from '../../src/pipeline/ldm3d-sr';
 

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/pipeline/errors';
+import { isPipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pipeline';
 import { VaeDecoderStage } from '../../src/pipeline/stages/vae-decoder';

@@ -5,7 +5,7 @@
  * can size before ORT runs fails before ORT sees it; and the runtime keeps working afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPipelineError, PipelineError } from '../../src/pipeline/errors';
+import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { WEBGPU_DEFAULT_LIMITS } from '../../src/runtime/limits';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { encodeModel } from '../../src/runtime/onnx-proto';

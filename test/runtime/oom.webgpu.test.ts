@@ -8,7 +8,7 @@
  * 'out-of-memory' (not as a broken model or a device limit) and keep working afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PipelineError } from '../../src/pipeline/errors';
+import { PipelineError } from '../../src/model/errors';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { encodeModel } from '../../src/runtime/onnx-proto';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';

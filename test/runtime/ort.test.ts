@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuTensor, gpuTensor, MIN_SUBGROUP_SIZE, OrtRuntime } from '../../src/runtime/ort';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { isPipelineError, PipelineError } from '../../src/pipeline/errors';
+import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { encodeModel } from '../../src/runtime/onnx-proto';
 
 // y = a·w + b with a constant w: small, but it has an initializer, two inputs and one output.

@@ -6,11 +6,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { createGenerationStore } from '../../src/state/generation';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineClient } from '../../src/workers/client';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls } from '../workers/fake-pipeline';
 import { gpuLoader, gpuRefusesOneGiB, type GpuStandInRecord } from '../workers/gpu-stand-in';
 import { InProcessWorker } from '../workers/in-process-worker';

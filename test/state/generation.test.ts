@@ -13,8 +13,8 @@ import {
 import { HEADSET_DEEPCACHE_INTERVAL, LDM3D_PANO_DEFAULTS } from '../../src/pipeline/presets';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineClient } from '../../src/workers/client';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls } from '../workers/fake-pipeline';
 import { InProcessWorker } from '../workers/in-process-worker';
 

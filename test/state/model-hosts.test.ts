@@ -5,11 +5,11 @@ import { createModelHostGate, hostDeclinedText, MODEL_HOSTS_KEY, type ChoiceStor
 import { createGenerationStore, DEFAULT_MODEL_URL } from '../../src/state/generation';
 import { createSharpenStore, type SharpenClient } from '../../src/state/sharpen';
 import { createSceneStore } from '../../src/state/scene-store';
-import { resolveModelBaseUrl } from '../../src/runtime/model-store';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { resolveModelBaseUrl } from '../../src/model/model-store';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { PipelineClient } from '../../src/workers/client';
 import type { PlanSummary } from '../../src/workers/protocol';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls } from '../workers/fake-pipeline';
 import { InProcessWorker } from '../workers/in-process-worker';
 

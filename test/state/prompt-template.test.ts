@@ -11,8 +11,8 @@ import { sceneMetadataOf } from '../../src/storage/save-then-show';
 import { DEFAULT_SETTINGS, createGenerationStore, promptTemplateOf, sentPromptPreview } from '../../src/state/generation';
 import { createSceneStore } from '../../src/state/scene-store';
 import { PipelineClient } from '../../src/workers/client';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls } from '../workers/fake-pipeline';
 import { InProcessWorker } from '../workers/in-process-worker';
 

@@ -4,7 +4,7 @@
  * signal, can lose its device at a chosen step, and derives its pixels from the request so tests
  * can tell results apart. Its output is not a model's output and no test treats it as one.
  */
-import type { ModelSource } from '../../src/pipeline/manifest';
+import type { ModelSource } from '../../src/model/manifest';
 import { applyPromptTemplate } from '../../src/pipeline/prompt-template';
 import { depthTo16, type HostedPipeline, type PipelineLoader, type PipelineOutput, type StepHooks } from '../../src/workers/hosted-pipeline';
 import type { Backend, BackendPreference, GenerateParams } from '../../src/workers/protocol';

@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { LOW_MEMORY_NOTICE, PipelineWorkerHost } from '../../src/workers/host';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { LOW_MEMORY_ROWS, gpuLoader, gpuRefusesOneGiB, type GpuStandInRecord } from './gpu-stand-in';
 
 const gen = (id: number): GenerateRequest => ({ type: 'generate', id, prompt: 'a cosy cabin', negative: '', steps: 1, guidance: 7, scheduler: 'ddim', seed: 1 });

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineWorkerHost } from '../../src/workers/host';
 import type { HostedPipeline, PipelineLoader } from '../../src/workers/hosted-pipeline';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls, fakeLoader } from './fake-pipeline';
 
 interface WarmLog {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PipelineError } from '../../src/pipeline/errors';
+import { PipelineError } from '../../src/model/errors';
 import { PipelineWorkerHost } from '../../src/workers/host';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls, fakeLoader } from './fake-pipeline';
 
 function setup() {

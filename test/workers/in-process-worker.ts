@@ -1,9 +1,9 @@
 import type { WorkerLike } from '../../src/workers/client';
 import { PipelineWorkerHost } from '../../src/workers/host';
-import type { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import type { MemoryModelStorage } from '../../src/model/model-store-storage';
 import type { PipelineLoader } from '../../src/workers/hosted-pipeline';
 import type { WorkerRequest, WorkerResponse } from '../../src/workers/protocol';
-import type { FakeServer } from '../runtime/model-store-fake-server';
+import type { FakeServer } from '../model/model-store-fake-server';
 import { fakeLoader, type FakeControls } from './fake-pipeline';
 
 /**

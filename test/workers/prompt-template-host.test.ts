@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
 import { toPanorama } from '../../src/pipeline/postprocess';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { PipelineWorkerHost } from '../../src/workers/host';
 import { loadHostedPipeline } from '../../src/workers/pipeline-adapter';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';

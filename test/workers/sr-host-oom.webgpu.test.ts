@@ -5,15 +5,15 @@
  * the upscaler released (its GPU memory is what ran out), and the worker stay usable.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../../src/pipeline/manifest';
+import type { Manifest } from '../../src/model/manifest';
 import type { SrOptions, SrResult } from '../../src/pipeline/ldm3d-sr';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { PipelineWorkerHost } from '../../src/workers/host';
 import type { SharpenRequest, WorkerResponse } from '../../src/workers/protocol';
 import type { HostedUpscaler, UpscalerLoader } from '../../src/workers/sr-host';
-import { BASE, FakeServer, makeManifest, standardFiles } from '../runtime/model-store-fake-server';
+import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls, fakeLoader } from './fake-pipeline';
 import { RESIDENT_ROWS, expandGraph, gpuRefusesOneGiB } from './gpu-stand-in';
 

@@ -8,7 +8,7 @@
  * in float64, and an executor (Float32Array loops on WASM, one WGSL kernel on WebGPU) applies them.
  * The latents never leave the GPU between steps. See docs/pipeline.md.
  */
-import { PipelineError } from '../errors';
+import { PipelineError } from '../../model/errors';
 
 export type SchedulerName = 'ddim' | 'pndm' | 'euler' | 'dpm';
 export const SCHEDULER_NAMES: readonly SchedulerName[] = ['ddim', 'pndm', 'euler', 'dpm'];

@@ -6,7 +6,7 @@
  * Update (formula 9 of the PNDM paper), with ᾱ' = ᾱ[t'] or the final ᾱ when t' < 0:
  *   x' = √(ᾱ'/ᾱ_t)·x − (ᾱ' − ᾱ_t)·e / (ᾱ_t·√(1−ᾱ') + √(ᾱ_t(1−ᾱ_t)ᾱ'))
  */
-import { PipelineError } from '../errors';
+import { PipelineError } from '../../model/errors';
 import {
   alphasCumprod,
   checkSteps,

@@ -1,7 +1,7 @@
 /** Creating one stage's ORT session from a ModelSource: the graph plus its external-data files. */
 import type { OrtRuntime, OrtSession } from '../../runtime/ort';
-import { PipelineError } from '../errors';
-import { wrapInputOf, type ModelSource, type SessionName, type SessionSpec } from '../manifest';
+import { PipelineError } from '../../model/errors';
+import { wrapInputOf, type ModelSource, type SessionName, type SessionSpec } from '../../model/manifest';
 import { readModelFile } from '../model-files';
 import { WrapFeed } from './wrap';
 

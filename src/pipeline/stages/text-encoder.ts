@@ -1,6 +1,6 @@
 /** CLIP text encoder stage: token ids [B, 77] → last_hidden_state [B, 77, hidden] (no attention mask, as diffusers). */
 import { cpuTensor, type OrtRuntime, type OrtSession } from '../../runtime/ort';
-import type { ModelSource, SessionSpec } from '../manifest';
+import type { ModelSource, SessionSpec } from '../../model/manifest';
 import { dataInput, loadStageSession } from './session';
 import type { WrapFeed } from './wrap';
 

@@ -4,8 +4,8 @@
  * the shallow-branch session, created and released with the UNet's (one stage for the denoise loop).
  */
 import { cpuTensor, type OrtRuntime, type OrtSession, type RtTensor } from '../../runtime/ort';
-import { PipelineError } from '../errors';
-import type { DeepCacheSpec, ModelSource, SessionSpec } from '../manifest';
+import { PipelineError } from '../../model/errors';
+import type { DeepCacheSpec, ModelSource, SessionSpec } from '../../model/manifest';
 import { loadStageSession } from './session';
 import { wrapFeeds, type WrapFeed } from './wrap';
 

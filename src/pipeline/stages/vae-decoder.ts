@@ -1,7 +1,7 @@
 /** VAE decoder stage: latent_sample [1, 4, h, w] (already ÷ scaling factor) → sample [1, 4, 8h, 8w] in [−1, 1]. */
 import { cpuTensor, type OrtRuntime, type OrtSession, type RtTensor } from '../../runtime/ort';
-import { PipelineError, reasonOf } from '../errors';
-import type { ModelSource, SessionSpec } from '../manifest';
+import { PipelineError, reasonOf } from '../../model/errors';
+import type { ModelSource, SessionSpec } from '../../model/manifest';
 import { circularTiledDecode, decodeLatents, needsTiling, resolveTiling, type DecodedTensor, type VaeTiling } from '../vae-tiling';
 import { dataInput, loadStageSession } from './session';
 import { wrapFeeds, type WrapFeed } from './wrap';

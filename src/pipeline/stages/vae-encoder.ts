@@ -3,7 +3,7 @@
  * (mean ‖ logvar: optimum's export of vae.encode(x).latent_dist.parameters). Used by LDM3D-SR.
  */
 import { cpuTensor, type OrtRuntime, type OrtSession } from '../../runtime/ort';
-import type { ModelSource, SessionSpec } from '../manifest';
+import type { ModelSource, SessionSpec } from '../../model/manifest';
 import { dataInput, loadStageSession } from './session';
 import { wrapFeeds, type WrapFeed } from './wrap';
 

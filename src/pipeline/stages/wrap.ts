@@ -6,7 +6,7 @@
  * cannot be lost with the device.
  */
 import { cpuTensor, type RtTensor } from '../../runtime/ort';
-import { PipelineError } from '../errors';
+import { PipelineError } from '../../model/errors';
 
 export class WrapFeed {
   private readonly on: RtTensor;

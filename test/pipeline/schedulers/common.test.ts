@@ -6,8 +6,8 @@ import {
   readSchedulerConfig,
   roundHalfEven,
 } from '../../../src/pipeline/schedulers/common';
-import { createScheduler } from '../../../src/pipeline/schedulers';
-import { isPipelineError } from '../../../src/pipeline/errors';
+import { createScheduler } from '../../../src/pipeline/schedulers/index.ts';
+import { isPipelineError } from '../../../src/model/errors';
 import { LDM3D_PANO_SCHEDULER } from './helpers';
 
 describe('noise schedule', () => {

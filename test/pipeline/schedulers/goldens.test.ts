@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSchedulerGoldens } from '../goldens';
 import { CpuLatents } from '../../../src/pipeline/lincomb';
-import { alphasCumprod, createScheduler, readSchedulerConfig, SCHEDULER_NAMES, type SchedulerName } from '../../../src/pipeline/schedulers';
+import { alphasCumprod, createScheduler, readSchedulerConfig, SCHEDULER_NAMES, type SchedulerName } from '../../../src/pipeline/schedulers/index.ts';
 
 interface Run {
   num_inference_steps: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Sha256, chunkSha256, sha256Hex } from '../../src/runtime/model-store-sha256';
+import { Sha256, chunkSha256, sha256Hex } from '../../src/model/model-store-sha256';
 
 async function reference(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));

@@ -21,7 +21,7 @@
  *   damaged on disk is removed and downloaded again, and `repairs` says so for a notice.
  * - Every failure is a ModelFileError naming the file and one reason.
  */
-import type { Manifest, ManifestFile, ModelSource, SessionName } from '../pipeline/manifest';
+import type { Manifest, ManifestFile, ModelSource, SessionName } from './manifest';
 import { Sha256, chunkSha256 } from './model-store-sha256';
 import { MemoryModelStorage, isQuotaError, type ModelStorage, type StoredFileState } from './model-store-storage';
 import { browserModelStorage } from './model-store-cache';

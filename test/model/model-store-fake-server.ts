@@ -3,8 +3,8 @@
  * `fetch`, records every request, and can drop a connection midway, ignore Range headers,
  * corrupt or withhold a file — the failures the store must survive.
  */
-import type { Manifest, ManifestFile } from '../../src/pipeline/manifest';
-import { sha256Hex } from '../../src/runtime/model-store-sha256';
+import type { Manifest, ManifestFile } from '../../src/model/manifest';
+import { sha256Hex } from '../../src/model/model-store-sha256';
 
 export const BASE = 'https://models.example/tiny/ldm3d-pano/';
 

@@ -8,8 +8,8 @@ import {
   repairNotice,
   resolveModelBaseUrl,
   type DownloadProgress,
-} from '../../src/runtime/model-store';
-import { MemoryModelStorage } from '../../src/runtime/model-store-storage';
+} from '../../src/model/model-store';
+import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { BASE, FakeServer, bytesOf, makeManifest, standardFiles } from './model-store-fake-server';
 
 function setup(options: { ranges?: boolean; quota?: number; chunkBytes?: number; retries?: number } = {}) {

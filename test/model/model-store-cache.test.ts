@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CacheModelStorage } from '../../src/runtime/model-store-cache';
-import { ModelStore } from '../../src/runtime/model-store';
+import { CacheModelStorage } from '../../src/model/model-store-cache';
+import { ModelStore } from '../../src/model/model-store';
 import { BASE, FakeServer, makeManifest, standardFiles } from './model-store-fake-server';
 
 /** Just enough of the Cache API (put/match/delete by URL) to run CacheModelStorage in Node. */

@@ -4,7 +4,7 @@
  * Why not crypto.subtle.digest: it has no incremental API, so checking a 3.4 GB UNet weight file
  * with it would need the whole file in one buffer next to the copy the pipeline later reads. This
  * hasher is fed the bytes as they stream in from the network (and, on resume, from storage), so a
- * download never holds more than one storage chunk. test/runtime/model-store-sha256.test.ts checks
+ * download never holds more than one storage chunk. test/model/model-store-sha256.test.ts checks
  * it against crypto.subtle.digest; bench/model-store-sha256.ts prints its throughput.
  */
 
