@@ -9,7 +9,7 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { type GenerationSettings, type GenerationStore } from '../../state/generation';
-import { formatBytes } from '../../runtime/model-store';
+import { formatBytes } from '../../model/model-store';
 import { SCHEDULERS, type BackendPreference, type SchedulerName } from '../../workers/protocol';
 import { isPresetName, SCHEDULER_LABELS } from '../../pipeline/presets';
 import { deepCacheControl, deepCacheOptions, presetOptions } from './preset-controls';

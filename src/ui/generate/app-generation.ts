@@ -2,7 +2,7 @@
  * The app's one generation store, bound to the app's scene store and a pipeline worker client.
  * The worker itself starts on the first plan/load/generate, not at import.
  */
-import { resolveModelBaseUrl } from '../../runtime/model-store';
+import { resolveModelBaseUrl } from '../../model/model-store';
 import { createGenerationStore, type GenerationStore } from '../../state/generation';
 import { sceneStore } from '../../state/scene-store';
 import { PipelineClient } from '../../workers/client';

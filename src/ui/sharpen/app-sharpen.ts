@@ -4,7 +4,7 @@
  * Finished patches are saved with the shown scene; an opened scene's patches come back through
  * the gallery's detail sink.
  */
-import { resolveModelBaseUrl } from '../../runtime/model-store';
+import { resolveModelBaseUrl } from '../../model/model-store';
 import { createSharpenStore, type SharpenStore } from '../../state/sharpen';
 import { sceneStore } from '../../state/scene-store';
 import { clearSavedDetail, saveDetailPatch } from '../../storage/save-then-show';
