@@ -54,8 +54,11 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `mounts` (URL prefix → folder, first match wins) on 127.0.0.1 at a free port. */
-export async function startStaticServer(mounts: ReadonlyArray<readonly [string, string]>): Promise<StaticServer> {
+/**
+ * Serves `mounts` (URL prefix → folder, first match wins) on 127.0.0.1 at a free port, with the
+ * cross-origin isolation headers unless `isolated` is false (bench/wasm-threads.ts compares both).
+ */
+export async function startStaticServer(mounts: ReadonlyArray<readonly [string, string]>, isolated = true): Promise<StaticServer> {
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
@@ -67,7 +70,7 @@ export async function startStaticServer(mounts: ReadonlyArray<readonly [string, 
       return;
     }
     res.writeHead(200, {
-      ...CROSS_ORIGIN_ISOLATION_HEADERS,
+      ...(isolated ? CROSS_ORIGIN_ISOLATION_HEADERS : {}),
       'Content-Type': mimeTypes[extname(file).toLowerCase()] ?? 'application/octet-stream',
       'Content-Length': String(statSync(file).size),
       'Cache-Control': 'no-store',
