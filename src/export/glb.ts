@@ -2,27 +2,7 @@
  * A scene as one .glb file: the depth-displaced sphere (edge triangles removed, so no rubber
  * sheets) with the RGB panorama as its texture, written by three's GLTFExporter.
  *
- * Conventions of the file:
- * - Units are metres; the viewer stands at the origin; +Y is up; the panorama's centre column is
- *   straight ahead along −Z. That is the project's own frame (types.ts) and also glTF's camera
- *   convention (a camera looks down its −Z), so the included camera node "viewer" (at the origin,
- *   unrotated) opens the scene facing the panorama centre in viewers that offer the file's cameras
- *   (Blender, three.js editor, Babylon sandbox). Orbit viewers frame the shell from outside.
- * - Triangles are wound counter-clockwise seen from the origin; the material is double-sided
- *   anyway, so viewers that start outside the shell show something instead of an empty screen.
- * - The material is unlit (KHR_materials_unlit): the panorama already contains its lighting.
- *   The texture is the RGB PNG itself (sRGB, as glTF requires for base colour), embedded without
- *   re-encoding; texture v = 0 is the top row, which is glTF's convention too.
- * - `scenes[0].extras["ldm3d-xr"]` holds the scene metadata and the indices of two images: the
- *   RGB PNG and the lossless 16-bit depth PNG, so `readSceneGlb` (glb-read.ts) recovers the exact
- *   panorama.
- * - A sharpened scene (sharpened.ts) is written with `texturePng` (the sharpened composite, up to
- *   4096 × 2048) as the base colour texture and `displacement` (the composited depth) for the
- *   vertices, as the headset draws it; the base PNGs stay in the extras for a lossless import of
- *   the scene as generated.
- *
- * GLTFExporter needs `FileReader` and `Blob` (every browser and worker has them); it never draws
- * on a canvas here because the texture arrives already encoded through the plugin below.
+ * Design notes: docs/design-notes.md ("The GLB file").
  *
  * @example
  *   const { glb } = await exportSceneGlb({ panorama, depthMapping, rgbPng, depthPng, metadata });

@@ -3,26 +3,7 @@
  * which depth texel a vertex reads (`depthTexelIndex`), how it becomes metres
  * (depth-mapping.ts), and which triangles are depth edges that must not be drawn (`isEdgeTriangle`).
  *
- * Grid layout (segmentsX = sx cells around, segmentsY = sy cells from pole to pole):
- * - north pole: sx vertices, index k ∈ [0, sx), uv = ((k + ½)/sx, 0), position exactly (0, 1, 0);
- * - rings j = 1 … sy−1: sx + 1 vertices each, index sx + (j−1)(sx+1) + i, uv = (i/sx, j/sy).
- *   Column i = sx duplicates column 0 (same float32 bits) with u = 1, so texture coordinates
- *   never interpolate backwards across the seam, and both columns read the same depth texel
- *   (u wraps), so the seam stays closed after displacement;
- * - south pole: sx vertices, uv = ((k + ½)/sx, 1), position exactly (0, −1, 0).
- * Each pole vertex belongs to exactly one fan triangle, so the texture's u stays continuous over
- * the fan while all pole vertices sit on one point (and read one depth texel): no crack, no
- * degenerate triangle, nothing drawn twice.
- *
- * Triangles: 2·sx·(sy−1) = sx fan triangles at each pole + 2 per quad elsewhere. They are wound
- * counter-clockwise seen from the centre (the viewer), i.e. three.js FrontSide faces the viewer.
- *
- * Pole blend (issue 12): an equirect image's top and bottom rows are single points on the sphere,
- * but a generated depth map gives them many different depths, so the rings next to the pole would
- * sit at scattered distances around the one pole point: a crown of spikes. Within
- * POLE_BLEND_DEGREES of each pole every vertex's inverse depth is blended toward that pole row's
- * median (`poleDepths`, `poleBlendedDepth`), with weight 1 at the pole: the mesh converges to one
- * distance there, and rows outside the band are untouched. The shader does the same blend.
+ * Design notes: docs/conventions.md ("The sphere mesh").
  */
 import { clampUnit, inverseDepthCoefficients } from './depth-mapping';
 import { uvToDirection, type Vec3 } from './equirect';

@@ -4,29 +4,7 @@
  * base geometry cannot show it. Where the layer has weight, the base grid's cells are replaced by
  * denser "tiles" of the same latitude/longitude grid. Design: docs/detail-mesh.md.
  *
- * Tiling. The base grid (sx × sy cells) is cut into tiles of `tileCells` × `tileCells` base cells
- * (default 8: a 64 × 64-texel block of a 4096-wide layer over a 512 × 256 grid). A refined tile has
- * `refine` rows per base row (default 4) and `columnRefine(tj)` columns per base column: 4 near
- * the equator, fewer toward the poles, where the base cells are already narrow (a cell's width
- * shrinks with cos(latitude)); this keeps fine cells about square and stops a sharpened pole from
- * spending the whole budget on slivers. Every refined vertex sits on the global fine grid
- * u = c / (sx·columnRefine), v = r / (sy·refine), so tile corners are base vertices (bit-identical
- * float32 uv and direction) and neighbouring refined tiles share their boundary vertices exactly.
- *
- * Stitching (no cracks). Where a tile meets a coarser neighbour (an unrefined tile, i.e. the base
- * grid, or a refined tile with fewer columns), its boundary vertices between the neighbour's
- * lattice points would make T-junctions. Such a vertex is "stitched": the shader places it on the
- * straight segment between the two neighbour vertices A and B (each displaced by the same depth
- * rule as the base), at the fraction t its uv has along A→B. The neighbour's triangle has exactly
- * that segment as an edge, so the surfaces meet. Its uv stays the linear one, which is also what
- * the neighbour's triangle interpolates there, so colour matches across the boundary too.
- *
- * Depth and edges are the base mesh's rules: depth texel by `depthTexelIndex` at each texture's
- * own size, blended by the detail alpha; `isEdgeTriangle` with τ for the fine rows
- * (`edgeToleranceForGrid(sy·refine)`), and edge triangles drawn flat at their farthest vertex
- * (done by the scene code from the flags computed here).
- *
- * Plain TypeScript (no three): the scene's buffer management and the tests use these.
+ * Design notes: docs/detail-mesh.md ("Tiling and stitching in code").
  */
 import { clampUnit, inverseDepthCoefficients } from './depth-mapping';
 import { uvToDirection, type Vec3 } from './equirect';

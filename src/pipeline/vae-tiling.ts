@@ -4,27 +4,7 @@
  * the whole image alive (16.6 GiB at 512×1024 on an H100, issue #4); decoded tile by tile, the peak
  * is that of one tile.
  *
- * diffusers' algorithm (autoencoder_kl.py), with L = tile_latent_min_size, S = tile_sample_min_size,
- * f = tile_overlap_factor (0.25):
- *   stride = int(L·(1−f)) latents, blend = int(S·f) pixels, keep = S − blend pixels;
- *   tile (i, j) = decode(z[:, :, i·stride : i·stride+L, j·stride : j·stride+L]) (edge tiles are smaller);
- *   then, row by row, left to right, IN PLACE on the decoded tiles:
- *     blend_v(above, tile): the first e = min(hAbove, hTile, blend) rows of the tile become
- *       above[−e+y]·(1 − y/e) + tile[y]·(y/e);
- *     blend_h(left, tile): the same over the first min(wLeft, wTile, blend) columns;
- *   and the output is the tiles cropped to [:keep, :keep], concatenated.
- * Because the blends are in place, a tile's neighbours below and to the right blend with its
- * already-blended pixels; that is reproduced here.
- *
- * Tiled output differs from the untiled decode by design (the VAE sees each tile without its
- * surroundings; the seams are cross-faded), in diffusers too; it equals diffusers' tiled decode.
- *
- * CPU memory: diffusers keeps every decoded tile; here the output is written progressively and only
- * what a later blend reads is kept: the bottom `blend` rows of each tile of the previous tile row
- * and the right `blend` columns of the previous tile, plus the tile being processed. Beyond the
- * output image itself that is (per batch item and output channel) about S·S + S·blend + blend·Σ(tile
- * widths) floats: 2.6 MiB for a 4-channel 512×1024 image with S = 256 (1 + 0.25 + 1.3 MiB), 7.5 MiB
- * with S = 512; the output image (8 MiB there) is what the untiled decode returns too.
+ * Design notes: docs/design-notes.md ("Tiled VAE decode").
  */
 
 /** Tiling as diffusers configures it: L, S, f above. */

@@ -1,37 +1,7 @@
 /**
  * Which WebGPU device limits the runtime asks for, and how large a model's tensors are.
  *
- * A browser gives a page WebGPU's default limits (a 256 MiB buffer, 128 MiB per storage binding)
- * unless it asks for more, and onnxruntime-web, when it creates its own device, asks for the
- * adapter's maxima of ten limits (webgpu_context.cc GetRequiredLimits). We create the device (ORT
- * runs on ours), so we decide:
- *
- *   'needed' (default): WebGPU's defaults, with maxBufferSize and maxStorageBufferBindingSize raised
- *     to the largest tensor the model's graphs hold or may produce (modelNeeds), never above the
- *     adapter's. Without a model (needs unknown) it asks for what 'adapter' asks for.
- *   'default': exactly WebGPU's defaults, what a page that asks for nothing gets (a headset browser).
- *   'adapter': the adapter's maxima of the limits ORT asks for (the behaviour before this option).
- *
- * Only the two size limits depend on the model. The others ORT asks for (workgroup storage and
- * sizes, storage buffers per stage, workgroups per dimension, bind groups) shape kernels, not
- * models. Without subgroups ORT's kernels read the device's values and adapt (Concat runs in passes
- * past maxStorageBuffersPerShaderStage, dispatches are folded past maxComputeWorkgroupsPerDimension,
- * a tensor past maxStorageBufferBindingSize is bound in segments), and the tiny models give the
- * goldens under exactly the defaults (test/pipeline/limits.webgpu.test.ts), so 'needed' keeps the
- * defaults there. With subgroups, ORT's flash attention sizes its tiles from
- * maxComputeWorkgroupStorageSize and, in current sources, fails rather than falls back when it is
- * too small ("FlashAttention requires more … workgroup storage"); no test here can run those kernels
- * (SwiftShader's subgroups are unusable, ort.ts MIN_SUBGROUP_SIZE), so with subgroups on 'needed'
- * keeps what ORT itself asks for: the adapter's kernel limits.
- *
- * What can be known before ORT runs (modelNeeds): every weight's size (the graph's initializers,
- * stored inline or as external data), the graph inputs and outputs and the intermediate values the
- * exporter declared (value_info, symbolic shapes evaluated at the manifest's image size), and the
- * attention scores ORT's MultiHeadAttention kernel allocates ([batch, heads, queries, keys] in the
- * query's type) when it cannot use flash attention, which needs the 'subgroups' feature (and, in
- * some ORT versions, batch 1). What cannot: temporaries of ORT's other kernels and values whose
- * shape the exporter did not declare (counted in `undeclared`). A tensor past the device's limit
- * that only shows up at run time is reported by the run (ort.ts maps the WebGPU error).
+ * Design notes: docs/design-notes.md ("WebGPU limits").
  */
 import { elemBytes, readGraph, type GraphInfo, type GraphTensor } from './onnx-read';
 

@@ -1,30 +1,7 @@
 /**
  * Every generated scene, kept in IndexedDB so it survives reloads.
  *
- * Layout (database "ldm3d-xr-scenes", version 1):
- * - "scenes": one small index entry per scene (metadata + thumbnail + the keys of its parts), with
- *   an index on createdAt, so the gallery lists scenes without touching full-size pixels.
- * - "parts": the large bytes (RGB PNG, 16-bit depth PNG, sharpened detail patches) under
- *   "<id>/<part>" keys; patch n (0-based, in the order made) is "<id>/detail/<n>/rgba" and
- *   "<id>/detail/<n>/depth16" (encoding: detail-patches.ts).
- *
- * A save writes all parts and then the index entry in ONE readwrite transaction and resolves only
- * on `complete`: IndexedDB rolls the whole transaction back on any failed request, quota included,
- * so a crash or a full disk leaves either the whole scene or nothing. Callers show a scene only
- * after `save` resolves ("save before show"), so what is on screen is what a reload brings back.
- * Sharpened patches are added to a saved scene the same way (`addDetailLayers`: parts and the
- * updated index entry in one transaction) and removed together (`clearDetailLayers`).
- *
- * Reading is tolerant: entries written before detail patches existed (no `detailLayers` field)
- * open with none, and a patch whose parts are missing or in an unknown format comes back as a
- * record that restoreDetailLayer reports as damaged, so the base scene still opens.
- *
- * Other tabs: every committed change (save, delete, patches added or cleared) is also posted on a
- * BroadcastChannel named after the database, and each store re-emits what other tabs post to its
- * own subscribers (`remote: true`), so every open gallery stays current. IndexedDB itself has no
- * change events across connections; the channel carries only ids, the data is re-read from IDB.
- *
- * The IDBFactory is injected (tests pass fake-indexeddb); in the app it is `globalThis.indexedDB`.
+ * Design notes: docs/design-notes.md ("Saved scenes in IndexedDB").
  *
  * @example
  *   const store = await SavedSceneStore.open();
