@@ -28,7 +28,7 @@ import v8 from 'node:v8';
 import * as ort from 'onnxruntime-web/webgpu';
 import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/runtime/node-webgpu';
 import { folderSource } from '../src/pipeline/node/folder-source';
-import { Ldm3dSrPipeline, SR_DEFAULT_PROMPT, type SrResult } from '../src/pipeline/ldm3d-sr';
+import { Ldm3dSrPipeline, SR_DEFAULT_PROMPT, type SrResult } from '../src/pipeline/sr/pipeline';
 import type { Manifest } from '../src/model/manifest';
 import { GpuMemorySampler } from './lib/gpu-memory';
 import { OrtProbe, type RunRecord } from './lib/ort-probe';

@@ -18,7 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateOptions, type LoadOptions, type MemoryPolicy } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateOptions, type LoadOptions, type MemoryPolicy } from '../../src/pipeline/pano/pipeline';
 import type { GpuMemorySampler } from './gpu-memory';
 import { GpuBufferTracker, type PeakComposition } from './gpu-buffers';
 import { median } from './stats';

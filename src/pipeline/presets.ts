@@ -10,7 +10,7 @@
  * - 'custom': anything else (steps or scheduler edited by hand). Not a preset one can pick.
  *
  * This module also holds the "mobile GPU or headset browser" detection, shared with the memory
- * policy in pipeline.ts (chooseMemoryPolicy / lowMemoryAdvice), so both decisions agree on which
+ * policy in pano/memory-policy.ts (chooseMemoryPolicy / lowMemoryAdvice), so both decisions agree on which
  * devices are headset-class. No other imports: the UI, the worker, the exporter and the CLI use it.
  */
 import type { SchedulerName } from './schedulers/common';

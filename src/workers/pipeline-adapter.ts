@@ -2,8 +2,8 @@
  * Adapts src/pipeline's Ldm3dPipeline to the HostedPipeline interface the worker host uses, so
  * the host (and its tests) do not depend on the pipeline's option names.
  */
-import { Ldm3dPipeline } from '../pipeline/pipeline';
-import { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
+import { Ldm3dPipeline } from '../pipeline/pano/pipeline';
+import { Ldm3dSrPipeline } from '../pipeline/sr/pipeline';
 import { toPanorama } from '../pipeline/postprocess';
 import type { HostedPipeline, PipelineLoader } from './hosted-pipeline';
 import type { UpscalerLoader } from './sr-host';

@@ -10,8 +10,8 @@
  */
 import { ModelStore, filesForSessions, repairNotice, type DownloadProgress, type ModelStoreDeps } from '../model/model-store';
 import type { ModelSource } from '../model/manifest';
-import type { Ldm3dSrPipeline } from '../pipeline/ldm3d-sr';
-import { sharpenRegion } from '../pipeline/sharpen';
+import type { Ldm3dSrPipeline } from '../pipeline/sr/pipeline';
+import { sharpenRegion } from '../pipeline/sr/sharpen';
 import { createDetailLayer } from '../panorama/gnomonic';
 import { extractRegion } from '../panorama/detail-layer';
 import { isDeviceLost, isOutOfMemory, type LoadHooks } from './hosted-pipeline';

@@ -17,7 +17,7 @@ import { isPipelineError, PipelineError } from '../../src/model/errors';
 import type { Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { maxAbsDiff } from './goldens';
 import { expectDeepCacheCalls, PLAIN_MODEL, removeModel, spyOnDeepCache, syntheticDeepCacheModel } from './deepcache-helpers';

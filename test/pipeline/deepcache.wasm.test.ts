@@ -12,7 +12,7 @@ import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { deepCacheSchedule } from '../../src/pipeline/deepcache';
 import type { Manifest } from '../../src/model/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, maxAbsDiff } from './goldens';
 import { DEEPCACHE_MODEL, deepCacheCaseOptions, loadDeepCacheCases, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';
 import { runCase, TOLERANCE } from './parity';

@@ -10,7 +10,7 @@ import { installNodeWebGPU, preferLiftoff } from '../../src/runtime/node-webgpu'
 import { OrtSession } from '../../src/runtime/ort';
 import { deepCacheSchedule } from '../../src/pipeline/deepcache';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateOptions } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateOptions } from '../../src/pipeline/pano/pipeline';
 import { maxAbsDiff } from './goldens';
 import {
   DEEPCACHE_MODEL,

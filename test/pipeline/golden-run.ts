@@ -4,7 +4,7 @@
  * parity.ts turns these into test assertions; bench/parity-webgpu.ts runs the same cases on the GPU
  * machine (no vitest there) with the same bound.
  */
-import type { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import type { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { GOLDENS_ROOT, loadNpy, maxAbsDiff, type GoldenCase, type GoldenSet } from './goldens';
 
 /** RGB and depth max abs error on [0, 1] against diffusers: the bar for every backend. */

@@ -1,7 +1,7 @@
 /** Shared by guidance-split.wasm.test.ts and guidance-split.webgpu.test.ts. */
 import { vi } from 'vitest';
 import type { RtTensor } from '../../src/runtime/ort';
-import type { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import type { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { UNetStage, type UNetShape } from '../../src/pipeline/stages/unet';
 import { caseOptions } from './memory-helpers';
 

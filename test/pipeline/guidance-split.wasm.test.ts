@@ -11,7 +11,7 @@ import { cpuTensor } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { CpuExecutor } from '../../src/pipeline/latents';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { loadCases, maxAbsDiff } from './goldens';

@@ -12,7 +12,7 @@ import { gpuTensor } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { GpuExecutor } from '../../src/pipeline/latents-gpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';

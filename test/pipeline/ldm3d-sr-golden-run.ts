@@ -5,7 +5,7 @@
  * cases on the GPU machine.
  */
 import { readFileSync } from 'node:fs';
-import type { Ldm3dSrPipeline } from '../../src/pipeline/ldm3d-sr';
+import type { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
 import { readNpy } from '../../src/pipeline/npy';
 import { GOLDENS_ROOT, maxAbsDiff, parsePythonJson } from './goldens';
 

@@ -4,7 +4,7 @@
  * with the GPU machine's parity stage (bench/parity-webgpu.ts).
  */
 import { expect } from 'vitest';
-import type { Ldm3dSrPipeline } from '../../src/pipeline/ldm3d-sr';
+import type { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
 import { runSrGoldenCase, type SrCaseErrors, type SrGoldenCase } from './ldm3d-sr-golden-run';
 
 export { loadSrCases, loadSrNpy, type SrCaseErrors, type SrGoldenCase } from './ldm3d-sr-golden-run';

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directionToCropPixel, createDetailLayer } from '../../src/panorama/gnomonic';
 import { pixelToDirection } from '../../src/panorama/equirect';
 import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
-import { Ldm3dSrPipeline } from '../../src/pipeline/ldm3d-sr';
+import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { sharpenRegion } from '../../src/pipeline/sharpen';
+import { sharpenRegion } from '../../src/pipeline/sr/sharpen';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { SR_MODELS } from './ldm3d-sr-parity';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../src/model/errors';
-import { Ldm3dSrPipeline } from '../../src/pipeline/ldm3d-sr';
+import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
 import { folderSource } from '../../src/pipeline/node/folder-source';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { loadSrCases, loadSrNpy, runSrCase, SR_MODELS, TOLERANCE } from './ldm3d-sr-parity';

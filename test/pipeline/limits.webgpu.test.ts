@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { WEBGPU_DEFAULT_LIMITS } from '../../src/runtime/limits';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { loadCases, type GoldenSet } from './goldens';

@@ -1,7 +1,7 @@
 /** Shared by pipeline-memory.test.ts (WASM) and pipeline-memory.webgpu.test.ts. */
 import { expect, vi } from 'vitest';
 import { OrtRuntime, OrtSession } from '../../src/runtime/ort';
-import type { GenerateOptions, GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import type { GenerateOptions, GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, loadNpy, maxAbsDiff } from './goldens';
 import { TOLERANCE } from './parity';
 

@@ -5,7 +5,7 @@
  * machine's parity stage (bench/parity-webgpu.ts).
  */
 import { expect } from 'vitest';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, type GoldenCase, type GoldenSet } from './goldens';
 import { runGoldenCase, type CaseErrors } from './golden-run';
 

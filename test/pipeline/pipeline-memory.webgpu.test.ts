@@ -12,7 +12,7 @@ import { encodeModel } from '../../src/runtime/onnx-proto';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';
 import { maxAbsDiff } from './goldens';
 import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions } from './memory-helpers';

@@ -10,7 +10,7 @@ import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import type { ModelSource } from '../../src/model/manifest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type StepProgress } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type StepProgress } from '../../src/pipeline/pano/pipeline';
 import { toPanorama } from '../../src/pipeline/postprocess';
 import { loadCases, loadNpy } from './goldens';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { runAllCases, TOLERANCE } from './parity';
 
 const MODELS = 'models/tiny/ldm3d-pano';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, loadNpy } from './goldens';
 import { runCase, TOLERANCE } from './parity';
 

@@ -10,7 +10,7 @@ import {
   presetLabel,
   presetValues,
 } from '../../src/pipeline/presets';
-import { chooseMemoryPolicy, lowMemoryAdvice } from '../../src/pipeline/pipeline';
+import { chooseMemoryPolicy, lowMemoryAdvice } from '../../src/pipeline/pano/memory-policy';
 
 /** Real user agents and adapter descriptions (as GPUAdapterInfo vendor/architecture/description read). */
 const QUEST3_UA =

@@ -8,7 +8,7 @@ import { GUIDANCE_RANGE, STEPS_RANGE, guidanceError, stepsError } from '../../sr
 import { validateGenerate, type GenerateParams } from '../../src/workers/protocol';
 import { stepGuidance, stepSteps } from '../../src/ui/vr/prompt-settings';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { PipelineError } from '../../src/model/errors';
 
 const ok: GenerateParams = { prompt: 'a cave', negative: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };

@@ -4,11 +4,11 @@
 // against the longitude it should show. The upscaler is a stand-in that returns its input: this
 // tests the crop and the placement, not the model.
 import { describe, expect, it } from 'vitest';
-import { sharpenRegion } from '../../src/pipeline/sharpen';
+import { sharpenRegion } from '../../src/pipeline/sr/sharpen';
 import { createDetailLayer, cropPanorama, cropPixelToDirection, makeCropBasis } from '../../src/panorama/gnomonic';
 import { regionRects } from '../../src/panorama/detail-layer';
 import type { RGBDPanorama } from '../../src/panorama/types';
-import type { Ldm3dSrPipeline, SrResult } from '../../src/pipeline/ldm3d-sr';
+import type { Ldm3dSrPipeline, SrResult } from '../../src/pipeline/sr/pipeline';
 
 const W = 512;
 const H = 256;

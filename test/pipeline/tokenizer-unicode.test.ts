@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { CLIPTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer';
 
 const DIR = new URL('../../models/tiny/ldm3d-pano/', import.meta.url);

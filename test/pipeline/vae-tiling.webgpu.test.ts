@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { postprocess } from '../../src/pipeline/postprocess';
 import { loadNpy, maxAbsDiff } from './goldens';
 import { caseOptions } from './memory-helpers';

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpy } from '../../src/pipeline/npy';
-import type { GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import type { GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { GOLDENS_ROOT, maxAbsDiff, parsePythonJson, type GoldenCase, type GoldenDoc } from './goldens';
 
 export const WRAP_MODEL = 'models/tiny/ldm3d-pano-wrap';

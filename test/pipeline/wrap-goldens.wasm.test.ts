@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { TOLERANCE } from './parity';
 import { haveWrapGoldens, loadWrapCases, runWrapCase, WRAP_MODEL } from './wrap-goldens';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isPipelineError } from '../../src/model/errors';
 import { checkWrap, wrapInputOf, type Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
-import { checkSrManifest } from '../../src/pipeline/ldm3d-sr';
+import { checkSrManifest } from '../../src/pipeline/sr/pipeline';
 
 const read = (dir: string): Manifest => JSON.parse(readFileSync(`models/tiny/${dir}/manifest.json`, 'utf8')) as Manifest;
 const wrapped = (): Manifest => read('ldm3d-pano-wrap');

@@ -14,7 +14,7 @@ import { preferLiftoff } from '../../src/runtime/node-webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { folderSource } from '../../src/pipeline/node/folder-source';
-import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pipeline';
+import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { VaeDecoderStage } from '../../src/pipeline/stages/vae-decoder';
 import { randomNormals } from '../../src/pipeline/prng';
 import { maxAbsDiff } from './goldens';

@@ -7,7 +7,7 @@ import { PipelineWorkerHost } from '../../src/workers/host';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import type { SharpenRequest, WorkerResponse } from '../../src/workers/protocol';
 import type { HostedUpscaler, UpscalerLoader } from '../../src/workers/sr-host';
-import type { SrOptions, SrResult } from '../../src/pipeline/ldm3d-sr';
+import type { SrOptions, SrResult } from '../../src/pipeline/sr/pipeline';
 import type { Manifest } from '../../src/model/manifest';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls, fakeLoader } from './fake-pipeline';

@@ -16,10 +16,10 @@ import {
   type DepthAffine,
   type DetailLayer,
   type LayerRegion,
-} from '../panorama/gnomonic';
-import type { Vec3 } from '../panorama/equirect';
-import type { RGBDPanorama } from '../panorama/types';
-import type { Ldm3dSrPipeline, SrOptions, SrResult } from './ldm3d-sr';
+} from '../../panorama/gnomonic';
+import type { Vec3 } from '../../panorama/equirect';
+import type { RGBDPanorama } from '../../panorama/types';
+import type { Ldm3dSrPipeline, SrOptions, SrResult } from './pipeline';
 
 /** The SR scale the crop is sampled for: one crop pixel = 1/4 of a base pixel at the crop's centre. */
 export const SHARPEN_SCALE = 4;

@@ -20,20 +20,20 @@
  * 8-channel input is assembled on the CPU each step and ORT uploads it. Small next to a UNet call;
  * a GPU-resident loop like the pano pipeline's is possible later.
  */
-import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../runtime/ort';
-import { PipelineError, reasonOf } from '../model/errors';
-import { checkWrap, type Manifest, type ModelSource } from '../model/manifest';
-import { readModelFile, TOKENIZER_FILES } from './model-files';
-import { CpuLatents, lincombCpu } from './lincomb';
-import { postprocess, type Ldm3dImage } from './postprocess';
-import { randomNormals } from './prng';
-import { createScheduler } from './schedulers/index.ts';
-import { TextEncoderStage } from './stages/text-encoder';
-import { UNetStage } from './stages/unet';
-import { VaeDecoderStage } from './stages/vae-decoder';
-import { VaeEncoderStage } from './stages/vae-encoder';
-import { ClipTokenizer } from './tokenizer';
-import { guidanceError, stepsError } from './setting-ranges';
+import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type RtTensor } from '../../runtime/ort';
+import { PipelineError, reasonOf } from '../../model/errors';
+import { checkWrap, type Manifest, type ModelSource } from '../../model/manifest';
+import { readModelFile, TOKENIZER_FILES } from '../model-files';
+import { CpuLatents, lincombCpu } from '../lincomb';
+import { postprocess, type Ldm3dImage } from '../postprocess';
+import { randomNormals } from '../prng';
+import { createScheduler } from '../schedulers/index.ts';
+import { TextEncoderStage } from '../stages/text-encoder';
+import { UNetStage } from '../stages/unet';
+import { VaeDecoderStage } from '../stages/vae-decoder';
+import { VaeEncoderStage } from '../stages/vae-encoder';
+import { ClipTokenizer } from '../tokenizer';
+import { guidanceError, stepsError } from '../setting-ranges';
 
 /** The prompt of Intel/ldm3d-sr's README example. */
 export const SR_DEFAULT_PROMPT = 'high quality high resolution uhd 4k image';

@@ -24,28 +24,38 @@
  * VAE decode's memory, the peak of a staged generation. LoadOptions.guidanceBatch 'split' (the
  * staged default) runs guidance as two batch-1 UNet calls per step, halving the UNet's activations.
  */
-import type { RGBDPanorama } from '../panorama/types';
-import type { NarrowStorage } from '../runtime/weight-decode-check';
-import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor, type SubgroupPolicy } from '../runtime/ort';
-import { modelNeeds, type LimitsPolicy } from '../runtime/limits';
-import { PipelineError, reasonOf } from '../model/errors';
-import type { Manifest, ModelSource } from '../model/manifest';
-import { checkManifest, readModelFile, TOKENIZER_FILES } from './model-files';
-import { deepCacheSchedule, DeepFeatureCache, resolveDeepCacheInterval } from './deepcache';
-import { CpuExecutor, type LatentExecutor, type LatentShape } from './latents';
-import { GpuExecutor, GpuKernels } from './latents-gpu';
-import { postprocess, type Ldm3dImage } from './postprocess';
-import { randomNormals } from './prng';
-import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from './schedulers/index.ts';
-// Mobile GPUs (shared memory) and headset browsers: one detection for the memory policy and the presets.
-import { MOBILE_ADAPTER, MOBILE_AGENT } from './presets';
-import { TextEncoderStage } from './stages/text-encoder';
-import { UNetStage, type UNetShape } from './stages/unet';
-import { VaeDecoderStage } from './stages/vae-decoder';
-import { needsTiling, resolveTiling, type VaeTiling } from './vae-tiling';
-import { ClipTokenizer, type Tokens } from './tokenizer';
-import { applyPromptTemplate } from './prompt-template';
-import { guidanceError, stepsError } from './setting-ranges';
+import type { RGBDPanorama } from '../../panorama/types';
+import type { NarrowStorage } from '../../runtime/weight-decode-check';
+import { cpuTensor, OrtRuntime, type Backend, type BackendRequest, type BufferCacheMode, type RtTensor, type SubgroupPolicy } from '../../runtime/ort';
+import { modelNeeds, type LimitsPolicy } from '../../runtime/limits';
+import { PipelineError, reasonOf } from '../../model/errors';
+import type { Manifest, ModelSource } from '../../model/manifest';
+import { checkManifest, readModelFile, TOKENIZER_FILES } from '../model-files';
+import { deepCacheSchedule, DeepFeatureCache, resolveDeepCacheInterval } from '../deepcache';
+import { CpuExecutor, type LatentExecutor, type LatentShape } from '../latents';
+import { GpuExecutor, GpuKernels } from '../latents-gpu';
+import { postprocess, type Ldm3dImage } from '../postprocess';
+import { randomNormals } from '../prng';
+import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from '../schedulers/index.ts';
+import { TextEncoderStage } from '../stages/text-encoder';
+import { UNetStage, type UNetShape } from '../stages/unet';
+import { VaeDecoderStage } from '../stages/vae-decoder';
+import { needsTiling, resolveTiling, type VaeTiling } from '../vae-tiling';
+import { ClipTokenizer, type Tokens } from '../tokenizer';
+import { applyPromptTemplate } from '../prompt-template';
+import { guidanceError, stepsError } from '../setting-ranges';
+import {
+  chooseMemoryPolicy,
+  lowMemoryAdvice,
+  memoryEnvironment,
+  resolveGuidanceBatch,
+  resolveVaeTiling,
+  type GuidanceBatch,
+  type MemoryPolicy,
+  type VaeTilingOption,
+} from './memory-policy';
+
+export type { GuidanceBatch, MemoryPolicy, VaeTilingOption } from './memory-policy';
 
 export interface LoadProgress {
   /** What was just loaded. */
@@ -55,12 +65,6 @@ export interface LoadProgress {
   readonly elapsedMs: number;
 }
 
-/**
- * 'resident': every session stays loaded (fastest: nothing is created per generation).
- * 'staged': one session at a time, created for its stage and released after it (peak memory =
- * the largest stage, not the sum; costs session creation on every generation).
- */
-export type MemoryPolicy = 'resident' | 'staged';
 
 export interface LoadOptions {
   /** 'auto' (default): WebGPU, else WASM with a notice. */
@@ -87,7 +91,7 @@ export interface LoadOptions {
    * { latentTile }: tile_latent_min_size in latent cells (a multiple of 4; tile_sample_min_size =
    * latentTile × vae_scale_factor); the default tile is diffusers' for the model (defaultVaeTiling).
    */
-  readonly vaeTiling?: 'off' | 'auto' | { readonly latentTile: number; readonly overlap?: number };
+  readonly vaeTiling?: VaeTilingOption;
   /** ORT's WebGPU buffer cache (ort.ts BufferCacheMode); default 'simple'. */
   readonly bufferCache?: BufferCacheMode;
   /**
@@ -115,14 +119,7 @@ export interface LoadOptions {
   readonly keepUNet?: boolean;
 }
 
-export type GuidanceBatch = 'batched' | 'split';
 
-function resolveGuidanceBatch(option: LoadOptions['guidanceBatch'], memory: MemoryPolicy): GuidanceBatch {
-  const o = option ?? 'auto';
-  if (o === 'auto') return memory === 'staged' ? 'split' : 'batched';
-  if (o !== 'batched' && o !== 'split') throw new PipelineError('bad-option', `guidanceBatch must be 'batched', 'split' or 'auto', got ${String(o)}`);
-  return o;
-}
 
 /** The manifest's narrowed weight storage, which the runtime self-tests on the GPU at load (undefined: float32). */
 function narrowStorage(m: Manifest): NarrowStorage | undefined {
@@ -137,106 +134,7 @@ const WEIGHT_STORAGE_NOTES: Readonly<Record<NonNullable<Manifest['weight_storage
   'int8-per-channel': '; int8 weights (per channel) dequantised on the GPU',
 };
 
-/** Intel/ldm3d-pano's vae.config.sample_size, for manifests written before they recorded it. */
-const FALLBACK_VAE_SAMPLE_SIZE = 256;
 
-/**
- * diffusers' default tiling for the model: tile_sample_min_size = vae.config.sample_size,
- * tile_latent_min_size = int(sample_size / vae_scale_factor), tile_overlap_factor 0.25
- * (LDM3D-pano: 256 px = 32 latent cells, so a 512×1024 image is 3 × 6 tiles).
- */
-export function defaultVaeTiling(m: Manifest): VaeTiling {
-  const sample = m.vae_sample_size ?? FALLBACK_VAE_SAMPLE_SIZE;
-  // A tile that is not a multiple of 4 cells would make diffusers' loops return the wrong image
-  // size (resolveTiling); such a sample_size (none known) gets the multiple of 4 below it.
-  const latentTile = Math.max(4, 4 * Math.floor(Math.floor(sample / m.vae_scale_factor) / 4));
-  return resolveTiling({ latentTile }, m.vae_scale_factor);
-}
-
-function resolveVaeTiling(m: Manifest, option: LoadOptions['vaeTiling'], memory: MemoryPolicy): VaeTiling | null {
-  const o = option ?? 'auto';
-  if (o === 'off') return null;
-  if (o === 'auto') return memory === 'staged' ? defaultVaeTiling(m) : null;
-  if (typeof o !== 'object' || o === null) throw new PipelineError('bad-option', `vaeTiling must be 'off', 'auto' or { latentTile }, got ${String(o)}`);
-  try {
-    return resolveTiling(o, m.vae_scale_factor);
-  } catch (e) {
-    throw new PipelineError('bad-option', reasonOf(e));
-  }
-}
-
-/** What chooseMemoryPolicy looks at (navigator, the adapter, the model); injectable for tests. */
-export interface MemoryEnvironment {
-  readonly backend: Backend;
-  /** navigator.deviceMemory (GiB, rounded down by the browser to 0.25…8), or undefined. */
-  readonly deviceMemoryGiB?: number;
-  /** navigator.userAgent, or ''. */
-  readonly userAgent?: string;
-  /** The adapter's vendor/architecture/description, as OrtRuntime.adapter. */
-  readonly adapter?: string;
-  /** Bytes of the text encoder, UNet and VAE decoder files together. */
-  readonly weightBytes: number;
-}
-
-/** Above this many bytes of weights, WASM stages the sessions: the wasm heap is 4 GiB in all. */
-const WASM_RESIDENT_LIMIT = 1.5 * 2 ** 30;
-
-/**
- * The default memory policy. Staging costs session creation on every generation (~7 s for the
- * full-size fp32 model on an H100: BENCHMARKS.md), so it is chosen only where resident sessions
- * would not fit: a mobile GPU or headset (Quest 3: 8 GB shared by the OS, the browser and the
- * compositor; the resident pipeline peaked at 14.6 GiB), a device reporting less than 8 GiB
- * (navigator.deviceMemory is capped at 8, so 8 cannot tell an 8 GB laptop from a 64 GB desktop:
- * those stay resident, and a desktop with a discrete GPU is the common case there), or WASM with
- * weights that would crowd the 4 GiB heap. Small models (the tiny test models, ~3 MB) always stay
- * resident.
- */
-export function chooseMemoryPolicy(env: MemoryEnvironment): MemoryPolicy {
-  const small = env.weightBytes < 256 * 2 ** 20;
-  if (small) return 'resident';
-  if (env.backend === 'wasm') return env.weightBytes > WASM_RESIDENT_LIMIT ? 'staged' : 'resident';
-  if (MOBILE_ADAPTER.test(env.adapter ?? '') || MOBILE_AGENT.test(env.userAgent ?? '')) return 'staged';
-  if (env.deviceMemoryGiB !== undefined && env.deviceMemoryGiB < 8) return 'staged';
-  return 'resident';
-}
-
-/** UNet weight bytes above which a headset is told to use the int8 export (fp32: 3.44 GB, float16 1.72, int8 0.86). */
-const HEADSET_UNET_LIMIT = 1.2e9;
-
-/**
- * A mobile GPU or headset (where the staged policy is the default) with an export whose UNet weights
- * alone are too large for the ~3 GB a Quest 3 gives a page: say so before the first generation runs
- * out of memory, and name the export that fits (BENCHMARKS.md: int8, 2.56 GiB peak). Null otherwise.
- */
-export function lowMemoryAdvice(env: MemoryEnvironment, manifest: Manifest): string | null {
-  if (env.backend !== 'webgpu' || !(MOBILE_ADAPTER.test(env.adapter ?? '') || MOBILE_AGENT.test(env.userAgent ?? ''))) return null;
-  const unet = manifest.sessions.unet;
-  if (!unet) return null;
-  const folder = unet.file.includes('/') ? unet.file.slice(0, unet.file.lastIndexOf('/') + 1) : '';
-  const paths = new Set([unet.file, ...unet.external_data.map((d) => folder + d)]);
-  const bytes = manifest.files.filter((f) => paths.has(f.path)).reduce((a, f) => a + f.bytes, 0);
-  if (bytes <= HEADSET_UNET_LIMIT) return null;
-  const storage = manifest.weight_storage === 'float16-widened' ? 'float16' : 'float32';
-  return (
-    `This export keeps the UNet's weights in ${storage} (${(bytes / 1e9).toFixed(2)} GB), more than this device's GPU is likely to hold next to a generation; ` +
-    'if it runs out of memory, use the int8 export (models/narrow_weights.py --storage int8, README "Real weights").'
-  );
-}
-
-function memoryEnvironment(runtime: OrtRuntime, manifest: Manifest): MemoryEnvironment {
-  const nav = (globalThis as { navigator?: { deviceMemory?: number; userAgent?: string } }).navigator;
-  const files = new Set<string>();
-  for (const name of ['text_encoder', 'unet', 'vae_decoder'] as const) {
-    const spec = manifest.sessions[name];
-    if (!spec) continue;
-    files.add(spec.file);
-    const folder = spec.file.includes('/') ? spec.file.slice(0, spec.file.lastIndexOf('/') + 1) : '';
-    for (const d of spec.external_data) files.add(folder + d);
-  }
-  const weightBytes = manifest.files.filter((f) => files.has(f.path)).reduce((a, f) => a + f.bytes, 0);
-  // Node (CLI, tests, bench) has a navigator without deviceMemory; only a browser's value counts.
-  return { backend: runtime.backend, deviceMemoryGiB: nav?.deviceMemory, userAgent: nav?.userAgent ?? '', adapter: runtime.adapter, weightBytes };
-}
 
 export interface WarmUpResult {
   /** Milliseconds per stage (creation included in 'staged'), and total. */
