@@ -45,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 PREFIX = "conv_matmul/"
-INT64_MAX = 2**63 - 1
+from rewrite_folder import INT64_MAX, GraphNames  # noqa: E402
 DEFAULT_SESSIONS = "unet,unet_shallow"
 DEFAULT_MAX_COLS_MIB = 0  # 0: no limit
 DEFAULT_MAX_BATCH = 2  # the desktop configuration runs the UNet on [uncond, cond]
@@ -116,27 +116,8 @@ def convert_graph(model, label: str = "graph", max_cols_bytes: int = 0, max_batc
         raise ConvMatMulError(f"conv_matmul: {label}: opset {opset}; this needs >= 13")
     inits = {i.name: i for i in g.initializer}
     producers = {o: n for n in g.node for o in n.output}
-    taken = set(inits) | {o for n in g.node for o in n.output} | {i.name for i in g.input} | {n.name for n in g.node}
-
-    def fresh(base: str) -> str:
-        name = base
-        k = 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
-
-    consts: dict[tuple, str] = {}
-    new_inits = []
-
-    def const(values: list[int]) -> str:
-        key = tuple(values)
-        if key not in consts:
-            name = fresh(PREFIX + "c_" + "_".join(str(v) if v != INT64_MAX else "end" for v in values))
-            new_inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
-            consts[key] = name
-        return consts[key]
+    names = GraphNames(g, PREFIX)
+    fresh, const, new_inits = names.fresh, names.const, names.new_inits
 
     # spatial scale of every tensor relative to the graph's first 4-D input (1, 1/2, 2, ...), for the
     # cols size check only; unknown tensors get the scale of their first known input

@@ -110,3 +110,38 @@ def rewrite_folder(src: Path, out: Path, wanted: list[str], rewrite: Callable[[o
         raise error(f"{tool}: files of the input manifest missing from the output: {lost}")
     manifest["files"] = files
     return manifest, stats_by_session
+
+
+INT64_MAX = 2**63 - 1
+
+
+class GraphNames:
+    """Fresh names in one graph, and int64 constants shared by value (Slice starts/ends, shapes),
+    for the graph rewrites. `new_inits` collects the constants' initializers for the caller to add."""
+
+    def __init__(self, graph, prefix: str):
+        self.prefix = prefix
+        self.taken = ({i.name for i in graph.initializer} | {o for n in graph.node for o in n.output}
+                      | {i.name for i in graph.input} | {n.name for n in graph.node})
+        self.consts: dict[tuple, str] = {}
+        self.new_inits: list = []
+
+    def fresh(self, base: str) -> str:
+        name = base
+        k = 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def const(self, values: list[int]) -> str:
+        import numpy as np
+        from onnx import numpy_helper
+
+        key = tuple(values)
+        if key not in self.consts:
+            name = self.fresh(self.prefix + "c_" + "_".join(str(v) if v != INT64_MAX else "end" for v in values))
+            self.new_inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
+            self.consts[key] = name
+        return self.consts[key]

@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 
 INPUT = "circular_pad"
 PREFIX = "circular_pad/"
-INT64_MAX = 2**63 - 1
+from rewrite_folder import INT64_MAX, GraphNames  # noqa: E402
 DEFAULT_SESSIONS = "unet,unet_shallow,vae_decoder,vae_encoder"
 INPUT_SPEC = {"name": INPUT, "dtype": "float32", "shape": [1]}
 
@@ -102,9 +102,8 @@ def _kernel_width(node, g, producers: dict, inits: dict, shapes: dict) -> int | 
 
 def wrap_graph(model, label: str = "graph") -> dict:
     """Rewrites `model` in place (see the module docstring); returns what it did."""
-    import numpy as np
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import helper
 
     g = model.graph
     opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
@@ -126,27 +125,8 @@ def wrap_graph(model, label: str = "graph") -> dict:
                     shapes[v.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
         except Exception:  # noqa: BLE001 - a fallback; a width it cannot tell is fatal below
             pass
-    taken = set(inits) | {o for n in g.node for o in n.output} | {i.name for i in g.input} | {n.name for n in g.node}
-
-    def fresh(base: str) -> str:
-        name = base
-        k = 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
-
-    consts: dict[tuple, str] = {}
-    new_inits = []
-
-    def const(values: list[int]) -> str:
-        key = tuple(values)
-        if key not in consts:
-            name = fresh(PREFIX + "c_" + "_".join(str(v) if v != INT64_MAX else "end" for v in values))
-            new_inits.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
-            consts[key] = name
-        return consts[key]
+    names = GraphNames(g, PREFIX)
+    fresh, const, new_inits = names.fresh, names.const, names.new_inits
 
     stats = {"convs": 0, "wrapped": 0, "wrapped_asymmetric": 0, "padded_tensors": 0, "kept_kernel_width_1": 0,
              "kept_unpadded": 0, "pads": {}}
