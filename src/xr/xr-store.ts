@@ -15,6 +15,15 @@ function profilesBase(): string {
   return new URL('xr-input-profiles/', document.baseURI).href;
 }
 
+/**
+ * A trigger press and release on the same panel button is a click if they are at most this far
+ * apart (ms). The pointer library's default is 300 ms, measured between the select events, which
+ * arrive at frame starts: when frames are slow (a generation busy on the GPU; the emulator under
+ * SwiftShader draws a frame in 400-800 ms) a quick press and release one frame apart exceeded it
+ * and the button silently ignored the press (issue 14 item 9). Releasing elsewhere is still no click.
+ */
+export const CLICK_THRESHOLD_MS = 2000;
+
 export function createAppXRStore(): XRStore {
   return createXRStore({
     emulate: {
@@ -36,7 +45,7 @@ export function createAppXRStore(): XRStore {
     layers: false,
     domOverlay: false,
     baseAssetPath: profilesBase(),
-    controller: { model: false, teleportPointer: false, grabPointer: false },
-    hand: { model: false, teleportPointer: false, grabPointer: false },
+    controller: { model: false, teleportPointer: false, grabPointer: false, rayPointer: { clickThresholdMs: CLICK_THRESHOLD_MS } },
+    hand: { model: false, teleportPointer: false, grabPointer: false, rayPointer: { clickThresholdMs: CLICK_THRESHOLD_MS } },
   });
 }

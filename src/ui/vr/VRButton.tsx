@@ -1,9 +1,13 @@
 /** A uikit button for the VR panels: a Container with hover/active styles and one Text. */
 import { Container, Text } from '@react-three/uikit';
-import type { ReactNode } from 'react';
+import { useCallback, type ReactNode } from 'react';
+import type { Object3D } from 'three';
+import { registerVRElement } from './vr-debug';
 
 export interface VRButtonProps {
   readonly label: string;
+  /** The name tests find it by (vr-debug.ts); the label by default. */
+  readonly name?: string;
   onClick(): void;
   readonly disabled?: boolean;
   /** Highlighted (a toggle that is on, the selected field). */
@@ -15,10 +19,13 @@ export interface VRButtonProps {
   onPointerUp?(): void;
 }
 
-export function VRButton({ label, onClick, disabled, selected, fontSize = 20, width, flexGrow, onPointerDown, onPointerUp }: VRButtonProps): ReactNode {
+export function VRButton({ label, name = label, onClick, disabled, selected, fontSize = 20, width, flexGrow, onPointerDown, onPointerUp }: VRButtonProps): ReactNode {
+  // Tests find the button by its name to aim the controller ray at it (vr-debug.ts).
+  const register = useCallback((el: Object3D | null) => (el ? registerVRElement(name, el) : undefined), [name]);
   const base = disabled ? '#2a3038' : selected ? '#1f6fd1' : '#3a4450';
   return (
     <Container
+      ref={register}
       backgroundColor={base}
       // uikit 1.0 crashes on a conditional section that is present but undefined: pass {} instead.
       hover={disabled ? {} : { backgroundColor: selected ? '#3b86e0' : '#56657a' }}

@@ -3,7 +3,7 @@
  * fades: see src/xr/comfort-fade.ts), delete, regenerate with the same seed or a new one through
  * the generation store with the scene's saved settings. Storage errors are shown on the panel.
  */
-import { build, Container, Text, VanillaImage, type ImageProperties } from '@react-three/uikit';
+import { build, Container, Text, VanillaImage, type ImageProperties, type VanillaContainer } from '@react-three/uikit';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
@@ -14,7 +14,7 @@ import { useObjectUrl } from '../gallery/use-object-url';
 import { useSceneList } from '../gallery/use-scene-list';
 import { seedText } from '../gallery/seed-text';
 import { VRButton } from './VRButton';
-import { vrDebug } from './vr-debug';
+import { registerVRElement, vrDebug } from './vr-debug';
 import { regenerateSettings } from './regenerate';
 
 export interface VRGalleryProps {
@@ -34,8 +34,11 @@ export const GALLERY_PAGE = 6;
 
 function Thumb({ scene, selected, onSelect }: { scene: SceneSummary; selected: boolean; onSelect(): void }): ReactNode {
   const url = useObjectUrl(scene.thumbnail.bytes, scene.thumbnail.mimeType, scene.id);
+  // Tests aim the controller ray at a thumbnail by its scene id (vr-debug.ts).
+  const register = useCallback((el: VanillaContainer | null) => (el ? registerVRElement(`thumb:${scene.id}`, el) : undefined), [scene.id]);
   return (
     <Container
+      ref={register}
       flexDirection="column"
       gap={4}
       padding={4}

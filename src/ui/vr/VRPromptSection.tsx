@@ -20,7 +20,7 @@ import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { VR_NO_WRAP_REASON, VR_WRAP_LABEL, wrapControl } from '../generate/wrap-control';
 import { promptTemplateControl } from '../generate/prompt-template-control';
 import { VRKeyboard } from './VRKeyboard';
-import { vrDebug } from './vr-debug';
+import { registerVRElement, vrDebug } from './vr-debug';
 import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from './prompt-settings';
 
 export interface VRPromptSectionProps {
@@ -65,6 +65,8 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   const [field, setField] = useState<Field>('prompt');
   const bar = useRef<VanillaContainer>(null);
   const label = useRef<VanillaText>(null);
+  // The e2e test checks the field is in view when the panel appears (vr-debug.ts).
+  const registerPromptField = useCallback((el: VanillaContainer | null) => (el ? registerVRElement('prompt-field', el) : undefined), []);
   const running = status === 'planning' || status === 'loading' || status === 'generating' || status === 'cancelling';
   const ptt = usePushToTalk();
   useControllerTalk(ptt, !running);
@@ -147,7 +149,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
           onPointerUp={ptt.release}
         />
       </Container>
-      <Container backgroundColor="#0f1216" borderRadius={8} padding={10} minHeight={64} width="100%">
+      <Container ref={registerPromptField} backgroundColor="#0f1216" borderRadius={8} padding={10} minHeight={64} width="100%">
         <Text fontSize={20} color={shown ? '#ffffff' : '#7b8794'} wordBreak="break-word">
           {shown ? `${shown}_` : field === 'prompt' ? 'Type or hold Talk (A / X) to describe the scene' : 'What to avoid (optional)'}
         </Text>
@@ -211,12 +213,13 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
       <VRHostQuestion host={askHost} onAnswer={(allow) => store.getState().answerHost(allow)} />
       <Container flexDirection="row" gap={8}>
         <VRButton
+          name="generate"
           label={confirm ? 'Download and generate' : status === 'generating' ? 'Generating...' : status === 'loading' ? 'Loading...' : 'Generate'}
           disabled={running}
           flexGrow={1}
           onClick={generate}
         />
-        <VRButton label={status === 'cancelling' ? 'Cancelling...' : 'Cancel'} disabled={!running || status === 'cancelling'} onClick={cancel} />
+        <VRButton name="generate-cancel" label={status === 'cancelling' ? 'Cancelling...' : 'Cancel'} disabled={!running || status === 'cancelling'} onClick={cancel} />
       </Container>
       <Container flexDirection="column" gap={4} display={running ? 'flex' : 'none'}>
         <Container width="100%" height={10} backgroundColor="#0f1216" borderRadius={5}>

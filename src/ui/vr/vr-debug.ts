@@ -1,9 +1,11 @@
 /**
- * `window.__ldm3dVR`: what the VR panels expose to the end-to-end tests (and the console). The
- * emulator's controller rays cannot be aimed from a test reliably on a loaded machine, so the
- * tests call the very handlers the keys and buttons call. Observations are written by mutation
+ * `window.__ldm3dVR`: what the VR panels expose to the end-to-end tests (and the console).
+ * Elements' world corners and the eye camera let a test aim the emulated controller's ray at a
+ * button and press it as a user does (test/e2e/vr-controller.ts); the handlers are kept for tests
+ * that only need to get somewhere (e.g. setting steps). Observations are written by mutation
  * (from store subscriptions and button handlers), never through React state.
  */
+import { Vector3, type Object3D } from 'three';
 
 export interface VRDebugHandle {
   /** The prompt panel is mounted (inside an XR session). */
@@ -40,6 +42,17 @@ export interface VRDebugHandle {
   sharpenProgressLog: string[];
   /** Detail-layer weight (0…255) at texture coordinates, 0 where there is no layer. */
   detailAlphaAt: ((uvs: readonly (readonly [number, number])[]) => number[]) | null;
+  /**
+   * World-space corners of a named panel element (registerVRElement: a button's label,
+   * "prompt-field", "grab-bar", "thumb:<scene id>"), so a test can project them or aim the
+   * controller at them; null when no such element is mounted.
+   */
+  corners: (name: string) => [number, number, number][] | null;
+  /** The viewer's eye camera in XR: projection × view (column-major), null before an XR frame. */
+  viewProjection: (() => number[] | null) | null;
+  /** Times the panel was brought back in front of the head (B / Y) and moved with its grab bar. */
+  panelRecalls: number;
+  panelDrags: number;
 }
 
 declare global {
@@ -69,7 +82,33 @@ const handle: VRDebugHandle = {
   cancelSharpen: null,
   sharpenProgressLog: [],
   detailAlphaAt: null,
+  corners: (name) => {
+    const el = elements.get(name);
+    if (!el) return null;
+    // uikit draws each element as a unit quad scaled and placed by its matrixWorld.
+    el.updateWorldMatrix(true, false);
+    return [
+      [-0.5, -0.5],
+      [0.5, -0.5],
+      [0.5, 0.5],
+      [-0.5, 0.5],
+    ].map(([x, y]) => new Vector3(x, y, 0).applyMatrix4(el.matrixWorld).toArray());
+  },
+  viewProjection: null,
+  panelRecalls: 0,
+  panelDrags: 0,
 };
+
+/** Named panel elements for `corners` (the newest mount of a name wins). */
+const elements = new Map<string, Object3D>();
+
+/** Registers a mounted uikit element under `name`; the returned function removes it. */
+export function registerVRElement(name: string, el: Object3D): () => void {
+  elements.set(name, el);
+  return () => {
+    if (elements.get(name) === el) elements.delete(name);
+  };
+}
 
 export function vrDebug(): VRDebugHandle {
   if (typeof window !== 'undefined' && window.__ldm3dVR !== handle) window.__ldm3dVR = handle;
