@@ -19,6 +19,8 @@ export interface VRPanelProps {
   readonly sceneStore: SceneStore;
   readonly baseMapping: DepthMapping;
   onRecenter(): void;
+  /** Shown at the top: the bar that moves the panel (src/ui/vr/VRGrabBar.tsx). */
+  readonly grabBar?: ReactNode;
 }
 
 // Labels stay within the bundled MSDF font's glyphs (src/ui/vr/vr-font.ts: Latin-1 and common punctuation).
@@ -46,7 +48,7 @@ function PanelButton({ label, onClick }: { label: string; onClick(): void }): Re
   );
 }
 
-export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): ReactNode {
+export function VRPanel({ sceneStore, baseMapping, onRecenter, grabBar }: VRPanelProps): ReactNode {
   const mapping = useStore(sceneStore, (s) => s.depthMapping);
   const label = useStore(sceneStore, (s) => s.current?.label ?? '');
   const lastError = useStore(sceneStore, (s) => s.messages.findLast((m) => m.kind === 'error')?.text ?? null);
@@ -56,7 +58,8 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
     s.setDepthMapping(stepDepthScale(s.depthMapping, baseMapping, factor));
   };
   return (
-    // 1 px = 1 mm: a 56 cm wide panel (with the keyboard) at arm's length below eye level.
+    // 1 px = 1 mm: a 56 cm wide panel (with the keyboard) about 1 m away below eye level
+    // (src/ui/vr/panel-placement.ts).
     <Container
       pixelSize={0.001}
       // The bundled Latin-1 font (issue 13 item 10), inherited by every Text below.
@@ -72,6 +75,7 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter }: VRPanelProps): 
       depthTest={false}
       renderOrder={10}
     >
+      {grabBar}
       <Text fontSize={18} color="#b8c2cc">
         {label}
       </Text>

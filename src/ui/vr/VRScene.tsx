@@ -1,15 +1,23 @@
 /**
  * Where the VR panels stand around the viewer (inside the rig, so recenter and snap turn carry
  * them with the panorama): the main panel (prompt, keyboard, settings, progress) ahead and below
- * eye level, tilted up; the gallery to the left, turned to face the viewer.
+ * eye level, facing the eye (src/ui/vr/panel-placement.ts); the gallery to the left, turned to
+ * face the viewer. The main panel moves with its grab bar, and B or Y on a controller brings it
+ * back in front of the head without turning the panorama (issue 14 item 8).
  */
-import type { ReactNode } from 'react';
+import { useFrame, useThree } from '@react-three/fiber';
+import { useXRInputSourceState } from '@react-three/xr';
+import { useCallback, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
+import { Quaternion, Vector3, type Group } from 'three';
 import type { DepthMapping } from '../../panorama/types';
 import type { SceneStore } from '../../state/scene-store';
 import type { GenerationStore } from '../../state/generation';
 import type { SceneServices } from '../../storage/save-then-show';
 import { VRPanel } from '../VRPanel';
 import { VRGallery } from './VRGallery';
+import { VRGrabBar } from './VRGrabBar';
+import { defaultPanelPose, dragTo, placeInFront } from './panel-placement';
+import { registerVRElement, vrDebug } from './vr-debug';
 
 export interface VRSceneProps {
   readonly sceneStore: SceneStore;
@@ -19,11 +27,75 @@ export interface VRSceneProps {
   onRecenter(): void;
 }
 
+/** xr-standard gamepad mapping: buttons[5] is B (right) / Y (left) on Quest controllers. */
+const RECALL_BUTTON_INDEX = 5;
+
+const head = new Vector3();
+const headQuaternion = new Quaternion();
+
 export function VRScene({ sceneStore, baseMapping, generation, services, onRecenter }: VRSceneProps): ReactNode {
+  const panel = useRef<Group>(null);
+  const camera = useThree((s) => s.camera);
+  const gl = useThree((s) => s.gl);
+  const left = useXRInputSourceState('controller', 'left');
+  const right = useXRInputSourceState('controller', 'right');
+  const recallHeld = useRef(false);
+
+  useLayoutEffect(() => {
+    if (!panel.current) return;
+    defaultPanelPose(panel.current);
+    // The uikit root (the panel's whole area), for tests that check where it stands and faces.
+    const root = panel.current.children[0];
+    return root ? registerVRElement('panel', root) : undefined;
+  }, []);
+
+  useEffect(() => {
+    const debug = vrDebug();
+    debug.viewProjection = () => {
+      // The eye the emulator shows (and the left eye on a headset); updated by three each XR frame.
+      const eye = gl.xr.isPresenting ? gl.xr.getCamera().cameras[0] : undefined;
+      if (!eye) return null;
+      return eye.projectionMatrix.clone().multiply(eye.matrixWorldInverse).toArray();
+    };
+    return () => {
+      debug.viewProjection = null;
+    };
+  }, [gl]);
+
+  useFrame(() => {
+    // B / Y: a press (not a hold) brings the panel back in front of the head.
+    const down =
+      left?.inputSource.gamepad?.buttons[RECALL_BUTTON_INDEX]?.pressed === true ||
+      right?.inputSource.gamepad?.buttons[RECALL_BUTTON_INDEX]?.pressed === true;
+    if (down === recallHeld.current) return;
+    recallHeld.current = down;
+    if (!down || !panel.current) return;
+    camera.getWorldPosition(head);
+    camera.getWorldQuaternion(headQuaternion);
+    placeInFront(panel.current, head, headQuaternion);
+    vrDebug().panelRecalls++;
+  });
+
+  const onDrag = useCallback(
+    (grabbed: Vector3, point: Vector3) => {
+      if (!panel.current) return;
+      dragTo(panel.current, grabbed, point, camera.getWorldPosition(head));
+    },
+    [camera],
+  );
+  const onDragEnd = useCallback(() => {
+    vrDebug().panelDrags++;
+  }, []);
+
   return (
     <>
-      <group position={[0, -0.4, -0.65]} rotation={[-0.45, 0, 0]}>
-        <VRPanel sceneStore={sceneStore} baseMapping={baseMapping} onRecenter={onRecenter} />
+      <group ref={panel}>
+        <VRPanel
+          sceneStore={sceneStore}
+          baseMapping={baseMapping}
+          onRecenter={onRecenter}
+          grabBar={<VRGrabBar panel={panel} onDrag={onDrag} onDragEnd={onDragEnd} />}
+        />
       </group>
       <group position={[-0.62, -0.2, -0.45]} rotation={[0, 0.94, 0]}>
         <group rotation={[-0.3, 0, 0]}>
