@@ -77,8 +77,10 @@ describe('VR panel in view and driven by the controller', () => {
     expect(Math.abs(project(vp, [0, 1.6 + Math.tan(fovy / 2), -1], VIEWPORT.width, VIEWPORT.height).y)).toBeLessThan(1);
 
     for (const name of ['prompt-field', 'generate', 'generate-cancel']) expectInView(name, await onScreen(page, name));
-    // The panel's top (its grab bar) stays below the line of sight: the scene ahead stays clear.
-    for (const p of await onScreen(page, 'grab-bar')) expect(p.y).toBeGreaterThan(VIEWPORT.height / 2 + 10);
+    // The panel's top stays below the line of sight, clear of what is straight ahead (the test
+    // room's marker reaches 3.2°, 17 px below the centre here).
+    const top = Math.min(...(await onScreen(page, 'panel')).map((p) => p.y));
+    expect(top).toBeGreaterThan(VIEWPORT.height / 2 + 20);
   });
 
   it('types on the virtual keyboard with the ray and trigger', async () => {
