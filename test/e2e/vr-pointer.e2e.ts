@@ -170,6 +170,10 @@ describe('VR panel in view and driven by the controller', () => {
     const mid = bar.reduce((s, p) => s + p.x, 0) / bar.length;
     expect(Math.abs(mid - VIEWPORT.width / 2)).toBeLessThan(10);
     expect(facingCosine(await cornersOf(page, 'panel'), [0, 1.6, 0])).toBeGreaterThan(0.995);
+    // The gallery came along to the panel's left instead of standing in front of it.
+    const thumbs = await page.evaluate(() => window.__ldm3dVR!.gallery.map((g) => `thumb:${g.id}`));
+    const panelLeft = Math.min(...(await onScreen(page, 'panel')).map((p) => p.x));
+    for (const t of thumbs) for (const p of await onScreen(page, t)) expect(p.behind || p.x < panelLeft).toBe(true);
     saveArtefact('e2e/vr-panel-recalled.png', await page.screenshot());
     expect(errors.filter((e) => !/^request failed: \S+\/models\/tiny\/\S+ net::ERR_ABORTED$/.test(e))).toEqual([]);
   });

@@ -3,7 +3,8 @@
  * them with the panorama): the main panel (prompt, keyboard, settings, progress) ahead and below
  * eye level, facing the eye (src/ui/vr/panel-placement.ts); the gallery to the left, turned to
  * face the viewer. The main panel moves with its grab bar, and B or Y on a controller brings it
- * back in front of the head without turning the panorama (issue 14 item 8).
+ * (and the gallery at its left) back in front of the head without turning the panorama (issue 14
+ * item 8).
  */
 import { useFrame, useThree } from '@react-three/fiber';
 import { useXRInputSourceState } from '@react-three/xr';
@@ -16,7 +17,7 @@ import type { SceneServices } from '../../storage/save-then-show';
 import { VRPanel } from '../VRPanel';
 import { VRGallery } from './VRGallery';
 import { VRGrabBar } from './VRGrabBar';
-import { defaultPanelPose, dragTo, placeInFront } from './panel-placement';
+import { defaultPanelPose, dragTo, placeAroundHead, placeInFront } from './panel-placement';
 import { registerVRElement, vrDebug } from './vr-debug';
 
 export interface VRSceneProps {
@@ -30,11 +31,18 @@ export interface VRSceneProps {
 /** xr-standard gamepad mapping: buttons[5] is B (right) / Y (left) on Quest controllers. */
 const RECALL_BUTTON_INDEX = 5;
 
+/** The gallery's place at the panel's left (rig-local at the session start; recall keeps it there relative to the head). */
+const GALLERY_POSITION = new Vector3(-0.62, -0.2, -0.45);
+const GALLERY_YAW = 0.94;
+// Constants, so a re-render never re-applies them over a recalled pose.
+const GALLERY_ROTATION: [number, number, number] = [0, GALLERY_YAW, 0];
+
 const head = new Vector3();
 const headQuaternion = new Quaternion();
 
 export function VRScene({ sceneStore, baseMapping, generation, services, onRecenter }: VRSceneProps): ReactNode {
   const panel = useRef<Group>(null);
+  const gallery = useRef<Group>(null);
   const camera = useThree((s) => s.camera);
   const gl = useThree((s) => s.gl);
   const left = useXRInputSourceState('controller', 'left');
@@ -73,6 +81,7 @@ export function VRScene({ sceneStore, baseMapping, generation, services, onRecen
     camera.getWorldPosition(head);
     camera.getWorldQuaternion(headQuaternion);
     placeInFront(panel.current, head, headQuaternion);
+    if (gallery.current) placeAroundHead(gallery.current, GALLERY_POSITION, GALLERY_YAW, head, headQuaternion);
     vrDebug().panelRecalls++;
   });
 
@@ -97,7 +106,7 @@ export function VRScene({ sceneStore, baseMapping, generation, services, onRecen
           grabBar={<VRGrabBar panel={panel} onDrag={onDrag} onDragEnd={onDragEnd} />}
         />
       </group>
-      <group position={[-0.62, -0.2, -0.45]} rotation={[0, 0.94, 0]}>
+      <group ref={gallery} position={GALLERY_POSITION} rotation={GALLERY_ROTATION}>
         <group rotation={[-0.3, 0, 0]}>
           <VRGallery services={services} generation={generation} />
         </group>

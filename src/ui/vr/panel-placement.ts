@@ -42,6 +42,18 @@ export function placeInFront(panel: Object3D, headPosition: Vector3, headQuatern
 }
 
 /**
+ * Places `target` (e.g. the gallery) at `local` pose relative to the head's heading, as it stands
+ * relative to the rig at the start of a session: recall brings the gallery along to the main
+ * panel's left, instead of leaving it where the recalled panel now stands.
+ */
+export function placeAroundHead(target: Object3D, localPosition: Vector3, localYaw: number, headPosition: Vector3, headQuaternion: Quaternion): void {
+  const world = new Quaternion().setFromEuler(e.set(0, yawOf(headQuaternion), 0, 'YXZ'));
+  const at = localPosition.clone().applyQuaternion(world).add(headPosition);
+  world.multiply(new Quaternion().setFromEuler(e.set(0, localYaw, 0, 'YXZ')));
+  setWorldPose(target, at, world);
+}
+
+/**
  * Grab-bar drag: moves the panel so that `grabbed` (a point of the panel in its own local frame,
  * recorded when the drag began) lies at `point` (world), with the panel facing `head`.
  */
