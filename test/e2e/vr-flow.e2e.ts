@@ -1,6 +1,8 @@
 // The headset flow in headless Chromium with the IWER emulator: enter VR, the VR panel mounts,
-// a prompt is typed on the virtual keyboard (through the keys' own handlers: see
-// src/ui/vr/vr-debug.ts), generated with the tiny models in 2 steps, progress reaches the panel,
+// a prompt is typed on the virtual keyboard (through the keys' own handlers: 30 presses with
+// capitals, digits and Backspace; aimed with the ray each costs several seconds here, and
+// test/e2e/vr-pointer.e2e.ts drives keys, Generate and the gallery with the ray and trigger),
+// generated with the tiny models in 2 steps, progress reaches the panel,
 // the scene is saved and listed in the VR gallery, and stepping into it fades (swap behind the veil).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
