@@ -11,11 +11,14 @@ import type { SessionName } from '../model/manifest';
 import { deepCacheIntervalError, isPresetChoice, PRESET_CHOICES, type PresetChoice } from '../pipeline/presets';
 import type { ModelErrorReason } from '../model/model-store';
 import { guidanceError, stepsError } from '../pipeline/setting-ranges';
+import { SCHEDULER_NAMES, type SchedulerName } from '../pipeline/schedulers/common';
+import type { Backend, BackendRequest as BackendPreference } from '../runtime/ort';
 
-export type Backend = 'webgpu' | 'wasm';
-export type BackendPreference = 'auto' | Backend;
-export type SchedulerName = 'ddim' | 'pndm' | 'euler' | 'dpm';
-export const SCHEDULERS: readonly SchedulerName[] = ['ddim', 'pndm', 'euler', 'dpm'];
+// One vocabulary (issue 15): the runtime's back ends and the schedulers' names, re-exported for the
+// worker's clients under the names they use.
+export type { Backend, BackendRequest as BackendPreference } from '../runtime/ort';
+export type { SchedulerName } from '../pipeline/schedulers/common';
+export { SCHEDULER_NAMES as SCHEDULERS } from '../pipeline/schedulers/common';
 
 /** The sessions a text → panorama run needs (the VAE encoder is for LDM3D-SR). */
 export const PANO_SESSIONS: readonly SessionName[] = ['text_encoder', 'unet', 'vae_decoder'];
@@ -389,7 +392,7 @@ export function validateGenerate(p: GenerateParams): string | null {
   if (typeof p.negative !== 'string') return 'negative prompt must be text';
   const badNumber = stepsError(p.steps) ?? guidanceError(p.guidance);
   if (badNumber) return badNumber;
-  if (!SCHEDULERS.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULERS.join(', ')} (got ${String(p.scheduler)})`;
+  if (!SCHEDULER_NAMES.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got ${String(p.scheduler)})`;
   if (!Number.isInteger(p.seed) || p.seed < 0 || p.seed > 0xffff_ffff) return `seed must be a whole number from 0 to 4294967295 (got ${p.seed})`;
   if (p.deepCacheInterval !== undefined) {
     const bad = deepCacheIntervalError(p.deepCacheInterval);
