@@ -22,6 +22,7 @@ import { promptTemplateControl } from '../generate/prompt-template-control';
 import { VRKeyboard } from './VRKeyboard';
 import { registerVRElement, vrDebug } from './vr-debug';
 import { stepGuidance, stepSteps, talkLabel, vrDeepCacheButtons, vrPresetButtons, vrPresetLine } from './prompt-settings';
+import { subscribeThrottled } from './throttled';
 
 export interface VRPromptSectionProps {
   readonly store: GenerationStore;
@@ -88,28 +89,17 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
 
   useEffect(() => {
     const debug = vrDebug();
-    let lastAt = -Infinity;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const apply = (): void => {
-      timer = null;
-      lastAt = performance.now();
-      const p = store.getState().progress;
-      const line = vrText(p?.text ?? '');
-      bar.current?.setProperties({ width: `${Math.round(Math.min(1, Math.max(0, p?.fraction ?? 0)) * 100)}%` });
-      label.current?.setProperties({ text: line });
-      if (line && debug.progressLog.at(-1) !== line) debug.progressLog.push(line);
-    };
-    apply();
-    const unsubscribe = store.subscribe((s, prev) => {
-      if (s.progress === prev.progress || timer !== null) return;
-      const wait = PROGRESS_MIN_MS - (performance.now() - lastAt);
-      if (wait <= 0) apply();
-      else timer = setTimeout(apply, wait);
-    });
-    return () => {
-      unsubscribe();
-      if (timer !== null) clearTimeout(timer);
-    };
+    return subscribeThrottled(
+      store,
+      (s) => s.progress,
+      (p) => {
+        const line = vrText(p?.text ?? '');
+        bar.current?.setProperties({ width: `${Math.round(Math.min(1, Math.max(0, p?.fraction ?? 0)) * 100)}%` });
+        label.current?.setProperties({ text: line });
+        if (line && debug.progressLog.at(-1) !== line) debug.progressLog.push(line);
+      },
+      PROGRESS_MIN_MS,
+    );
   }, [store]);
 
   useEffect(() => {

@@ -20,6 +20,7 @@ import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
 import { PROGRESS_MIN_MS } from './VRPromptSection';
 import { vrDebug } from './vr-debug';
+import { subscribeThrottled } from './throttled';
 
 /** Said when the session ends while a sharpen is running. */
 export const LEFT_VR_WHILE_SHARPENING =
@@ -85,29 +86,21 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
     [xr, store],
   );
 
-  useEffect(() => {
-    let lastAt = -Infinity;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const apply = (): void => {
-      timer = null;
-      lastAt = performance.now();
-      const text = vrText(store.getState().progress?.text ?? '');
-      label.current?.setProperties({ text });
-      const log = vrDebug().sharpenProgressLog;
-      if (text && log.at(-1) !== text) log.push(text);
-    };
-    apply();
-    const unsubscribe = store.subscribe((s, prev) => {
-      if (s.progress === prev.progress || timer !== null) return;
-      const wait = PROGRESS_MIN_MS - (performance.now() - lastAt);
-      if (wait <= 0) apply();
-      else timer = setTimeout(apply, wait);
-    });
-    return () => {
-      unsubscribe();
-      if (timer !== null) clearTimeout(timer);
-    };
-  }, [store]);
+  useEffect(
+    () =>
+      subscribeThrottled(
+        store,
+        (s) => s.progress,
+        (p) => {
+          const text = vrText(p?.text ?? '');
+          label.current?.setProperties({ text });
+          const log = vrDebug().sharpenProgressLog;
+          if (text && log.at(-1) !== text) log.push(text);
+        },
+        PROGRESS_MIN_MS,
+      ),
+    [store],
+  );
 
   return (
     <Container flexDirection="column" gap={6}>
