@@ -8,27 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { WEBGPU_DEFAULT_LIMITS } from '../../src/runtime/limits';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { OrtRuntime } from '../../src/runtime/ort';
 import { encodeModel } from '../../src/runtime/onnx-proto';
-import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-
-/**
- * y = column sums of x broadcast to [rows, 1024]: a 1024-value input and output, and one
- * intermediate of rows × 4 KiB that the graph does not declare (only ORT knows it exists).
- */
-function expandGraph(rows: number): Uint8Array {
-  return encodeModel({
-    inputs: [{ name: 'x', type: 'float32', shape: [1024] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1024] }],
-    nodes: [
-      { op: 'Expand', inputs: ['x', 'shape'], outputs: ['big'] },
-      { op: 'ReduceSum', inputs: ['big', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 0 } } },
-    ],
-    initializers: [
-      { name: 'shape', dims: [2], data: new BigInt64Array([BigInt(rows), 1024n]), type: 'int64' },
-      { name: 'axes', dims: [1], data: new BigInt64Array([0n]), type: 'int64' },
-    ],
-  });
-}
+import { expandGraph, ones } from './expand-graph';
 
 async function rejection(p: Promise<unknown>): Promise<PipelineError> {
   try {
@@ -39,8 +21,6 @@ async function rejection(p: Promise<unknown>): Promise<PipelineError> {
   }
   throw new Error('expected a rejection');
 }
-
-const ones = () => cpuTensor('float32', new Float32Array(1024).fill(1), [1024]);
 
 beforeAll(() => {
   installNodeWebGPU();

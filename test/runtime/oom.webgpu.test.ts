@@ -10,26 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineError } from '../../src/model/errors';
 import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { encodeModel } from '../../src/runtime/onnx-proto';
-import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-
-/** y = column sums of x broadcast to [rows, 1024]: one undeclared intermediate of rows × 4 KiB. */
-function expandGraph(rows: number): Uint8Array {
-  return encodeModel({
-    inputs: [{ name: 'x', type: 'float32', shape: [1024] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1024] }],
-    nodes: [
-      { op: 'Expand', inputs: ['x', 'shape'], outputs: ['big'] },
-      { op: 'ReduceSum', inputs: ['big', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 0 } } },
-    ],
-    initializers: [
-      { name: 'shape', dims: [2], data: new BigInt64Array([BigInt(rows), 1024n]), type: 'int64' },
-      { name: 'axes', dims: [1], data: new BigInt64Array([0n]), type: 'int64' },
-    ],
-  });
-}
-
-const ones = () => cpuTensor('float32', new Float32Array(1024).fill(1), [1024]);
+import { OrtRuntime } from '../../src/runtime/ort';
+import { expandGraph, ones } from './expand-graph';
 
 beforeAll(() => {
   installNodeWebGPU();

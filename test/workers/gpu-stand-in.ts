@@ -6,25 +6,11 @@
  * loaded with LoadHooks.lowMemory it needs 64 MiB, as the real pipeline's staged policy needs
  * less than its resident one. The failure is the GPU's own; only the pipeline is a stand-in.
  */
-import { encodeModel } from '../../src/runtime/onnx-proto';
-import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
+import { OrtRuntime } from '../../src/runtime/ort';
 import type { HostedPipeline, PipelineLoader } from '../../src/workers/hosted-pipeline';
+import { expandGraph, ones } from '../runtime/expand-graph';
 
-/** y = column sums of x broadcast to [rows, 1024]: one intermediate of rows × 4 KiB. */
-export function expandGraph(rows: number): Uint8Array {
-  return encodeModel({
-    inputs: [{ name: 'x', type: 'float32', shape: [1024] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1024] }],
-    nodes: [
-      { op: 'Expand', inputs: ['x', 'shape'], outputs: ['big'] },
-      { op: 'ReduceSum', inputs: ['big', 'axes'], outputs: ['y'], attributes: { keepdims: { int: 0 } } },
-    ],
-    initializers: [
-      { name: 'shape', dims: [2], data: new BigInt64Array([BigInt(rows), 1024n]), type: 'int64' },
-      { name: 'axes', dims: [1], data: new BigInt64Array([0n]), type: 'int64' },
-    ],
-  });
-}
+export { expandGraph };
 
 export const RESIDENT_ROWS = 262144; // 1 GiB
 export const LOW_MEMORY_ROWS = 16384; // 64 MiB
@@ -48,7 +34,7 @@ export function gpuLoader(rec: GpuStandInRecord): PipelineLoader {
       notices: [],
       async generate(params, step) {
         step.onTokens({ count: 3, max: 77 }, { count: 2, max: 77 });
-        const out = await unet.run({ x: cpuTensor('float32', new Float32Array(1024).fill(1), [1024]) });
+        const out = await unet.run({ x: ones() });
         const y = (await out.y.getData()) as Float32Array;
         step.onStep(1, 1, null);
         // The picture carries what the GPU computed (the row count), so a result proves the run.
