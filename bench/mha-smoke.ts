@@ -15,7 +15,7 @@
  * (build-device-bundle.mjs).
  */
 import { readFileSync } from 'node:fs';
-import { installNodeWebGPU } from '../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../src/node/webgpu';
 import { OrtRuntime, cpuTensor, type Backend, type SubgroupPolicy } from '../src/runtime/ort';
 import { describeAttentionCheck } from '../src/runtime/attention-check';
 

@@ -36,7 +36,7 @@
  * On the GPU machine: bench/run-device-memory.sh.
  *
  * --unet-options merges extra ORT session options into the UNet's session (experiments, e.g.
- * freeDimensionOverrides). --turbofan undoes node-webgpu.ts's --liftoff-only (browsers tier wasm
+ * freeDimensionOverrides). --turbofan undoes src/node/webgpu.ts's --liftoff-only (browsers tier wasm
  * up to TurboFan; Node on a 2-core machine waited minutes for it, see that file).
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import * as ort from 'onnxruntime-web/webgpu';
-import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/runtime/node-webgpu';
+import { installNodeWebGPU, uninstallNodeWebGPU } from '../src/node/webgpu';
 import { GpuMemorySampler } from './lib/gpu-memory';
 import { OrtProbe, type RunRecord } from './lib/ort-probe';
 import { DispatchProfiler } from './lib/dispatch-profiler';

@@ -95,7 +95,7 @@ run_webgpu() { # $1 label, then pano-webgpu arguments
 }
 run_experiment() { # the ONE change each experiment makes against the baseline
   case $1 in
-    # browsers tier ORT's wasm up to TurboFan; node-webgpu.ts pins Liftoff (2-core CI machine)
+    # browsers tier ORT's wasm up to TurboFan; src/node/webgpu.ts pins Liftoff (2-core CI machine)
     turbofan) run_webgpu experiment-turbofan --warm-runs 1 --turbofan ;;
     # static shapes for the UNet (now the pipeline's default; kept to compare old result files)
     freedims) run_webgpu experiment-freedims --warm-runs 1 \

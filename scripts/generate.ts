@@ -42,12 +42,12 @@ register(`data:text/javascript,${encodeURIComponent(RAW_HOOK)}`);
 
 const { encode } = await import('fast-png');
 const { isPipelineError, PipelineError } = await import('../src/model/errors');
-const { readNpy } = await import('../src/pipeline/npy');
-const { folderSource } = await import('../src/pipeline/node/folder-source');
+const { readNpy } = await import('../src/node/npy');
+const { folderSource } = await import('../src/node/folder-source');
 const { Ldm3dPipeline } = await import('../src/pipeline/pano/pipeline');
 const { SCHEDULER_NAMES } = await import('../src/pipeline/schedulers/common');
 const { PRESET_NAMES, deepCacheIntervalError, isPresetName, matchingPreset, presetValues, HEADSET_STEPS, MAX_DEEPCACHE_INTERVAL } = await import('../src/pipeline/presets');
-const { installNodeWebGPU, preferLiftoff, uninstallNodeWebGPU } = await import('../src/runtime/node-webgpu');
+const { installNodeWebGPU, preferLiftoff, uninstallNodeWebGPU } = await import('../src/node/webgpu');
 const { imageSeamMetrics } = await import('../src/panorama/seam');
 
 const DEFAULT_MODELS = 'models/tiny/ldm3d-pano';

@@ -17,7 +17,7 @@
  * browser with its own shader cache would after the first visit.
  */
 import { performance } from 'node:perf_hooks';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type LoadOptions, type MemoryPolicy } from '../../src/pipeline/pano/pipeline';
 import type { GpuMemorySampler } from './gpu-memory';
 import { GpuBufferTracker, type PeakComposition } from './gpu-buffers';

@@ -20,7 +20,7 @@ import { CpuLatents } from '../../src/pipeline/lincomb';
 import { randomNormals } from '../../src/pipeline/prng';
 import { OrtRuntime, cpuTensor, type OrtSession } from '../../src/runtime/ort';
 import { Ldm3dPipeline, type LoadOptions } from '../../src/pipeline/pano/pipeline';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { modelNeeds } from '../../src/runtime/limits';
 
 export interface GenerationOptions {

@@ -10,10 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { readGraph } from '../../src/runtime/onnx-read';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { loadCases } from '../pipeline/goldens';
 import { runCase, TOLERANCE } from '../pipeline/parity';
 

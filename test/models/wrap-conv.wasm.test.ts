@@ -13,9 +13,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/pipeline/npy';
+import { readNpy } from '../../src/node/npy';
 import { readGraph, type GraphInfo } from '../../src/runtime/onnx-read';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { cpuTensor, OrtRuntime, type OrtSession, type RtTensor } from '../../src/runtime/ort';
 import { parsePythonJson } from '../pipeline/goldens';
 

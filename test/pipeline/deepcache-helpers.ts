@@ -16,7 +16,7 @@ import { expect, vi } from 'vitest';
 import { encodeModel, type OnnxNode } from '../../src/runtime/onnx-proto';
 import type { RtTensor } from '../../src/runtime/ort';
 import type { Manifest, ManifestFile, SessionSpec } from '../../src/model/manifest';
-import { readNpy } from '../../src/pipeline/npy';
+import { readNpy } from '../../src/node/npy';
 import type { GenerateOptions, Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { UNetStage } from '../../src/pipeline/stages/unet';
 import { maxAbsDiff, parsePythonJson, type GoldenCase } from './goldens';

@@ -10,13 +10,13 @@
  * authors' code on the real export: deepcache.wasm.test.ts / deepcache.webgpu.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { cpuTensor, OrtSession, type RtTensor } from '../../src/runtime/ort';
 import { deepCacheSchedule, DeepFeatureCache, MAX_DEEPCACHE_INTERVAL, resolveDeepCacheInterval } from '../../src/pipeline/deepcache';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import type { Manifest } from '../../src/model/manifest';
 import { checkManifest } from '../../src/pipeline/model-files';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';
 import { maxAbsDiff } from './goldens';

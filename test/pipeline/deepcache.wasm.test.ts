@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { deepCacheSchedule } from '../../src/pipeline/deepcache';
 import type { Manifest } from '../../src/model/manifest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, maxAbsDiff } from './goldens';
 import { DEEPCACHE_MODEL, deepCacheCaseOptions, loadDeepCacheCases, PLAIN_MODEL, runDeepCacheCase } from './deepcache-helpers';

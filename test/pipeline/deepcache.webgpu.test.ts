@@ -6,10 +6,10 @@
  * 2e-3 on RGB and depth and the latents after every step (one test per case: SwiftShader is slow).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { installNodeWebGPU, preferLiftoff } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU, preferLiftoff } from '../../src/node/webgpu';
 import { OrtSession } from '../../src/runtime/ort';
 import { deepCacheSchedule } from '../../src/pipeline/deepcache';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions } from '../../src/pipeline/pano/pipeline';
 import { maxAbsDiff } from './goldens';
 import {

@@ -1,6 +1,6 @@
 /** Loads the diffusers goldens written by models/goldens.py (test/fixtures/goldens). */
 import { readFileSync } from 'node:fs';
-import { readNpy } from '../../src/pipeline/npy';
+import { readNpy } from '../../src/node/npy';
 
 /**
  * Where the golden sets live. A bundled copy of this module (bench/parity-webgpu.ts on the GPU

@@ -1,7 +1,7 @@
 /** A WebGPU runtime (Dawn in Node) and the latent kernels on its device, for the executor tests. */
 import { afterAll, beforeAll } from 'vitest';
 import { GpuKernels } from '../../src/pipeline/latents-gpu';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { OrtRuntime } from '../../src/runtime/ort';
 
 export interface GpuFixture {

@@ -6,11 +6,11 @@
  * WebGPU: guidance-split.webgpu.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { cpuTensor } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { CpuExecutor } from '../../src/pipeline/latents';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';

@@ -7,11 +7,11 @@
  * WASM (every case, per-step latents, split vs batched): guidance-split.wasm.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { gpuTensor } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
 import { GpuExecutor } from '../../src/pipeline/latents-gpu';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { randomNormals } from '../../src/pipeline/prng';
 import { createScheduler, SCHEDULER_NAMES } from '../../src/pipeline/schedulers/index.ts';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
-import { readNpy } from '../../src/pipeline/npy';
+import { readNpy } from '../../src/node/npy';
 import { GOLDENS_ROOT, maxAbsDiff, parsePythonJson } from './goldens';
 
 /** The SR goldens next to this file; a bundled copy passes another root (see GOLDENS_ROOT). */

@@ -4,9 +4,9 @@ import { directionToCropPixel, createDetailLayer } from '../../src/panorama/gnom
 import { pixelToDirection } from '../../src/panorama/equirect';
 import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
 import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { sharpenRegion } from '../../src/pipeline/sr/sharpen';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { SR_MODELS } from './ldm3d-sr-parity';
 
 describe('sharpenRegion with the tiny LDM3D-SR (random weights)', () => {

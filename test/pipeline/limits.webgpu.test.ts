@@ -7,10 +7,10 @@
  * run every case under the 'needed' limits).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { WEBGPU_DEFAULT_LIMITS } from '../../src/runtime/limits';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { loadCases, type GoldenSet } from './goldens';
 import { runCase, TOLERANCE } from './parity';
 

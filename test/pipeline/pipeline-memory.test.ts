@@ -5,10 +5,10 @@
  * with ORT's GPU buffers counted: pipeline-memory.webgpu.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { isPipelineError } from '../../src/model/errors';
 import type { SessionSpec } from '../../src/model/manifest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { chooseMemoryPolicy, lowMemoryAdvice, type MemoryEnvironment } from '../../src/pipeline/pano/memory-policy';
 import { readFileSync } from 'node:fs';

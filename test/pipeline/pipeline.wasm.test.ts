@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { preferLiftoff } from '../../src/node/webgpu';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { runAllCases, TOLERANCE } from './parity';
 

@@ -6,9 +6,9 @@
  * step maths against the CPU's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { loadCases, loadNpy } from './goldens';
 import { runCase, TOLERANCE } from './parity';

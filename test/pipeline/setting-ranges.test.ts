@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { GUIDANCE_RANGE, STEPS_RANGE, guidanceError, stepsError } from '../../src/pipeline/setting-ranges';
 import { validateGenerate, type GenerateParams } from '../../src/workers/protocol';
 import { stepGuidance, stepSteps } from '../../src/ui/vr/prompt-settings';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { PipelineError } from '../../src/model/errors';
 

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { CLIPTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer';
 

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { defaultVaeTiling } from '../../src/pipeline/pano/memory-policy';
 import { postprocess } from '../../src/pipeline/postprocess';

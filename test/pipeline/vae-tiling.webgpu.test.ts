@@ -6,8 +6,8 @@
  * Resident, so the shaders compiled by the warm-up serve the generation (SwiftShader compiles slowly).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { installNodeWebGPU } from '../../src/node/webgpu';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { postprocess } from '../../src/pipeline/postprocess';
 import { loadNpy, maxAbsDiff } from './goldens';

@@ -7,7 +7,7 @@
  * The tests that use them are skipped until that folder exists (the lead makes it on the GPU machine).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readNpy } from '../../src/pipeline/npy';
+import { readNpy } from '../../src/node/npy';
 import type { GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { GOLDENS_ROOT, maxAbsDiff, parsePythonJson, type GoldenCase, type GoldenDoc } from './goldens';
 

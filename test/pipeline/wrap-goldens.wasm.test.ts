@@ -5,8 +5,8 @@
  * exists. The wiring without goldens: wrap.wasm.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { preferLiftoff } from '../../src/node/webgpu';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { TOLERANCE } from './parity';
 import { haveWrapGoldens, loadWrapCases, runWrapCase, WRAP_MODEL } from './wrap-goldens';

@@ -4,8 +4,8 @@
  * (SwiftShader is slow). Skipped until test/fixtures/goldens/ldm3d-pano-wrap exists.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU, preferLiftoff } from '../../src/runtime/node-webgpu';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { installNodeWebGPU, preferLiftoff } from '../../src/node/webgpu';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { TOLERANCE } from './parity';
 import { haveWrapGoldens, loadWrapCases, runWrapCase, WRAP_MODEL } from './wrap-goldens';

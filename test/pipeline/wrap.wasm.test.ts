@@ -10,10 +10,10 @@
  * The equivariance of the graphs themselves is models/wrap_conv.py's test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/runtime/node-webgpu';
+import { preferLiftoff } from '../../src/node/webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { isPipelineError } from '../../src/model/errors';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline, type GenerateOptions, type GenerateResult } from '../../src/pipeline/pano/pipeline';
 import { VaeDecoderStage } from '../../src/pipeline/stages/vae-decoder';
 import { randomNormals } from '../../src/pipeline/prng';

@@ -8,11 +8,11 @@ import {
   referenceAttention,
   type AttentionCase,
 } from '../../src/runtime/attention-check';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 
 beforeAll(() => {
-  // Before any session: it also switches V8 to Liftoff-only (see node-webgpu.ts).
+  // Before any session: it also switches V8 to Liftoff-only (see src/node/webgpu.ts).
   installNodeWebGPU();
 });
 

@@ -6,7 +6,7 @@
  * exporter's tiny graphs.
  */
 import { describe, expect, it } from 'vitest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import {
   bufferSizeFor,
   evalDim,

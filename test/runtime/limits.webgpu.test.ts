@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { WEBGPU_DEFAULT_LIMITS } from '../../src/runtime/limits';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { OrtRuntime } from '../../src/runtime/ort';
 import { encodeModel } from '../../src/runtime/onnx-proto';
 import { expandGraph, ones } from './expand-graph';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cpuTensor, gpuTensor, MIN_SUBGROUP_SIZE, OrtRuntime } from '../../src/runtime/ort';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { isPipelineError, PipelineError } from '../../src/model/errors';
 import { encodeModel } from '../../src/runtime/onnx-proto';
 
@@ -21,7 +21,7 @@ const model = encodeModel({
 const f32 = (...v: number[]) => cpuTensor('float32', new Float32Array(v), [v.length]);
 
 beforeAll(() => {
-  // Before any session: it also switches V8 to Liftoff-only (see node-webgpu.ts).
+  // Before any session: it also switches V8 to Liftoff-only (see src/node/webgpu.ts).
   installNodeWebGPU();
 });
 

@@ -4,7 +4,7 @@
  * and a runtime created for a narrowed model reports it on the model line.
  */
 import { describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { OrtRuntime } from '../../src/runtime/ort';
 import {
   checkWeightDecode,

@@ -10,7 +10,7 @@ import { decode } from 'fast-png';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCases, loadNpy } from '../pipeline/goldens';
 import { imageSeamMetrics } from '../../src/panorama/seam';
-import { writeNpy } from '../../src/pipeline/npy';
+import { writeNpy } from '../../src/node/npy';
 
 const run = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', ...args], { encoding: 'utf8', timeout: 240_000 });

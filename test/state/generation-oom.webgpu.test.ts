@@ -5,7 +5,7 @@
  * stay, the message must say what to do, and the next Generate must work.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { createGenerationStore } from '../../src/state/generation';
 import { createSceneStore } from '../../src/state/scene-store';

@@ -4,7 +4,7 @@
  * that the next Generate reloads with less on the GPU and produces a panorama.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { LOW_MEMORY_NOTICE, PipelineWorkerHost } from '../../src/workers/host';
 import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol';

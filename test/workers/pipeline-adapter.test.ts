@@ -1,7 +1,7 @@
 // The adapter between the worker host and Ldm3dPipeline, on the exported tiny models (wasm).
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { folderSource } from '../../src/pipeline/node/folder-source';
+import { folderSource } from '../../src/node/folder-source';
 import { loadHostedPipeline } from '../../src/workers/pipeline-adapter';
 
 const DIR = resolve(import.meta.dirname, '../../models/tiny/ldm3d-pano');

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/model/manifest';
 import type { SrOptions, SrResult } from '../../src/pipeline/sr/pipeline';
-import { installNodeWebGPU } from '../../src/runtime/node-webgpu';
+import { installNodeWebGPU } from '../../src/node/webgpu';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
 import { PipelineWorkerHost } from '../../src/workers/host';

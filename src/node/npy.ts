@@ -1,6 +1,7 @@
 /**
  * NumPy .npy reader and writer (format versions 1–3, little-endian, C order), enough for latents,
- * goldens and token ids. Pure: bytes in, bytes out, no file system.
+ * goldens and token ids. Pure: bytes in, bytes out, no file system. It lives in src/node/ with its
+ * only users (CLI, bench, tests): the app never reads .npy.
  *
  *   const { data, shape } = readNpy(bytes);            // data: Float32Array for '<f4', ...
  *   const bytes = writeNpy(new Float32Array(8), [2, 4]);

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { PipelineError, reasonOf } from '../../model/errors';
-import type { Manifest, ModelSource } from '../../model/manifest';
+import { PipelineError, reasonOf } from '../model/errors';
+import type { Manifest, ModelSource } from '../model/manifest';
 
 export interface FolderSourceOptions {
   /** Check each file's sha256 against the manifest when it is read (costs a hash pass). */

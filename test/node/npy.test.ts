@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { NpyError, readNpy, writeNpy } from '../../src/pipeline/npy';
+import { NpyError, readNpy, writeNpy } from '../../src/node/npy';
 
 describe('.npy', () => {
   it('round-trips float32, int64 and uint16 arrays with their shapes', () => {
