@@ -1,6 +1,6 @@
 /**
  * Cost of keeping and exporting one 1024 × 512 scene: PNG encode/decode, thumbnail, GLB export,
- * and a scene-store save + get (fake-indexeddb in Node, so the IndexedDB figure is only the
+ * and a gallery-db save + get (fake-indexeddb in Node, so the IndexedDB figure is only the
  * structured-clone + bookkeeping part, not a browser's disk). Two images: the synthetic room (flat
  * colours, compresses well) and noise (worst case for PNG size).
  *
@@ -11,7 +11,7 @@ import { renderSyntheticPanorama } from '../src/panorama/synthetic';
 import { encodeSceneFiles } from '../src/export/scene-files';
 import { decodeDepthPng, decodeRgbPng } from '../src/export/png';
 import { exportSceneGlb } from '../src/export/glb';
-import { SavedSceneStore } from '../src/storage/scene-store';
+import { SavedSceneStore } from '../src/storage/gallery-db';
 import type { SceneMetadata } from '../src/export/metadata';
 import type { RGBDPanorama } from '../src/panorama/types';
 

@@ -7,7 +7,7 @@ import { XR } from '@react-three/xr';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
-import { sceneStore } from '../state/scene-store';
+import { sceneStore } from '../state/viewer';
 import { Overlay } from '../ui/Overlay';
 import { GeneratePanel } from '../ui/generate/GeneratePanel';
 import { generationStore } from '../ui/generate/app-generation';

@@ -9,7 +9,7 @@ import { useEffect, useMemo, type ReactNode } from 'react';
 import { Matrix4, Vector3 } from 'three';
 import type { DepthMapping } from '../panorama/types';
 import { PanoramaMesh } from '../scene/panorama-mesh';
-import type { SceneState, SceneStore } from '../state/scene-store';
+import type { SceneState, SceneStore } from '../state/viewer';
 import { generationStore } from '../ui/generate/app-generation';
 import { sharpenStore } from '../ui/sharpen/app-sharpen';
 import type { SharpenState } from '../state/sharpen';

@@ -22,9 +22,8 @@ import {
 } from '../panorama/mesh';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import { toMetadataDocument, type SceneMetadata } from './metadata';
-import { GLB_EXTRAS_KEY } from './glb-read';
-
-export { GLB_EXTRAS_KEY, GlbFormatError, isGlb, readSceneGlb, type GlbSceneContents } from './glb-read';
+// The key is shared with the reader (src/import/glb-read.ts), which must not pull three into the page.
+import { GLB_EXTRAS_KEY } from '../import/glb-read';
 
 export interface GlbExportInput {
   readonly panorama: RGBDPanorama;

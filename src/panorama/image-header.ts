@@ -7,7 +7,7 @@
  * segments), so import reads them first and refuses what it could not show anyway.
  *
  * Pure functions on bytes (no DOM): shared by the panorama import (src/app/decode-image.ts) and
- * the scene import (src/export/import.ts).
+ * the scene import (src/import/import.ts).
  */
 
 export type HeaderFormat = 'png' | 'jpeg' | 'webp';

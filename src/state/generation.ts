@@ -13,7 +13,7 @@
  */
 import { createStore } from 'zustand/vanilla';
 import type { RGBDPanorama } from '../panorama/types';
-import type { SceneStore } from './scene-store';
+import type { SceneStore } from './viewer';
 import { formatBytes } from '../model/model-store';
 import { CONFIRM_DOWNLOAD_ABOVE_BYTES, needsDownloadConfirm } from './download-confirm';
 import { hostDeclinedText, hostLabel, type ModelHostGate } from './model-hosts';

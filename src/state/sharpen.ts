@@ -14,7 +14,7 @@
 import { createStore } from 'zustand/vanilla';
 import { compositeRegion, mergeRects, type LayerRect, type RegionPatch } from '../panorama/detail-layer';
 import { createDetailLayer, type DetailLayer } from '../panorama/gnomonic';
-import type { SceneStore } from './scene-store';
+import type { SceneStore } from './viewer';
 import type { PipelineError, SharpenOptions, SharpenParams, SharpenResult } from '../workers/client';
 import type { BackendPreference, PlanModels, PlanSummary, SrModelInfo } from '../workers/protocol';
 import { formatBytes } from '../model/model-store';

@@ -20,14 +20,14 @@
  */
 import { decodeDepthPng, decodeRgbPng, encodeThumbnailPng, uint16ToDepth } from '../export/png';
 import { encodeSceneFiles, toPanorama, THUMBNAIL_WIDTH, type SceneFiles } from '../export/scene-files';
-import type { ImportedScene } from '../export/import';
+import type { ImportedScene } from '../import/import';
 import { IMPORTED_MODEL_ID, type SceneMetadata } from '../export/metadata';
 import { seamRatio } from '../panorama/seam';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
-import type { CurrentScene, CurrentSceneStore } from './current-scene';
+import type { CurrentScene, CurrentSceneStore } from './shown-scene-files';
 import { detailWriteFailedMessage, SceneStoreError, StorageWriteError, writeFailedMessage } from './errors';
-import { SavedSceneStore } from './scene-store';
+import { SavedSceneStore } from './gallery-db';
 import { encodeDetailPatch, restoreDetailLayer, type RestoredDetail, type SizedPatch } from './detail-patches';
 
 /** What the viewer offers (src/state's scene store). */

@@ -4,7 +4,7 @@
  */
 import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
-import type { Message, SceneStore } from '../state/scene-store';
+import type { Message, SceneStore } from '../state/viewer';
 
 export function Messages({ sceneStore }: { readonly sceneStore: SceneStore }): ReactNode {
   const messages = useStore(sceneStore, (s) => s.messages);

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type ChangeEvent, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
-import { shownLabel, type SceneStore } from '../state/scene-store';
+import { shownLabel, type SceneStore } from '../state/viewer';
 import { Messages } from './Messages';
 import { SharpenSection } from './sharpen/SharpenSection';
 import { sharpenStore } from './sharpen/app-sharpen';

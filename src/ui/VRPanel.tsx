@@ -7,7 +7,7 @@ import { Container, Text } from '@react-three/uikit';
 import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
-import type { SceneStore } from '../state/scene-store';
+import type { SceneStore } from '../state/viewer';
 import { depthScaleOf, stepDepthScale } from './depth-controls';
 import { generationStore } from './generate/app-generation';
 import { VRPromptSection } from './vr/VRPromptSection';

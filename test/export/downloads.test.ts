@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_KINDS, exportKindsFor, makeExportFile } from '../../src/export/downloads';
 import { encodeSceneFiles } from '../../src/export/scene-files';
 import { parseMetadata } from '../../src/export/metadata';
-import { readSceneGlb } from '../../src/export/glb';
+import { readSceneGlb } from '../../src/import/glb-read';
 import { installBrowserShims } from './node-shims';
 import { makeMetadata, makePanorama } from './fixtures';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mesh, PerspectiveCamera, type Texture } from 'three';
 import { GLTFLoader, type GLTF } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { exportSceneGlb } from '../../src/export/glb';
-import { GlbFormatError, isGlb, readSceneGlb } from '../../src/export/glb-read';
+import { GlbFormatError, isGlb, readSceneGlb } from '../../src/import/glb-read';
 import { depthToUint16, encodeDepth16Png, encodeRgbPng } from '../../src/export/png';
 import {
   buildSphereMesh,

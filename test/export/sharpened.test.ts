@@ -6,7 +6,7 @@ import { Mesh, type Texture } from 'three';
 import { GLTFLoader, type GLTF } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportKindsFor, makeExportFile, NothingSharpenedError } from '../../src/export/downloads';
-import { readSceneGlb } from '../../src/export/glb-read';
+import { readSceneGlb } from '../../src/import/glb-read';
 import { decodeRgbPng, depthToUint16, PNG_METADATA_KEYWORD } from '../../src/export/png';
 import { encodeSceneFiles } from '../../src/export/scene-files';
 import { parseMetadata } from '../../src/export/metadata';

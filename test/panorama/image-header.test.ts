@@ -11,7 +11,7 @@ import {
 } from '../../src/panorama/image-header';
 import { decodeImageFile } from '../../src/app/decode-image';
 import { importPanoramaFiles } from '../../src/app/import-panorama';
-import { importSceneFiles } from '../../src/export/import';
+import { importSceneFiles } from '../../src/import/import';
 import { installBrowserShims } from '../export/node-shims';
 
 let uninstall: () => void;

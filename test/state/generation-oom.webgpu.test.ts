@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGPU } from '../../src/node/webgpu';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { createGenerationStore } from '../../src/state/generation';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { PipelineClient } from '../../src/workers/client';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { fakeControls } from '../workers/fake-pipeline';

@@ -11,7 +11,7 @@ import {
   type GenerationSettings,
 } from '../../src/state/generation';
 import { HEADSET_DEEPCACHE_INTERVAL, LDM3D_PANO_DEFAULTS } from '../../src/pipeline/presets';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { PipelineClient } from '../../src/workers/client';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createModelHostGate, hostDeclinedText, MODEL_HOSTS_KEY, type ChoiceStorage } from '../../src/state/model-hosts';
 import { createGenerationStore, DEFAULT_MODEL_URL } from '../../src/state/generation';
 import { createSharpenStore, type SharpenClient } from '../../src/state/sharpen';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { resolveModelBaseUrl } from '../../src/model/model-store';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { PipelineClient } from '../../src/workers/client';

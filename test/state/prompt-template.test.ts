@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMetadata, stringifyMetadata } from '../../src/export/metadata';
 import { sceneMetadataOf } from '../../src/storage/save-then-show';
 import { DEFAULT_SETTINGS, createGenerationStore, promptTemplateOf, sentPromptPreview } from '../../src/state/generation';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { PipelineClient } from '../../src/workers/client';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';

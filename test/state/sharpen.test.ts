@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSharpenStore, loadedModelsText, type FinishedPatch, type SharpenClient, type SharpenDeps } from '../../src/state/sharpen';
 import { createDetailLayer } from '../../src/panorama/gnomonic';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { PipelineError, type SharpenParams, type SharpenResult } from '../../src/workers/client';
 import type { PlanModels, PlanSummary } from '../../src/workers/protocol';
 import { CONFIRM_DOWNLOAD_ABOVE_BYTES, downloadConfirmText } from '../../src/state/download-confirm';

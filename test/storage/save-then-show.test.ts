@@ -1,8 +1,8 @@
 import { seamRatio } from '../../src/panorama/seam';
 import { describe, expect, it } from 'vitest';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { SavedSceneStore } from '../../src/storage/scene-store';
-import { createCurrentSceneStore } from '../../src/storage/current-scene';
+import { SavedSceneStore } from '../../src/storage/gallery-db';
+import { createCurrentSceneStore } from '../../src/storage/shown-scene-files';
 import {
   clearSavedDetail,
   saveDetailPatch,
@@ -17,7 +17,7 @@ import {
   type SceneServices,
 } from '../../src/storage/save-then-show';
 import { QuotaExceededError, StorageUnavailableError, StorageWriteError } from '../../src/storage/errors';
-import { importSceneFiles } from '../../src/export/import';
+import { importSceneFiles } from '../../src/import/import';
 import { stringifyMetadata } from '../../src/export/metadata';
 import { depthToUint16, encodeDepth16Png, encodeRgbPng } from '../../src/export/png';
 import type { DepthMapping, RGBDPanorama } from '../../src/panorama/types';

@@ -4,8 +4,8 @@
 // browser's does between tabs of one origin.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
-import { SavedSceneStore, type NewScene, type SceneChange } from '../../src/storage/scene-store';
-import { createCurrentSceneStore } from '../../src/storage/current-scene';
+import { SavedSceneStore, type NewScene, type SceneChange } from '../../src/storage/gallery-db';
+import { createCurrentSceneStore } from '../../src/storage/shown-scene-files';
 import {
   deletedSceneMessage,
   saveDetailPatch,

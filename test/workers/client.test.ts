@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PipelineClient, PipelineError } from '../../src/workers/client';
 import { WORKER_RESTARTED_NOTICE, createGenerationStore } from '../../src/state/generation';
-import { createSceneStore } from '../../src/state/scene-store';
+import { createSceneStore } from '../../src/state/viewer';
 import { MemoryModelStorage } from '../../src/model/model-store-storage';
 import type { GenerateParams, ProgressMessage, WorkerRequest } from '../../src/workers/protocol';
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';

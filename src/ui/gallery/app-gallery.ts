@@ -3,8 +3,8 @@
  * (src/state) and the browser's IndexedDB, opened on first use. Like app-generation.ts, created
  * once per page at import.
  */
-import { sceneStore } from '../../state/scene-store';
-import { createCurrentSceneStore } from '../../storage/current-scene';
+import { sceneStore } from '../../state/viewer';
+import { createCurrentSceneStore } from '../../storage/shown-scene-files';
 import { connectSceneServices, openSceneStoreOnce, watchDeletedScenes, type DetailSink, type SceneServices } from '../../storage/save-then-show';
 
 export const currentScene = createCurrentSceneStore();

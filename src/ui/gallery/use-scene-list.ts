@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { SceneSummary, SavedSceneStore } from '../../storage/scene-store';
+import type { SceneSummary, SavedSceneStore } from '../../storage/gallery-db';
 import { SceneStoreError } from '../../storage/errors';
 
 export interface SceneListState {

@@ -4,7 +4,7 @@
  */
 import { resolveModelBaseUrl } from '../../model/model-store';
 import { createGenerationStore, type GenerationStore } from '../../state/generation';
-import { sceneStore } from '../../state/scene-store';
+import { sceneStore } from '../../state/viewer';
 import { PipelineClient } from '../../workers/client';
 import { pageModelHostGate } from '../../state/model-hosts';
 import { saveThenShow } from '../../storage/save-then-show';

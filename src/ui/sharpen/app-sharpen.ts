@@ -6,7 +6,7 @@
  */
 import { resolveModelBaseUrl } from '../../model/model-store';
 import { createSharpenStore, type SharpenStore } from '../../state/sharpen';
-import { sceneStore } from '../../state/scene-store';
+import { sceneStore } from '../../state/viewer';
 import { clearSavedDetail, saveDetailPatch } from '../../storage/save-then-show';
 import { generationStore, modelHostGate, pipelineClient } from '../generate/app-generation';
 import { connectDetailSink, sceneServices } from '../gallery/app-gallery';

@@ -7,7 +7,7 @@
 import { useFrame } from '@react-three/fiber';
 import { useXRInputSourceState } from '@react-three/xr';
 import { useEffect, useMemo, useRef, type ReactNode } from 'react';
-import type { SceneState, SceneStore } from '../../state/scene-store';
+import type { SceneState, SceneStore } from '../../state/viewer';
 import { clampCentreToHead, safeRadius } from '../../xr/comfort-bounds';
 import { FadeVeil, type FadeMachine } from '../../xr/comfort-fade';
 import { SnapTurn, turnRigAboutHead } from '../../xr/comfort-snap-turn';

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { GenerationStore } from '../../state/generation';
 import { showSavedScene, type SceneServices } from '../../storage/save-then-show';
-import type { SceneSummary } from '../../storage/scene-store';
+import type { SceneSummary } from '../../storage/gallery-db';
 import { VR_FONT_FAMILIES, vrText } from './vr-font';
 import { useObjectUrl } from '../gallery/use-object-url';
 import { useSceneList } from '../gallery/use-scene-list';

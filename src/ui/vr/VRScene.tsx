@@ -11,7 +11,7 @@ import { useXRInputSourceState } from '@react-three/xr';
 import { useCallback, useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
 import { Quaternion, Vector3, type Group } from 'three';
 import type { DepthMapping } from '../../panorama/types';
-import type { SceneStore } from '../../state/scene-store';
+import type { SceneStore } from '../../state/viewer';
 import type { GenerationStore } from '../../state/generation';
 import type { SceneServices } from '../../storage/save-then-show';
 import { VRPanel } from '../VRPanel';

@@ -14,7 +14,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
-import { sceneStore } from '../../state/scene-store';
+import { sceneStore } from '../../state/viewer';
 import { vrText } from './vr-font';
 import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';

@@ -1,9 +1,9 @@
 /**
- * Reads back a GLB written by `exportSceneGlb` (glb.ts): the embedded RGB PNG, 16-bit depth PNG and
+ * Reads back a GLB written by `exportSceneGlb` (src/export/glb.ts): the embedded RGB PNG, 16-bit depth PNG and
  * metadata, found through `scenes[0].extras["ldm3d-xr"]`. A small GLB container parser with no
  * three.js dependency, so import does not pull the exporter into the page's main bundle.
  */
-import { parseMetadata, type SceneMetadata } from './metadata';
+import { parseMetadata, type SceneMetadata } from '../export/metadata';
 
 /** Key of our block in `scenes[0].extras`. */
 export const GLB_EXTRAS_KEY = 'ldm3d-xr';

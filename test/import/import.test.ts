@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encode } from 'fast-png';
-import { importSceneFiles, ImportError, type ImportFile } from '../../src/export/import';
+import { importSceneFiles, ImportError, type ImportFile } from '../../src/import/import';
 import { exportSceneGlb } from '../../src/export/glb';
 import { stringifyMetadata } from '../../src/export/metadata';
 import { depthToUint16, encodeRgbPng } from '../../src/export/png';
 import { encodeSceneFiles, sceneFileBase, FILE_SUFFIX, toPanorama } from '../../src/export/scene-files';
-import { installBrowserShims } from './node-shims';
-import { makeMetadata, makePanorama } from './fixtures';
+import { installBrowserShims } from '../export/node-shims';
+import { makeMetadata, makePanorama } from '../export/fixtures';
 
 let uninstall: () => void;
 beforeAll(() => {

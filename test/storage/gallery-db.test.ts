@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { SavedSceneStore, type NewScene } from '../../src/storage/scene-store';
+import { SavedSceneStore, type NewScene } from '../../src/storage/gallery-db';
 import {
   QuotaExceededError,
   SceneStoreError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSceneStore, GENERATING_LABEL, MAX_MESSAGES, sanitizeDepthMapping, shownLabel } from '../../src/state/scene-store';
+import { createSceneStore, GENERATING_LABEL, MAX_MESSAGES, sanitizeDepthMapping, shownLabel } from '../../src/state/viewer';
 import type { RGBDPanorama } from '../../src/panorama/types';
 
 const pano = (w: number): RGBDPanorama => ({

@@ -10,10 +10,10 @@
  *   sceneState.showPanorama(scene.panorama, scene.metadata?.prompt ?? files[0].name);
  */
 import type { RGBDPanorama } from '../panorama/types';
-import { decodeImageInBrowser } from './browser-image';
+import { decodeImageInBrowser } from '../export/browser-image';
 import { checkImageHeader, DEFAULT_IMAGE_LIMITS, ImageHeaderError, type ImageLimits } from '../panorama/image-header';
 import { GlbFormatError, isGlb, readSceneGlb } from './glb-read';
-import { MetadataError, parseMetadata, type SceneMetadata } from './metadata';
+import { MetadataError, parseMetadata, type SceneMetadata } from '../export/metadata';
 import {
   decodeDepthPng,
   decodeRgbPng,
@@ -24,7 +24,7 @@ import {
   encodeDepth16Png,
   encodeRgbPng,
   type DecodedRgba,
-} from './png';
+} from '../export/png';
 
 export interface ImportFile {
   readonly name: string;
