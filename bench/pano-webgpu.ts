@@ -179,7 +179,7 @@ if (args.profile) profiler.install();
 
 const gen: GenerationOptions = {
   prompt: 'a panorama of a mountain lake at sunset, snowy peaks, pine forest',
-  negative: '',
+  negativePrompt: '',
   steps,
   guidance: Number(args.guidance),
   scheduler: args.scheduler as GenerationOptions['scheduler'],
@@ -209,7 +209,7 @@ if (args['memory-compare']) {
     models: args.models,
     configs,
     prime: !args['no-prime'],
-    generation: { prompt: gen.prompt, negativePrompt: gen.negative, steps, guidance: gen.guidance, scheduler: gen.scheduler, seed: gen.seed, preview: true },
+    generation: { prompt: gen.prompt, negativePrompt: gen.negativePrompt, steps, guidance: gen.guidance, scheduler: gen.scheduler, seed: gen.seed, preview: true },
     gpuMem,
     log,
     // 16 MiB would snapshot nothing of the tiny models' ~2 MiB; 1 % of the weights keeps it meaningful.

@@ -25,7 +25,7 @@ import { modelNeeds } from '../../src/runtime/limits';
 
 export interface GenerationOptions {
   readonly prompt: string;
-  readonly negative: string;
+  readonly negativePrompt: string;
   readonly steps: number;
   readonly guidance: number;
   readonly scheduler: SchedulerName;
@@ -65,7 +65,7 @@ async function loadRealPipeline(dir: string, options: UnderTestOptions): Promise
     async generate(o, onStep) {
       const r = await pipe.generate({
         prompt: o.prompt,
-        negativePrompt: o.negative,
+        negativePrompt: o.negativePrompt,
         steps: o.steps,
         guidance: o.guidance,
         scheduler: o.scheduler,
@@ -115,7 +115,7 @@ async function loadStandIn(dir: string, options: UnderTestOptions): Promise<Pipe
         t = now;
       };
       const cfg = o.guidance > 1;
-      const ids = cfg ? [tokenizer.encode(o.negative).ids, tokenizer.encode(o.prompt).ids] : [tokenizer.encode(o.prompt).ids];
+      const ids = cfg ? [tokenizer.encode(o.negativePrompt).ids, tokenizer.encode(o.prompt).ids] : [tokenizer.encode(o.prompt).ids];
       const idData = new BigInt64Array(ids.length * manifest.text.max_length);
       ids.forEach((a, i) => idData.set(a, i * manifest.text.max_length));
       const te = await textEncoder.run({ input_ids: cpuTensor('int64', idData, [ids.length, manifest.text.max_length]) });

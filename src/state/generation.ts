@@ -53,7 +53,7 @@ export type GenerationStatus = 'idle' | 'planning' | 'loading' | 'generating' | 
 
 export interface GenerationSettings {
   readonly prompt: string;
-  readonly negative: string;
+  readonly negativePrompt: string;
   readonly steps: number;
   readonly guidance: number;
   readonly scheduler: SchedulerName;
@@ -173,7 +173,7 @@ export const DEFAULT_MODEL_URL = './models/tiny/ldm3d-pano/';
 /** The app's first settings: the 'reference' preset of ldm3d-pano (the app picks 'headset' on headset-class devices: app-generation.ts). */
 export const DEFAULT_SETTINGS: GenerationSettings = {
   prompt: '',
-  negative: '',
+  negativePrompt: '',
   ...presetValues('reference', LDM3D_PANO_DEFAULTS),
   preset: 'reference',
   wrap: true,
@@ -438,7 +438,7 @@ export function createGenerationStore(deps: GenerationDeps, initial: Partial<Gen
         if (deepCacheInterval !== settings.deepCacheInterval) addNotice(NO_DEEPCACHE_NOTICE);
         const params: GenerateParams = {
           prompt: settings.prompt,
-          negative: settings.negative,
+          negativePrompt: settings.negativePrompt,
           steps: settings.steps,
           guidance: settings.guidance,
           scheduler: settings.scheduler,

@@ -66,14 +66,14 @@ export interface GeneratedImages {
 }
 
 /**
- * What made the scene. Field names follow the worker protocol's GenerationMetadata (`negative`,
- * flat `steps`/`guidance`/`scheduler`/`seed`), so its object can be passed as it is.
+ * What made the scene. Field names follow the worker protocol's GenerationMetadata (flat
+ * `steps`/`guidance`/`scheduler`/`seed`), so its object can be passed as it is.
  */
 export interface GenerationInfo {
   readonly prompt: string;
   /** What the text encoder read (GenerationMetadata.sentPrompt); recorded when it differs from `prompt`. */
   readonly sentPrompt?: string;
-  readonly negative: string;
+  readonly negativePrompt: string;
   readonly steps: number;
   readonly guidance: number;
   readonly scheduler: string;
@@ -141,7 +141,7 @@ export function sceneMetadataOf(
   return {
     prompt: info.prompt,
     ...(info.sentPrompt !== undefined && info.sentPrompt !== info.prompt ? { sentPrompt: info.sentPrompt } : {}),
-    negativePrompt: info.negative,
+    negativePrompt: info.negativePrompt,
     settings: {
       steps: info.steps,
       guidance: info.guidance,

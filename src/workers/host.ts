@@ -306,7 +306,7 @@ export class PipelineWorkerHost {
     let tokens: { prompt: { count: number; max: number }; negative: { count: number; max: number } } | null = null;
     try {
       const out = await pipeline.generate(
-        { prompt: req.prompt, negative: req.negative, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval, wrap, promptTemplate },
+        { prompt: req.prompt, negativePrompt: req.negativePrompt, steps: req.steps, guidance: req.guidance, scheduler: req.scheduler, seed: req.seed, deepCacheInterval, wrap, promptTemplate },
         {
           signal,
           onTokens: (prompt, negative) => {
@@ -337,7 +337,7 @@ export class PipelineWorkerHost {
         depth16: out.depth16,
         metadata: {
           prompt: req.prompt,
-          negative: req.negative,
+          negativePrompt: req.negativePrompt,
           steps: req.steps,
           guidance: req.guidance,
           scheduler: req.scheduler,

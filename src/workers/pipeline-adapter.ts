@@ -35,10 +35,10 @@ export const loadHostedPipeline: PipelineLoader = async (source, backend, hooks)
     async generate(params, step) {
       // Counted before the run so an over-long prompt is reported at once, not after the last step.
       // The prompt as sent: the template's words count towards the limit too.
-      step.onTokens(pipe.tokenize(pipe.promptToSend(params.prompt, params.promptTemplate ?? true)), pipe.tokenize(params.negative));
+      step.onTokens(pipe.tokenize(pipe.promptToSend(params.prompt, params.promptTemplate ?? true)), pipe.tokenize(params.negativePrompt));
       const out = await pipe.generate({
         prompt: params.prompt,
-        negativePrompt: params.negative,
+        negativePrompt: params.negativePrompt,
         steps: params.steps,
         guidance: params.guidance,
         scheduler: params.scheduler,

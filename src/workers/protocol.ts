@@ -52,7 +52,7 @@ export interface LoadRequest {
 
 export interface GenerateParams {
   readonly prompt: string;
-  readonly negative: string;
+  readonly negativePrompt: string;
   readonly steps: number;
   readonly guidance: number;
   readonly scheduler: SchedulerName;
@@ -389,7 +389,7 @@ function uniqueBuffers(views: ArrayBufferView[]): Transferable[] {
 /** Checks a generate request's numbers; returns what is wrong, or null. */
 export function validateGenerate(p: GenerateParams): string | null {
   if (typeof p.prompt !== 'string') return 'prompt must be text';
-  if (typeof p.negative !== 'string') return 'negative prompt must be text';
+  if (typeof p.negativePrompt !== 'string') return 'negative prompt must be text';
   const badNumber = stepsError(p.steps) ?? guidanceError(p.guidance);
   if (badNumber) return badNumber;
   if (!SCHEDULER_NAMES.includes(p.scheduler)) return `scheduler must be one of ${SCHEDULER_NAMES.join(', ')} (got ${String(p.scheduler)})`;

@@ -11,7 +11,7 @@ import { folderSource } from '../../src/node/folder-source';
 import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
 import { PipelineError } from '../../src/model/errors';
 
-const ok: GenerateParams = { prompt: 'a cave', negative: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };
+const ok: GenerateParams = { prompt: 'a cave', negativePrompt: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };
 
 describe('setting ranges', () => {
   it('steps: whole numbers from 1 to 1000; guidance: 0 to 50', () => {

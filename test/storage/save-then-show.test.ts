@@ -33,7 +33,7 @@ import { sharpenedPatch } from './detail-fixtures';
 
 const info: GenerationInfo = {
   prompt: 'a lighthouse on a cliff',
-  negative: '',
+  negativePrompt: '',
   steps: 4,
   guidance: 7,
   scheduler: 'ddim',

@@ -25,7 +25,7 @@ function setup(options: { cancelGraceMs?: number } = {}) {
   return { client, workers, controls, server };
 }
 
-const params: GenerateParams = { prompt: 'a beach at dusk', negative: 'blurry', steps: 4, guidance: 7, scheduler: 'euler', seed: 7 };
+const params: GenerateParams = { prompt: 'a beach at dusk', negativePrompt: 'blurry', steps: 4, guidance: 7, scheduler: 'euler', seed: 7 };
 
 async function rejection(p: Promise<unknown>): Promise<PipelineError> {
   try {
@@ -53,7 +53,7 @@ describe('PipelineClient', () => {
     expect(progress[2]!.preview!.rgba).toBeInstanceOf(Uint8ClampedArray);
     expect(result).toMatchObject({ width: 128, height: 64 });
     expect(result.rgba).toBeInstanceOf(Uint8ClampedArray);
-    expect(result.metadata).toMatchObject({ prompt: 'a beach at dusk', negative: 'blurry', scheduler: 'euler', seed: 7 });
+    expect(result.metadata).toMatchObject({ prompt: 'a beach at dusk', negativePrompt: 'blurry', scheduler: 'euler', seed: 7 });
     expect(client.busy).toBe(false);
   });
 

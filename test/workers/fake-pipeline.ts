@@ -62,7 +62,7 @@ export function fakeLoader(c: FakeControls): PipelineLoader {
         if ((p.deepCacheInterval ?? 1) > 1 && !c.deepCache) throw Object.assign(new Error('deepCacheInterval needs the DeepCache graphs'), { name: 'PipelineError', code: 'bad-option' });
         const count = (s: string) => (s.trim() === '' ? 2 : s.trim().split(/\s+/).length + 2);
         const prompt = { count: count(p.prompt), max: 77 };
-        const negative = { count: count(p.negative), max: 77 };
+        const negative = { count: count(p.negativePrompt), max: 77 };
         hooks.onTokens(prompt, negative);
         for (let step = 1; step <= p.steps; step++) {
           await tick(c.stepMs);

@@ -11,7 +11,7 @@ import type { GenerateRequest, WorkerResponse } from '../../src/workers/protocol
 import { BASE, FakeServer, makeManifest, standardFiles } from '../model/model-store-fake-server';
 import { LOW_MEMORY_ROWS, gpuLoader, gpuRefusesOneGiB, type GpuStandInRecord } from './gpu-stand-in';
 
-const gen = (id: number): GenerateRequest => ({ type: 'generate', id, prompt: 'a cosy cabin', negative: '', steps: 1, guidance: 7, scheduler: 'ddim', seed: 1 });
+const gen = (id: number): GenerateRequest => ({ type: 'generate', id, prompt: 'a cosy cabin', negativePrompt: '', steps: 1, guidance: 7, scheduler: 'ddim', seed: 1 });
 
 beforeAll(() => {
   installNodeWebGPU();

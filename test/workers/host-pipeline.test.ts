@@ -40,7 +40,7 @@ describe('worker host with the real pipeline (wasm, tiny models)', () => {
     type: 'generate',
     id,
     prompt: 'a red barn in a snowy field',
-    negative: 'blurry',
+    negativePrompt: 'blurry',
     steps: 3,
     guidance: 7,
     scheduler: 'ddim',
@@ -70,7 +70,7 @@ describe('worker host with the real pipeline (wasm, tiny models)', () => {
     expect(steps[1]!.preview!.rgba).toHaveLength(16 * 8 * 4);
     const [result] = of('result');
     expect(result).toMatchObject({ id: 2, width: 128, height: 64 });
-    expect(result!.metadata).toMatchObject({ prompt: 'a red barn in a snowy field', negative: 'blurry', seed: 7, backend: 'wasm', steps: 3 });
+    expect(result!.metadata).toMatchObject({ prompt: 'a red barn in a snowy field', negativePrompt: 'blurry', seed: 7, backend: 'wasm', steps: 3 });
 
     // The same request straight to the pipeline on the same files gives the same pixels.
     const direct = await Ldm3dPipeline.load(await folderSource(DIR, { verify: false }), { backend: 'wasm' });

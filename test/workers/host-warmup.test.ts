@@ -55,7 +55,7 @@ function setup(log: WarmLog) {
   return { host, out };
 }
 
-const gen = (id: number): GenerateRequest => ({ type: 'generate', id, prompt: 'a cabin', negative: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 1 });
+const gen = (id: number): GenerateRequest => ({ type: 'generate', id, prompt: 'a cabin', negativePrompt: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 1 });
 
 describe('PipelineWorkerHost warm-up', () => {
   it('starts after a load; a Generate cancels it and runs once it has stopped', async () => {

@@ -25,7 +25,7 @@ const gen = (id: number, over: Partial<GenerateRequest> = {}): GenerateRequest =
   type: 'generate',
   id,
   prompt: 'a cosy cabin',
-  negative: '',
+  negativePrompt: '',
   steps: 3,
   guidance: 7,
   scheduler: 'ddim',

@@ -46,7 +46,7 @@ describe('prompt template through the worker host (real pipeline, wasm, tiny mod
     return r[0]!;
   };
   const gen = (id: number, over: Partial<GenerateRequest> = {}): GenerateRequest => ({
-    type: 'generate', id, prompt: WORDS, negative: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 11, ...over,
+    type: 'generate', id, prompt: WORDS, negativePrompt: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 11, ...over,
   });
   // The plain tiny model (no template): what the text encoder makes of exactly the given text.
   let direct: Ldm3dPipeline;

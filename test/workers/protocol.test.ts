@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateGenerate, type GenerateParams } from '../../src/workers/protocol';
 import { MAX_DEEPCACHE_INTERVAL, MIN_DEEPCACHE_INTERVAL } from '../../src/pipeline/presets';
 
-const ok: GenerateParams = { prompt: 'a cave', negative: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };
+const ok: GenerateParams = { prompt: 'a cave', negativePrompt: '', steps: 20, guidance: 7, scheduler: 'dpm', seed: 1 };
 
 describe('validateGenerate', () => {
   it('accepts requests without the DeepCache and preset fields (older clients)', () => {

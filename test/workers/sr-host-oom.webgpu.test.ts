@@ -74,7 +74,7 @@ describe('sharpen when the GPU runs out of memory', () => {
 
     // The worker is usable: the panorama model loads and generates.
     await host.handle({ type: 'load', id: 2, baseUrl: BASE, backend: 'webgpu' });
-    await host.handle({ type: 'generate', id: 3, prompt: 'a cosy cabin', negative: '', steps: 1, guidance: 7, scheduler: 'ddim', seed: 1 });
+    await host.handle({ type: 'generate', id: 3, prompt: 'a cosy cabin', negativePrompt: '', steps: 1, guidance: 7, scheduler: 'ddim', seed: 1 });
     expect(of('result').map((r) => r.id)).toEqual([3]);
     // The next Sharpen loads the upscaler again (here it still does not fit, and says so again).
     await host.handle(sharpenReq(4));

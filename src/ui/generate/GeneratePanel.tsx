@@ -111,9 +111,9 @@ export function GeneratePanel({ store }: GeneratePanelProps): ReactNode {
           id={ids + 'negative'}
           data-testid="negative-prompt"
           rows={1}
-          value={settings.negative}
+          value={settings.negativePrompt}
           placeholder="blurry, text, watermark"
-          onChange={(e) => update({ negative: e.currentTarget.value })}
+          onChange={(e) => update({ negativePrompt: e.currentTarget.value })}
         />
         <div className="field preset">
           <label htmlFor={ids + 'preset'}>Preset</label>

@@ -33,7 +33,7 @@ export const PROGRESS_MIN_MS = 200;
 /** xr-standard gamepad mapping: buttons[4] is A (right) / X (left) on Quest controllers. */
 const TALK_BUTTON_INDEX = 4;
 
-type Field = 'prompt' | 'negative';
+type Field = 'prompt' | 'negativePrompt';
 
 /** Polls the A/X buttons each frame and turns their edges into press/release. */
 function useControllerTalk(ptt: PushToTalkControls, enabled: boolean): void {
@@ -73,8 +73,8 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
   useControllerTalk(ptt, !running);
 
   const update = store.getState().updateSettings;
-  const text = field === 'prompt' ? settings.prompt : settings.negative;
-  const onText = useCallback((t: string) => store.getState().updateSettings(field === 'prompt' ? { prompt: t } : { negative: t }), [store, field]);
+  const text = field === 'prompt' ? settings.prompt : settings.negativePrompt;
+  const onText = useCallback((t: string) => store.getState().updateSettings(field === 'prompt' ? { prompt: t } : { negativePrompt: t }), [store, field]);
   const generate = useCallback(() => void store.getState().generate({ confirmDownload: store.getState().awaitingConfirmation !== null }), [store]);
   const cancel = useCallback(() => store.getState().cancel(), [store]);
 
@@ -128,7 +128,7 @@ export function VRPromptSection({ store }: VRPromptSectionProps): ReactNode {
     <Container flexDirection="column" gap={8}>
       <Container flexDirection="row" gap={8} alignItems="center">
         <VRButton label="Prompt" selected={field === 'prompt'} onClick={() => setField('prompt')} />
-        <VRButton label="Negative" selected={field === 'negative'} onClick={() => setField('negative')} />
+        <VRButton label="Negative" selected={field === 'negativePrompt'} onClick={() => setField('negativePrompt')} />
         <Container flexGrow={1} />
         <VRButton
           label={talk.button}

@@ -17,7 +17,7 @@ export function regenerateSettings(scene: Pick<SceneMetadata, 'prompt' | 'negati
   const scheduler = SCHEDULERS.includes(s.scheduler as SchedulerName) ? (s.scheduler as SchedulerName) : undefined;
   return {
     prompt: scene.prompt,
-    negative: scene.negativePrompt,
+    negativePrompt: scene.negativePrompt,
     ...(s.steps >= 1 ? { steps: s.steps } : {}),
     ...(s.guidance > 0 ? { guidance: s.guidance } : {}),
     ...(scheduler ? { scheduler } : {}),

@@ -13,7 +13,7 @@ export interface VRDebugHandle {
   /** Presses a virtual-keyboard key by name ("a", "Space", "Backspace", "Shift", "Clear", "123"). */
   pressKey: ((name: string) => boolean) | null;
   /** Which field the keyboard types into. */
-  setField: ((field: 'prompt' | 'negative') => void) | null;
+  setField: ((field: 'prompt' | 'negativePrompt') => void) | null;
   /** The panel's Generate and Cancel buttons. */
   generate: (() => void) | null;
   cancel: (() => void) | null;

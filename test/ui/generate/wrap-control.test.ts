@@ -53,7 +53,7 @@ describe('seamless 360° setting', () => {
   });
 
   it('the worker protocol takes true, false or nothing', () => {
-    const ok: GenerateParams = { prompt: 'a', negative: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 1 };
+    const ok: GenerateParams = { prompt: 'a', negativePrompt: '', steps: 2, guidance: 7, scheduler: 'ddim', seed: 1 };
     expect(validateGenerate(ok)).toBeNull();
     expect(validateGenerate({ ...ok, wrap: true })).toBeNull();
     expect(validateGenerate({ ...ok, wrap: false })).toBeNull();

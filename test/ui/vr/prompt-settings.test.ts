@@ -47,7 +47,7 @@ describe('regenerateSettings', () => {
   it('same seed: every saved setting with the seed fixed', () => {
     expect(regenerateSettings(scene, true)).toEqual({
       prompt: 'a cave',
-      negative: 'blurry',
+      negativePrompt: 'blurry',
       steps: 20,
       guidance: 5,
       scheduler: 'euler',
@@ -70,11 +70,11 @@ describe('regenerateSettings', () => {
   });
   it('unknown scheduler or steps (imported pixels) keep the current ones', () => {
     const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown', seed: 0 } }, true);
-    expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', seed: 0, randomSeed: false });
+    expect(s).toEqual({ prompt: 'a cave', negativePrompt: 'blurry', seed: 0, randomSeed: false });
   });
   it('a scene without a seed (imported pixels) draws a new one even for "same seed"', () => {
     const s = regenerateSettings({ ...scene, settings: { steps: 0, guidance: 0, scheduler: 'unknown' } }, true);
-    expect(s).toEqual({ prompt: 'a cave', negative: 'blurry', randomSeed: true });
+    expect(s).toEqual({ prompt: 'a cave', negativePrompt: 'blurry', randomSeed: true });
   });
 });
 
