@@ -1,46 +1,42 @@
 /**
- * The one place where the pieces meet: stores, the canvas with XR, the desktop panel, the import
- * flow and the synthetic scene shown at start.
+ * The page: the canvas with XR, the desktop panels, the import flow and the synthetic scene shown
+ * at start, over the services (stores, worker, XR) that src/main.tsx provides (services.ts).
  */
 import { Canvas } from '@react-three/fiber';
 import { XR } from '@react-three/xr';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
-import { sceneStore } from '../state/viewer';
 import { Overlay } from '../ui/Overlay';
 import { GeneratePanel } from '../ui/generate/GeneratePanel';
-import { generationStore } from '../ui/generate/app-generation';
 import { GalleryPanel } from '../ui/gallery/GalleryPanel';
-import { sceneServices } from '../ui/gallery/app-gallery';
-import { createAppXRStore } from '../xr/xr-store';
 import { ViewerRig } from '../xr/viewer-rig';
 import { watchLeaveVR } from '../xr/leave-vr';
-import { debugHandle } from './debug-handle';
 import { importPanoramaFiles } from './import-panorama';
 import { syntheticFiles, syntheticMetadata, syntheticPanorama } from './synthetic-scene';
 import type { SceneMetadata } from '../export/metadata';
-import { showImportedPanorama, showUnsavedScene } from '../storage/save-then-show';
+import { showImportedPanorama, showUnsavedScene, type SceneServices } from '../storage/save-then-show';
+import { useServices } from './services-context';
 import { Viewer } from './Viewer';
-
-// Created once per page: creating it injects the emulator where WebXR is missing.
-const xrStore = createAppXRStore();
 
 /** Used until the renderer reports its limit; every WebGL2 device supports at least this. */
 const MIN_WEBGL2_TEXTURE_SIZE = 2048;
 
+// The test room's metadata depends only on its pixels, which never change: computed once per page.
 let syntheticMeta: SceneMetadata | null = null;
 
-function showSynthetic(): void {
+function showSynthetic(scenes: SceneServices): void {
   const synthetic = syntheticPanorama();
   syntheticMeta ??= syntheticMetadata(synthetic);
   const metadata = syntheticMeta;
   // The room's true metric scale is known: show it at that scale. Shown as an unsaved scene so
   // the export buttons work on it (issue 14) without adding it to the gallery at every start.
-  showUnsavedScene(synthetic.panorama, metadata, synthetic.mapping, () => syntheticFiles(synthetic, metadata), sceneServices);
+  showUnsavedScene(synthetic.panorama, metadata, synthetic.mapping, () => syntheticFiles(synthetic, metadata), scenes);
 }
 
 export function App(): ReactNode {
+  const services = useServices();
+  const { xr: xrStore, viewer: sceneStore, generation: generationStore, scenes } = services;
   const rig = useMemo(() => new ViewerRig(), []);
   const inXR = useStore(xrStore, (s) => s.session != null);
   const [busy, setBusy] = useState(false);
@@ -48,24 +44,15 @@ export function App(): ReactNode {
 
   useEffect(() => {
     // After the first paint, so the page and panel appear before the ray caster runs.
-    const t = setTimeout(showSynthetic, 0);
+    const t = setTimeout(() => showSynthetic(scenes), 0);
     return () => clearTimeout(t);
-  }, []);
-
-  useEffect(() => {
-    const debug = debugHandle();
-    const sync = (s: ReturnType<typeof xrStore.getState>): void => {
-      debug.xrSession = s.session != null;
-      debug.xrMode = s.session != null ? s.mode : null;
-      document.body.dataset.xrSession = s.session != null ? 'active' : 'none';
-      debug.emulator = s.emulator ?? null;
-    };
-    sync(xrStore.getState());
-    return xrStore.subscribe(sync);
-  }, []);
+  }, [scenes]);
 
   // Leaving VR mid-generation: the job goes on (saved, then shown); the page says so and how to stop it.
-  useEffect(() => watchLeaveVR(xrStore, generationStore, (text) => sceneStore.getState().say('notice', text)), []);
+  useEffect(
+    () => watchLeaveVR(xrStore, generationStore, (text) => sceneStore.getState().say('notice', text)),
+    [xrStore, generationStore, sceneStore],
+  );
 
   const onImport = useCallback(async (files: readonly File[]) => {
     const say = sceneStore.getState().say;
@@ -77,7 +64,7 @@ export function App(): ReactNode {
       if (result.panorama !== null) {
         // Saved to the gallery, then shown, like "Import scene…": exportable and kept (issue 14).
         // A storage failure is reported by it and the pair is still shown.
-        await showImportedPanorama(result.panorama, result.label, sceneServices);
+        await showImportedPanorama(result.panorama, result.label, scenes);
       } else if (!result.messages.some((m) => m.severity === 'error')) {
         say('error', `Nothing was imported from ${result.label || 'the selection'}.`);
       } else {
@@ -90,17 +77,17 @@ export function App(): ReactNode {
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [sceneStore, scenes]);
 
   const onEnterVR = useCallback(() => {
     xrStore.enterVR().catch((e: unknown) => {
       sceneStore.getState().say('error', `Could not start VR: ${(e as Error).message ?? String(e)}`);
     });
-  }, []);
+  }, [xrStore, sceneStore]);
 
   const onExitVR = useCallback(() => {
     void xrStore.getState().session?.end();
-  }, []);
+  }, [xrStore]);
 
   return (
     <>
@@ -124,16 +111,18 @@ export function App(): ReactNode {
       <Overlay
         sceneStore={sceneStore}
         baseMapping={DEFAULT_DEPTH_MAPPING}
+        generation={generationStore}
+        sharpen={services.sharpen}
         inXR={inXR}
         busy={busy}
         onEnterVR={onEnterVR}
         onExitVR={onExitVR}
         onRecenter={() => rig.requestRecenter()}
         onImport={(files) => void onImport(files)}
-        onShowSynthetic={showSynthetic}
+        onShowSynthetic={() => showSynthetic(scenes)}
       />
       <GeneratePanel store={generationStore} />
-      <GalleryPanel services={sceneServices} />
+      <GalleryPanel services={scenes} shownDetail={services.shownDetail} />
     </>
   );
 }

@@ -4,8 +4,8 @@
  * a new layer or new texels, so an export takes exactly what is drawn, however the layer got there
  * (a sharpen, or one restored with a saved scene).
  *
- * A vanilla zustand store: views select `layer` (it changes object only when a scene gets its
- * first layer or loses it), code reads getState().
+ * A vanilla zustand store, one per app (src/app/services.ts): views select `layer` (it changes
+ * object only when a scene gets its first layer or loses it), code reads getState().
  */
 import { createStore } from 'zustand/vanilla';
 import type { DetailLayer } from '../panorama/gnomonic';
@@ -16,8 +16,12 @@ export interface ShownDetailState {
   readonly version: number;
 }
 
-export const shownDetail = createStore<ShownDetailState>()(() => ({ layer: null, version: 0 }));
+export function createShownDetailStore() {
+  return createStore<ShownDetailState>()(() => ({ layer: null, version: 0 }));
+}
 
-export function publishShownDetail(layer: DetailLayer | null): void {
-  shownDetail.setState((s) => ({ layer, version: s.version + 1 }));
+export type ShownDetailStore = ReturnType<typeof createShownDetailStore>;
+
+export function publishShownDetail(store: ShownDetailStore, layer: DetailLayer | null): void {
+  store.setState((s) => ({ layer, version: s.version + 1 }));
 }

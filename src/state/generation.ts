@@ -170,7 +170,7 @@ export interface GenerationDeps {
 
 export const DEFAULT_MODEL_URL = './models/tiny/ldm3d-pano/';
 
-/** The app's first settings: the 'reference' preset of ldm3d-pano (the app picks 'headset' on headset-class devices: app-generation.ts). */
+/** The app's first settings: the 'reference' preset of ldm3d-pano (the app picks 'headset' on headset-class devices: src/app/page-settings.ts). */
 export const DEFAULT_SETTINGS: GenerationSettings = {
   prompt: '',
   negativePrompt: '',

@@ -6,17 +6,9 @@
  *   detail layer is rebuilt from the stored patches and handed to `detail` right after the show.
  * - `showImportedScene`: imported files are saved like a generation, then shown.
  *
- * The app connects these to the viewer once (`connectSceneServices`); the generate code then only
- * calls `saveThenShow(result, metadata)` with the worker's result message.
- *
- * Sharpening keeps the same rule: `saveDetailPatch` adds a finished patch to the shown scene's
- * stored record, and the sharpen flow shows the patch once that has resolved (or failed).
- *
- * @example
- *   // src/app, once:
- *   connectSceneServices({ viewer: { show, say, depthMapping }, current, store: openSceneStoreOnce });
- *   // on a worker 'result' message:
- *   await saveThenShow(msg, msg.metadata);
+ * Every function takes the `SceneServices` (viewer, current scene, database) it works on; the app
+ * builds them once in src/app/services.ts. Sharpening keeps the same rule: `saveDetailPatch` adds
+ * a finished patch to the shown scene's stored record before the sharpen flow shows it.
  */
 import { decodeDepthPng, decodeRgbPng, encodeThumbnailPng, uint16ToDepth } from '../export/png';
 import { encodeSceneFiles, toPanorama, THUMBNAIL_WIDTH, type SceneFiles } from '../export/scene-files';
@@ -96,30 +88,17 @@ export interface ShowOutcome {
   readonly error: SceneStoreError | null;
 }
 
-let services: SceneServices | null = null;
-
-/** Connects the viewer and stores; returns a function that disconnects them. */
-export function connectSceneServices(s: SceneServices): () => void {
-  services = s;
-  return () => {
-    if (services === s) services = null;
-  };
-}
-
-function required(): SceneServices {
-  if (!services) throw new Error('saveThenShow: connectSceneServices() has not been called by the app.');
-  return services;
-}
-
-let storePromise: Promise<SavedSceneStore> | null = null;
-
-/** The app's scene database, opened on first use. A failed open is retried on the next call. */
-export function openSceneStoreOnce(factory?: IDBFactory): Promise<SavedSceneStore> {
-  storePromise ??= SavedSceneStore.open(factory ?? globalThis.indexedDB).catch((e: unknown) => {
-    storePromise = null;
-    throw e;
-  });
-  return storePromise;
+/**
+ * A scene database opener for SceneServices.store: opens on the first call and memoises it; a
+ * failed open is retried on the next call (private mode may end, a blocked upgrade may clear).
+ */
+export function sceneStoreOpener(factory?: IDBFactory): () => Promise<SavedSceneStore> {
+  let opening: Promise<SavedSceneStore> | null = null;
+  return () =>
+    (opening ??= SavedSceneStore.open(factory ?? globalThis.indexedDB).catch((e: unknown) => {
+      opening = null;
+      throw e;
+    }));
 }
 
 export function sceneMetadataOf(
@@ -170,7 +149,7 @@ export function sceneMetadataOf(
 export async function saveThenShow(
   result: GeneratedImages,
   info: GenerationInfo,
-  s: SceneServices = required(),
+  s: SceneServices,
 ): Promise<ShowOutcome> {
   const rgb = result.rgba ?? result.rgb;
   if (!rgb) throw new RangeError('saveThenShow: the result has neither rgba nor rgb pixels.');
@@ -212,7 +191,7 @@ export function importedMetadata(
  * pixels say nothing about metres, so it opens at the documented defaults (issue 14 item 4), like
  * a generated scene, rather than inheriting the previous scene's near/far.
  */
-export async function showImportedPanorama(panorama: RGBDPanorama, label: string, s: SceneServices = required()): Promise<ShowOutcome> {
+export async function showImportedPanorama(panorama: RGBDPanorama, label: string, s: SceneServices): Promise<ShowOutcome> {
   const metadata = importedMetadata(label, panorama, DEFAULT_DEPTH_MAPPING);
   const files = encodeSceneFiles({ width: panorama.width, height: panorama.height, rgb: panorama.rgba, depth: panorama.depth }, metadata);
   return persistThenShow(panorama, metadata, files, s, metadata.depthMapping);
@@ -228,7 +207,7 @@ export function showUnsavedScene(
   metadata: SceneMetadata,
   mapping: DepthMapping | undefined,
   files: () => SceneFiles,
-  s: SceneServices = required(),
+  s: SceneServices,
 ): number {
   const panoramaId = s.viewer.show(panorama, metadata.prompt, mapping);
   let encoded: SceneFiles | null = null;
@@ -251,7 +230,7 @@ export function showUnsavedScene(
 export async function showImportedScene(
   imported: ImportedScene,
   fallback: { label: string; createdAt?: string },
-  s: SceneServices = required(),
+  s: SceneServices,
 ): Promise<ShowOutcome> {
   const { panorama } = imported;
   // Its own near/far when its metadata has them; without metadata the documented defaults.
@@ -272,7 +251,7 @@ export async function showImportedScene(
  * image error) if the scene itself cannot be read; damaged patches are only reported (the scene
  * shows without them).
  */
-export async function showSavedScene(id: string, s: SceneServices = required()): Promise<number> {
+export async function showSavedScene(id: string, s: SceneServices): Promise<number> {
   const store = await s.store();
   const saved = await store.get(id);
   if (!saved) throw new StorageWriteError(`That scene is no longer in storage (deleted in another tab?).`);
@@ -302,7 +281,7 @@ export type DetailSaveOutcome = 'saved' | 'scene-not-saved';
  * 'scene-not-saved': its patches live in memory only. Rejects with a SceneStoreError whose message
  * is for the user (the patch is then shown anyway).
  */
-export async function saveDetailPatch(panoramaId: number, patch: SizedPatch, s: SceneServices = required()): Promise<DetailSaveOutcome> {
+export async function saveDetailPatch(panoramaId: number, patch: SizedPatch, s: SceneServices): Promise<DetailSaveOutcome> {
   const current = s.current.getState().scene;
   if (!current || current.panoramaId !== panoramaId || current.savedId === null) return 'scene-not-saved';
   let record;
@@ -317,7 +296,7 @@ export async function saveDetailPatch(panoramaId: number, patch: SizedPatch, s: 
 }
 
 /** Removes the stored patches of the scene shown as `panoramaId` ("undo sharpening"). */
-export async function clearSavedDetail(panoramaId: number, s: SceneServices = required()): Promise<DetailSaveOutcome> {
+export async function clearSavedDetail(panoramaId: number, s: SceneServices): Promise<DetailSaveOutcome> {
   const current = s.current.getState().scene;
   if (!current || current.panoramaId !== panoramaId || current.savedId === null) return 'scene-not-saved';
   const store = await s.store();
@@ -350,13 +329,13 @@ async function persistThenShow(
 
 /**
  * `saveThenShow` in the shape of src/state/generation.ts's `publish` hook, so the generation flow
- * saves every result before showing it: `createGenerationStore({ ..., publish: saveThenShowPublisher() })`.
+ * saves every result before showing it: `createGenerationStore({ ..., publish: saveThenShowPublisher(services) })`.
  * The panorama the flow built is not used: saveThenShow builds its own from the same (reused) pixels.
  */
 export function saveThenShowPublisher(
-  s?: SceneServices,
+  s: SceneServices,
 ): (panorama: RGBDPanorama, result: GeneratedImages & { readonly metadata: GenerationInfo }, label: string) => Promise<number> {
-  return async (_panorama, result) => (await saveThenShow(result, result.metadata, s ?? required())).panoramaId;
+  return async (_panorama, result) => (await saveThenShow(result, result.metadata, s)).panoramaId;
 }
 
 /** Why the scene on screen is no longer saved after its stored copy was deleted. */

@@ -7,16 +7,18 @@ import { useCallback, useEffect, useId, useRef, useState, type ChangeEvent, type
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
 import { shownLabel, type SceneStore } from '../state/viewer';
+import type { GenerationStore } from '../state/generation';
+import type { SharpenStore } from '../state/sharpen';
 import { Messages } from './Messages';
 import { SharpenSection } from './sharpen/SharpenSection';
-import { sharpenStore } from './sharpen/app-sharpen';
-import { generationStore } from './generate/app-generation';
 import { depthScaleOf, mappingForFar, mappingForNear, mappingForScale, parseMetres, FAR_RANGE, NEAR_RANGE, SCALE_RANGE } from './depth-controls';
 
 export interface OverlayProps {
   readonly sceneStore: SceneStore;
   /** The mapping that scale 1 means (the app's default). */
   readonly baseMapping: DepthMapping;
+  readonly generation: GenerationStore;
+  readonly sharpen: SharpenStore;
   readonly inXR: boolean;
   readonly busy: boolean;
   onEnterVR(): void;
@@ -191,7 +193,7 @@ export function Overlay(props: OverlayProps): ReactNode {
                 typed={{ decimals: 1, unit: 'm' }}
               />
             </fieldset>
-            <SharpenSection store={sharpenStore} generation={generationStore} />
+            <SharpenSection store={props.sharpen} generation={props.generation} />
             <p className="hint">Drag or use arrow keys / WASD to look around.</p>
           </>
         )}

@@ -8,16 +8,18 @@ import type { ReactNode } from 'react';
 import { useStore } from 'zustand';
 import type { DepthMapping } from '../panorama/types';
 import type { SceneStore } from '../state/viewer';
+import type { GenerationStore } from '../state/generation';
+import type { SharpenStore } from '../state/sharpen';
 import { depthScaleOf, stepDepthScale } from './depth-controls';
-import { generationStore } from './generate/app-generation';
 import { VRPromptSection } from './vr/VRPromptSection';
 import { VRSharpenSection } from './vr/VRSharpenSection';
-import { sharpenStore } from './sharpen/app-sharpen';
 import { VR_FONT_FAMILIES } from './vr/vr-font';
 
 export interface VRPanelProps {
   readonly sceneStore: SceneStore;
   readonly baseMapping: DepthMapping;
+  readonly generation: GenerationStore;
+  readonly sharpen: SharpenStore;
   onRecenter(): void;
   /** Shown at the top: the bar that moves the panel (src/ui/vr/VRGrabBar.tsx). */
   readonly grabBar?: ReactNode;
@@ -48,7 +50,7 @@ function PanelButton({ label, onClick }: { label: string; onClick(): void }): Re
   );
 }
 
-export function VRPanel({ sceneStore, baseMapping, onRecenter, grabBar }: VRPanelProps): ReactNode {
+export function VRPanel({ sceneStore, baseMapping, generation, sharpen, onRecenter, grabBar }: VRPanelProps): ReactNode {
   const mapping = useStore(sceneStore, (s) => s.depthMapping);
   const label = useStore(sceneStore, (s) => s.current?.label ?? '');
   const lastError = useStore(sceneStore, (s) => s.messages.findLast((m) => m.kind === 'error')?.text ?? null);
@@ -89,8 +91,8 @@ export function VRPanel({ sceneStore, baseMapping, onRecenter, grabBar }: VRPane
         </Text>
         <PanelButton label="Depth +" onClick={() => step(DEPTH_STEP)} />
       </Container>
-      <VRPromptSection store={generationStore} />
-      <VRSharpenSection store={sharpenStore} generation={generationStore} />
+      <VRPromptSection store={generation} />
+      <VRSharpenSection store={sharpen} generation={generation} viewer={sceneStore} />
       {lastError !== null ? (
         <Text fontSize={16} color="#ff8a80">
           {lastError}

@@ -118,7 +118,7 @@ describe('two tabs on one scene database', () => {
     const [a, b] = await twoTabs();
     const saved = await a.save(makeScene('open in tab B'));
 
-    // Tab B opens the scene from its gallery and watches for deletions, as app-gallery.ts does.
+    // Tab B opens the scene from its gallery and watches for deletions, as the app's services do (src/app/services.ts).
     const said: string[] = [];
     let nextId = 1;
     const tabB: SceneServices = {

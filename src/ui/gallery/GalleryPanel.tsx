@@ -9,7 +9,7 @@ import { useCallback, useEffect, useRef, useState, type ChangeEvent, type ReactN
 import { useStore } from 'zustand';
 import { exportKindsFor, type ExportKind } from '../../export/downloads';
 import { makeExportFileOffThread } from '../../export/export-client';
-import { shownDetail } from '../../export/shown-detail';
+import type { ShownDetailStore } from '../../export/shown-detail';
 import { importSceneFiles, readImportFile } from '../../import/import';
 import { showImportedScene, showSavedScene, type SceneServices } from '../../storage/save-then-show';
 import type { SceneSummary } from '../../storage/gallery-db';
@@ -21,13 +21,15 @@ import './gallery.css';
 
 export interface GalleryPanelProps {
   readonly services: SceneServices;
+  /** The detail layer drawn with the scene on screen: what the sharpened exports take. */
+  readonly shownDetail: ShownDetailStore;
 }
 
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function GalleryPanel({ services }: GalleryPanelProps): ReactNode {
+export function GalleryPanel({ services, shownDetail }: GalleryPanelProps): ReactNode {
   const current = useStore(services.current, (s) => s.scene);
   const hasDetail = useStore(shownDetail, (s) => s.layer !== null);
   const { scenes, error, loading } = useSceneList(services.store);

@@ -13,6 +13,7 @@ import { Quaternion, Vector3, type Group } from 'three';
 import type { DepthMapping } from '../../panorama/types';
 import type { SceneStore } from '../../state/viewer';
 import type { GenerationStore } from '../../state/generation';
+import type { SharpenStore } from '../../state/sharpen';
 import type { SceneServices } from '../../storage/save-then-show';
 import { VRPanel } from '../VRPanel';
 import { VRGallery } from './VRGallery';
@@ -24,6 +25,7 @@ export interface VRSceneProps {
   readonly sceneStore: SceneStore;
   readonly baseMapping: DepthMapping;
   readonly generation: GenerationStore;
+  readonly sharpen: SharpenStore;
   readonly services: SceneServices;
   onRecenter(): void;
 }
@@ -40,7 +42,7 @@ const GALLERY_ROTATION: [number, number, number] = [0, GALLERY_YAW, 0];
 const head = new Vector3();
 const headQuaternion = new Quaternion();
 
-export function VRScene({ sceneStore, baseMapping, generation, services, onRecenter }: VRSceneProps): ReactNode {
+export function VRScene({ sceneStore, baseMapping, generation, sharpen, services, onRecenter }: VRSceneProps): ReactNode {
   const panel = useRef<Group>(null);
   const gallery = useRef<Group>(null);
   const camera = useThree((s) => s.camera);
@@ -102,6 +104,8 @@ export function VRScene({ sceneStore, baseMapping, generation, services, onRecen
         <VRPanel
           sceneStore={sceneStore}
           baseMapping={baseMapping}
+          generation={generation}
+          sharpen={sharpen}
           onRecenter={onRecenter}
           grabBar={<VRGrabBar panel={panel} onDrag={onDrag} onDragEnd={onDragEnd} />}
         />

@@ -14,7 +14,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import { useStore } from 'zustand';
 import { loadedModelsText, type SharpenStore } from '../../state/sharpen';
 import type { GenerationStore } from '../../state/generation';
-import { sceneStore } from '../../state/viewer';
+import type { SceneStore } from '../../state/viewer';
 import { vrText } from './vr-font';
 import { VRButton } from './VRButton';
 import { VRDownloadNotice, VRHostQuestion } from './VRAskFirst';
@@ -29,9 +29,11 @@ export const LEFT_VR_WHILE_SHARPENING =
 export interface VRSharpenSectionProps {
   readonly store: SharpenStore;
   readonly generation: GenerationStore;
+  /** Where the notice about leaving VR mid-sharpen goes. */
+  readonly viewer: SceneStore;
 }
 
-export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): ReactNode {
+export function VRSharpenSection({ store, generation, viewer }: VRSharpenSectionProps): ReactNode {
   const status = useStore(store, (s) => s.status);
   const sr = useStore(store, (s) => s.srModel);
   const pano = useStore(generation, (s) => s.model);
@@ -80,10 +82,10 @@ export function VRSharpenSection({ store, generation }: VRSharpenSectionProps): 
       // unmounts the panel, and never for StrictMode's rehearsal unmount.
       xr.subscribe((s, prev) => {
         if (prev.session != null && s.session == null && store.getState().status === 'sharpening') {
-          sceneStore.getState().say('notice', LEFT_VR_WHILE_SHARPENING);
+          viewer.getState().say('notice', LEFT_VR_WHILE_SHARPENING);
         }
       }),
-    [xr, store],
+    [xr, store, viewer],
   );
 
   useEffect(
