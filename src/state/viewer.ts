@@ -4,7 +4,6 @@
  * without touching scene code, and the scene reads it with `subscribe`, never per frame.
  */
 import { createStore } from 'zustand/vanilla';
-import { DEFAULT_DEPTH_MAPPING } from '../panorama/depth-mapping';
 import type { DepthMapping, RGBDPanorama } from '../panorama/types';
 
 export type MessageKind = 'error' | 'notice';
@@ -109,6 +108,3 @@ export function createSceneStore(initialMapping: DepthMapping) {
 }
 
 export type SceneStore = ReturnType<typeof createSceneStore>;
-
-/** The app's store. Generation, import and the gallery call `sceneStore.getState().showPanorama`. */
-export const sceneStore: SceneStore = createSceneStore(DEFAULT_DEPTH_MAPPING);
