@@ -18,7 +18,7 @@ import {
   type LoadProgress,
   type WhisperEngineOptions,
 } from './whisper-engine';
-import { startWhisperWorker } from './whisper-worker';
+import { startWhisperWorker } from './client';
 
 export type { LoadProgress } from './whisper-engine';
 

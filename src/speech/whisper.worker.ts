@@ -1,10 +1,11 @@
 /// <reference lib="webworker" />
 /**
  * The speech worker: hosts WhisperEngine (transformers.js + onnxruntime-web) off the main thread.
- * All logic is in whisper-worker.ts; this file only connects it to the worker global.
+ * All logic is in host.ts; this file only connects it to the worker global.
  */
+import { serveWhisper } from './host';
+import type { MessageEndpoint } from './protocol';
 import { WhisperEngine } from './whisper-engine';
-import { serveWhisper, type MessageEndpoint } from './whisper-worker';
 
 declare const self: DedicatedWorkerGlobalScope;
 

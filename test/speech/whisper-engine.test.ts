@@ -9,7 +9,9 @@ import * as transformers from '@huggingface/transformers';
 import { SpeechError } from '../../src/speech/errors';
 import { WhisperRecognizer } from '../../src/speech/recognizer';
 import { WhisperEngine, type LoadProgress, type WhisperEngineOptions } from '../../src/speech/whisper-engine';
-import { serveWhisper, WhisperWorkerClient, type MessageEndpoint } from '../../src/speech/whisper-worker';
+import { WhisperWorkerClient } from '../../src/speech/client';
+import { serveWhisper } from '../../src/speech/host';
+import type { MessageEndpoint } from '../../src/speech/protocol';
 import { loadFixture, TINY_WHISPER_DIR, TINY_WHISPER_ID } from './helpers';
 
 interface Golden {

@@ -1,93 +1,19 @@
 /**
- * Whisper off the main thread: a typed message protocol, the worker-side host and the main-thread
- * client. On a headset the WASM backend would block the page for the whole decode (hundreds of ms
- * to seconds), dropping frames in VR; in a worker the viewer keeps rendering.
+ * The main thread's handle on the Whisper worker: the same load/transcribe/dispose surface as
+ * WhisperEngine, so the recogniser uses either. On a headset the WASM backend would block the page
+ * for the whole decode (hundreds of ms to seconds), dropping frames in VR; in a worker the viewer
+ * keeps rendering.
  *
- * The client and host speak over anything with postMessage + a message listener, so tests run both
- * ends in one Node process over a MessageChannel, with the real engine.
+ *   const whisper = startWhisperWorker(options);
+ *   await whisper.load(onProgress);
+ *   const text = await whisper.transcribe(pcm16k, signal);
+ *   await whisper.dispose();
  */
+import { SpeechError } from './errors';
+import type { MessageEndpoint, WhisperRequest, WhisperResponse } from './protocol';
+// Types only: a value import of the engine would pull transformers.js into the main bundle.
+import type { LoadProgress, WhisperDevice, WhisperEngineOptions } from './whisper-engine';
 
-import { SpeechError, toSpeechError, type SpeechErrorKind } from './errors';
-// Types only: the main thread imports this module for the client, and a value import of the engine
-// would pull transformers.js (580 kB) into the main bundle as a second copy of the worker's.
-import type { LoadProgress, WhisperDevice, WhisperEngine, WhisperEngineOptions } from './whisper-engine';
-
-export type WhisperRequest =
-  | { type: 'load'; options: WhisperEngineOptions }
-  | { type: 'transcribe'; id: number; pcm: Float32Array }
-  | { type: 'abort'; id: number }
-  | { type: 'dispose' };
-
-export type WhisperResponse =
-  | { type: 'progress'; progress: LoadProgress }
-  | { type: 'loaded'; device: WhisperDevice }
-  | { type: 'load-error'; kind: SpeechErrorKind; detail?: string }
-  | { type: 'result'; id: number; text: string }
-  | { type: 'error'; id: number; kind: SpeechErrorKind; detail?: string }
-  | { type: 'disposed' };
-
-/** The part of Worker / MessagePort / DedicatedWorkerGlobalScope that both ends use. */
-export interface MessageEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
-  removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
-}
-
-/** Worker side. `createEngine` comes from the caller so the host can be tested without transformers.js. */
-export function serveWhisper(
-  endpoint: MessageEndpoint,
-  createEngine: (options: WhisperEngineOptions) => Pick<WhisperEngine, 'load' | 'transcribe' | 'dispose' | 'device'>,
-): () => void {
-  let engine: ReturnType<typeof createEngine> | null = null;
-  const aborts = new Map<number, AbortController>();
-  const send = (m: WhisperResponse) => endpoint.postMessage(m);
-
-  const onMessage = (e: MessageEvent<WhisperRequest>) => {
-    const msg = e.data;
-    switch (msg.type) {
-      case 'load':
-        engine ??= createEngine(msg.options);
-        engine.load((progress) => send({ type: 'progress', progress })).then(
-          () => send({ type: 'loaded', device: engine!.device ?? 'wasm' }),
-          (err) => {
-            const se = toSpeechError(err, 'model-load-failed');
-            send({ type: 'load-error', kind: se.kind, detail: se.detail });
-          },
-        );
-        break;
-      case 'transcribe': {
-        if (!engine) {
-          send({ type: 'error', id: msg.id, kind: 'model-load-failed', detail: 'transcribe before load' });
-          break;
-        }
-        const ac = new AbortController();
-        aborts.set(msg.id, ac);
-        engine.transcribe(msg.pcm, ac.signal).then(
-          (text) => send({ type: 'result', id: msg.id, text }),
-          (err) => {
-            const se = toSpeechError(err, 'recognition-failed');
-            send({ type: 'error', id: msg.id, kind: se.kind, detail: se.detail });
-          },
-        ).finally(() => aborts.delete(msg.id));
-        break;
-      }
-      case 'abort':
-        aborts.get(msg.id)?.abort();
-        break;
-      case 'dispose':
-        aborts.forEach((a) => a.abort());
-        void (engine?.dispose() ?? Promise.resolve()).finally(() => {
-          engine = null;
-          send({ type: 'disposed' });
-        });
-        break;
-    }
-  };
-  endpoint.addEventListener('message', onMessage as (e: MessageEvent) => void);
-  return () => endpoint.removeEventListener('message', onMessage as (e: MessageEvent) => void);
-}
-
-/** Main-thread side: the same load/transcribe/dispose surface as WhisperEngine. */
 export class WhisperWorkerClient {
   private readonly endpoint: MessageEndpoint;
   private readonly terminate: (() => void) | undefined;
