@@ -29,6 +29,20 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+/**
+ * The app's address with `?backend=wasm` (and `params`), for files that test a flow (gallery,
+ * cache, offline, VR) rather than the WebGPU kernels. In a fresh page WebGPU on SwiftShader spends
+ * over a minute compiling its pipelines before the first step (load + a 2-step generation: 77 s
+ * against 6 s on WASM, 2 cores); WebGPU in the browser stays covered by generate.e2e.ts,
+ * sharpen.e2e.ts and low-memory-model.e2e.ts, the kernels by the unit project's *.webgpu tests.
+ */
+export function wasmAppUrl(base: string, params: Record<string, string> = {}): string {
+  const url = new URL(base);
+  url.searchParams.set('backend', 'wasm');
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.href;
+}
+
 export interface AppPage {
   readonly page: Page;
   /** Console errors and uncaught exceptions seen so far (the tests require none). */

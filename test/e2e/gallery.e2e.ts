@@ -13,7 +13,7 @@ import { encodeSceneFiles } from '../../src/export/scene-files';
 import { stringifyMetadata, type SceneMetadata } from '../../src/export/metadata';
 import { decodeDepthPng } from '../../src/export/png';
 import { installBrowserShims, type FakeImageBitmap } from '../export/node-shims';
-import { launchBrowser, openApp, waitForGenerated, waitForSceneReady, type AppPage } from './browser';
+import { launchBrowser, openApp, waitForGenerated, waitForSceneReady, type AppPage, wasmAppUrl } from './browser';
 
 const W = 256;
 const H = 128;
@@ -60,7 +60,7 @@ describe('gallery and export', () => {
   beforeAll(async () => {
     uninstall = installBrowserShims();
     browser = await launchBrowser();
-    app = await openApp(browser, inject('baseUrl'));
+    app = await openApp(browser, wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(app.page, 1);
   });
 
@@ -155,7 +155,7 @@ describe('gallery and export', () => {
     await page.addInitScript(() => {
       Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });
     });
-    await page.goto(inject('baseUrl'));
+    await page.goto(wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(page, 1);
     const before = await sceneId(page);
     await page.getByTestId('import-scene').setInputFiles(importPayload);
@@ -184,7 +184,7 @@ describe('generate → saved → reload → gallery → step in → GLB (the iss
   });
 
   it('generates with the tiny models, keeps the scene across a reload and exports it', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    const { page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(page, 1);
     const prompt = 'a glass greenhouse full of ferns';
     await page.getByTestId('prompt').fill(prompt);

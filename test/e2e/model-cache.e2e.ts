@@ -6,10 +6,10 @@
 // original again.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, waitForGenerated, waitForSceneReady } from './browser';
+import { launchBrowser, openApp, waitForGenerated, waitForSceneReady, wasmAppUrl } from './browser';
 
 const VIEWPORT = { width: 1280, height: 800 };
-/** SwiftShader runs WebGPU on the CPU: a tiny-model step takes seconds, more on a busy machine. */
+/** Generous: two generations and page loads on two shared cores. */
 const LONG = 900_000;
 const FILE = 'vae_decoder/model.onnx';
 
@@ -49,7 +49,7 @@ describe('a damaged model file in the browser cache', () => {
   });
 
   it('is found when read back after a reload, downloaded again with a notice, and the generation works', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'), VIEWPORT);
+    const { page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl')), VIEWPORT);
     await waitForSceneReady(page, 1);
     await generate(page, 'a harbour at dawn', 0);
     const original = await storedChunk(page, FILE);

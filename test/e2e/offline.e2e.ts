@@ -12,11 +12,11 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, generatedId, launchBrowser, saveArtefact, waitForGenerated, waitForSceneReady } from './browser';
+import { ROOT, generatedId, launchBrowser, saveArtefact, waitForGenerated, waitForSceneReady, wasmAppUrl } from './browser';
 import { startStaticServer, type StaticServer } from './static-server';
 
 const VIEWPORT = { width: 1280, height: 800 };
-/** SwiftShader runs WebGPU on the CPU: a tiny-model step takes seconds, more on a busy machine. */
+/** Generous: two generations and page loads on two shared cores. */
 const LONG = 900_000;
 const POLL = { timeout: 30_000 };
 
@@ -88,7 +88,7 @@ describe('offline after the first visit', () => {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
 
     // First visit, online.
-    await page.goto(server!.url);
+    await page.goto(wasmAppUrl(server!.url));
     await waitForSceneReady(page, 1);
     // The manifest is linked and names the icons and the start page an installed app opens.
     const manifest = await page.evaluate(async () => {

@@ -1,5 +1,5 @@
 // A sharpened scene is saved with its detail layer and reloads as it was, in real Chromium with
-// the tiny LDM3D-SR models on WebGPU (SwiftShader): an imported scene (saved before shown) is
+// the tiny LDM3D-SR models on WASM (sharpen.e2e.ts covers WebGPU): an imported scene (saved before shown) is
 // sharpened once (1 SR step, to keep it short on 2 cores), the page is reloaded, the scene is
 // opened from the gallery and its detail layer is back at the same texels with the same weights;
 // "Undo sharpening" then removes it from storage too.
@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
 import { encodeSceneFiles } from '../../src/export/scene-files';
 import { stringifyMetadata, type SceneMetadata } from '../../src/export/metadata';
-import { launchBrowser, openApp, waitForSceneReady } from './browser';
+import { launchBrowser, openApp, waitForSceneReady, wasmAppUrl } from './browser';
 
 const W = 512;
 const H = 256;
@@ -64,7 +64,7 @@ describe('sharpened scene persists', () => {
   });
 
   it('sharpen → saved with the scene → reload → open from the gallery → same detail layer; undo removes it', async () => {
-    const { page, errors } = await openApp(browser, new URL('?srSteps=1', inject('baseUrl')).href, { width: 1024, height: 700 });
+    const { page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl'), { srSteps: '1' }), { width: 1024, height: 700 });
     await waitForSceneReady(page, 1);
     let before = await sceneId(page);
     await page.getByTestId('import-scene').setInputFiles(importPayload);

@@ -6,7 +6,7 @@
 // the scene is saved and listed in the VR gallery, and stepping into it fades (swap behind the veil).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, saveArtefact, waitForSceneReady } from './browser';
+import { launchBrowser, openApp, saveArtefact, waitForSceneReady, wasmAppUrl } from './browser';
 import { VR_FONT_CHARSET } from '../../src/ui/vr/vr-font';
 
 const PROMPT = 'Misty pine forest, 2 cabins';
@@ -35,7 +35,7 @@ describe('VR flow', () => {
   });
 
   it('types on the virtual keyboard, generates, shows progress, saves to the VR gallery, steps in with a fade', async () => {
-    const { page, errors } = await openApp(browser, inject('baseUrl'));
+    const { page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(page, 1);
     await page.getByRole('button', { name: 'Enter VR' }).click();
     await page.waitForFunction(() => window.__ldm3d?.xrSession === true, undefined, { timeout: 120_000, polling: 100 });

@@ -4,7 +4,7 @@
 // choice: Cancel on the page after leaving stops the job; nothing is saved and the previous scene stays.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { generatedId, launchBrowser, openApp, waitForGenerated, waitForSceneReady } from './browser';
+import { generatedId, launchBrowser, openApp, waitForGenerated, waitForSceneReady, wasmAppUrl } from './browser';
 
 const NOTICE = /You left VR while a panorama was being made\. It goes on/;
 
@@ -53,11 +53,11 @@ describe('leaving VR while generating', () => {
 
   it('the job goes on, is saved and shown, and is the scene found on entering VR again', async () => {
     const prompt = 'Left VR, kept going';
-    const { page } = await openApp(browser, inject('baseUrl'));
+    const { page } = await openApp(browser, wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(page, 1);
     const before = await generatedId(page);
     await enterVR(page);
-    await startInVR(page, prompt, 12);
+    await startInVR(page, prompt, 150);
     await leaveVR(page);
     await expect.poll(() => page.getByTestId('notices').textContent(), { timeout: 10_000 }).toMatch(NOTICE);
     expect(await page.getByTestId('generate-panel').getAttribute('data-status')).toBe('generating');
@@ -75,7 +75,7 @@ describe('leaving VR while generating', () => {
 
   it('Cancel on the page after leaving stops the job: nothing saved, the previous scene stays', async () => {
     const prompt = 'Left VR, then cancelled';
-    const { page } = await openApp(browser, inject('baseUrl'));
+    const { page } = await openApp(browser, wasmAppUrl(inject('baseUrl')));
     await waitForSceneReady(page, 1);
     const shownBefore = await page.evaluate(() => window.__ldm3d?.panorama?.label);
     await enterVR(page);

@@ -8,7 +8,7 @@
 //   head turns away, B brings the panel back in front of it.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, openApp, saveArtefact, waitForSceneReady } from './browser';
+import { launchBrowser, openApp, saveArtefact, waitForSceneReady, wasmAppUrl } from './browser';
 import { aimRight, centreOf, cornersOf, pressElement, project, setButton, tap, xrFrames, type Vec3 } from './vr-controller';
 
 const VIEWPORT = { width: 960, height: 600 };
@@ -46,7 +46,7 @@ describe('VR panel in view and driven by the controller', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    ({ page, errors } = await openApp(browser, inject('baseUrl'), VIEWPORT));
+    ({ page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl')), VIEWPORT));
     await waitForSceneReady(page, 1);
     await page.getByRole('button', { name: 'Enter VR' }).click();
     await page.waitForFunction(() => window.__ldm3d?.xrSession === true, undefined, { timeout: 120_000, polling: 100 });

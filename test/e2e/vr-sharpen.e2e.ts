@@ -18,7 +18,7 @@ import { stringifyMetadata, type SceneMetadata } from '../../src/export/metadata
 import { encodeSceneFiles } from '../../src/export/scene-files';
 import { directionToUV, uvToDirection } from '../../src/panorama/equirect';
 import { renderSyntheticPanorama, SYNTHETIC_SCENE } from '../../src/panorama/synthetic';
-import { launchBrowser, openApp, saveArtefact, waitForFrames, waitForSceneReady } from './browser';
+import { launchBrowser, openApp, saveArtefact, waitForFrames, waitForSceneReady, wasmAppUrl } from './browser';
 import { VR_FONT_CHARSET } from '../../src/ui/vr/vr-font';
 
 /** Model download + session creation + SR steps on SwiftShader, on a loaded 2-core machine. */
@@ -135,7 +135,7 @@ describe('VR sharpen', () => {
   });
 
   it('sharpens where the head looks, shows progress in VR, cancels from VR, survives leaving VR mid-run', async () => {
-    const { page, errors } = await openApp(browser, new URL('?srSteps=2', inject('baseUrl')).href, { width: 1280, height: 800 });
+    const { page, errors } = await openApp(browser, wasmAppUrl(inject('baseUrl'), { srSteps: '2' }), { width: 1280, height: 800 });
     await waitForSceneReady(page, 1);
     await page.getByTestId('import-scene').setInputFiles(importPayload);
     await waitForSceneReady(page, 2);
