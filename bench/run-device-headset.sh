@@ -67,7 +67,8 @@ node_run() {
 # tools ------------------------------------------------------------------------------------------
 if has tools; then
   setup_vulkan
-  unpack_bench /tmp/bench pano-webgpu.mjs parity-webgpu.mjs || { say "cannot unpack the carried tools"; publish; exit 1; }
+  # parity-webgpu.mjs only when carried (the carry is limited: a convmm call leaves it behind).
+  unpack_bench /tmp/bench pano-webgpu.mjs $([ -f .carry/bench/parity-webgpu.mjs ] && echo parity-webgpu.mjs) || { say "cannot unpack the carried tools"; publish; exit 1; }
   [ -f .carry/bench/deepcache.tar.xz ] && tar -C /tmp/py -xJf .carry/bench/deepcache.tar.xz
   export DEEPCACHE_SRC=/tmp/py/DeepCache
   nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$WORK/gpu.csv"
