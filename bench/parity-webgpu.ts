@@ -59,12 +59,7 @@ import { loadSrCases, runSrGoldenCase } from '../test/pipeline/ldm3d-sr-golden-r
 const PANO_SETS: readonly GoldenSet[] = ['ldm3d-pano', 'ldm3d-pano-f16', 'ldm3d-pano-int8'];
 /** The tiny LDM3D-SR goldens (models/tiny/ldm3d-sr, the Sharpen upscaler): Ldm3dSrPipeline, not Ldm3dPipeline. */
 const SR_SET = 'ldm3d-sr';
-/**
- * Model folders that run another set's goldens: models/tiny/ldm3d-pano-int8-mm is the int8 export with
- * its convolutions as im2col + MatMul (models/conv_matmul.py): the same weights, so the same goldens.
- */
-const VARIANT_SETS: Readonly<Record<string, GoldenSet>> = { 'ldm3d-pano-int8-mm': 'ldm3d-pano-int8' };
-const ALL_SETS: readonly string[] = [...PANO_SETS, ...Object.keys(VARIANT_SETS), SR_SET];
+const ALL_SETS: readonly string[] = [...PANO_SETS, SR_SET];
 /** The SR WebGPU test's bound on its latents after every step (absolute max abs). */
 const SR_LATENTS_BOUND = 1e-3;
 
@@ -100,7 +95,7 @@ const { values: args, positionals } = parseArgs({
   },
 });
 const USAGE = [
-  'usage: parity-webgpu [--goldens DIR] [--tiny-models DIR] [--sets ldm3d-pano,ldm3d-pano-f16,ldm3d-pano-int8,ldm3d-pano-int8-mm,ldm3d-sr] [--cases a,b] [--tolerance X] [--no-trajectory] [--skip-goldens]',
+  'usage: parity-webgpu [--goldens DIR] [--tiny-models DIR] [--sets ldm3d-pano,ldm3d-pano-f16,ldm3d-pano-int8,ldm3d-sr] [--cases a,b] [--tolerance X] [--no-trajectory] [--skip-goldens]',
   '                     [--fullsize DIR --models EXPORT [--int8-models EXPORT]] [--memory auto|resident|staged] [--out FILE.json] [--md FILE.md]',
   '       parity-webgpu --merge A.json B.json ... --out FILE.json [--md FILE.md]',
 ].join('\n');
@@ -276,7 +271,7 @@ async function goldenStage(root: URL, tolerance: number, memory: MemoryPolicy | 
       results.push(await srGoldenSet(root, tolerance, only));
       continue;
     }
-    const set = VARIANT_SETS[name] ?? (name as GoldenSet);
+    const set = name as GoldenSet;
     const models = join(args['tiny-models'], name);
     const cases: GoldenCaseResult[] = [];
     let runtime: RuntimeInfo | null = null;

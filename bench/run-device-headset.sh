@@ -17,8 +17,6 @@
 #   profile  one batch-1 UNet call of the int8 export profiled per dispatch (+ op classes vs PyTorch
 #            strict fp32 when bench/run-device-opprofile.sh is there)
 #   wrapcost the int8 export with wrap padding (models/wrap_conv.py), WRAP_CONFIGS (headset+resident+dc3)
-#   convmm   convolutions as im2col + MatMul (models/conv_matmul.py): int8 headset and fp32 desktop, each
-#            against the plain export in the same call, + a profiled UNet call of the rewritten int8 export
 #   parity   bench/run-device-parity.sh (tiny goldens on this GPU; full size vs PyTorch fp32, TF32 off)
 # Output ($OUT, ≤ 8 files): headset.tar.gz (every JSON/MD/log of this script), headset-summary.md,
 # plus what the goldens / parity phases publish (deepcache-tiny.tar.gz, summary.txt, parity.*).
@@ -67,7 +65,7 @@ node_run() {
 # tools ------------------------------------------------------------------------------------------
 if has tools; then
   setup_vulkan
-  # parity-webgpu.mjs only when carried (the carry is limited: a convmm call leaves it behind).
+  # parity-webgpu.mjs only when carried (the 64 MiB carry limit may leave it behind).
   unpack_bench /tmp/bench pano-webgpu.mjs $([ -f .carry/bench/parity-webgpu.mjs ] && echo parity-webgpu.mjs) || { say "cannot unpack the carried tools"; publish; exit 1; }
   [ -f .carry/bench/deepcache.tar.xz ] && tar -C /tmp/py -xJf .carry/bench/deepcache.tar.xz
   export DEEPCACHE_SRC=/tmp/py/DeepCache
@@ -163,52 +161,6 @@ if has wrapcost && [ -f "$INT8/manifest.json" ] && [ "$(left)" -gt 120 ]; then
   tail -n 4 "$WORK/wrap-int8.log"
   [ -f "$INT8W/manifest.json" ] && node_run wrapcost --models "$INT8W" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
     --configs "$wrapcost_configs" --label headset-int8-wrap --out "$WORK/memory-int8-wrap.json" --md "$WORK/memory-int8-wrap.md"
-fi
-
-# convmm: convolutions as explicit im2col + MatMul (models/conv_matmul.py) against the same exports, each
-# pair back to back in processes of their own: the headset configuration (int8: MM_INT8_CONFIGS), the
-# desktop configuration (fp32 resident: MM_FP32_CONFIGS), then one profiled batch-1 UNet call of the
-# rewritten int8 export (op classes vs PyTorch), then MM_EXTRA (e.g. "nchw": the plain fp32 export with
-# ORT's preferredLayout NCHW, the layout change the rewrite avoids, for comparison).
-FP32M=/tmp/rf-mm
-INT8M=/tmp/rf-mm-int8
-if has convmm && [ -f "$INT8/manifest.json" ]; then
-  [ -f "$INT8M/manifest.json" ] || pin 4-11 python3 models/conv_matmul.py --in "$INT8" --out "$INT8M" > "$WORK/convmm-int8.log" 2>&1
-  tail -n 4 "$WORK/convmm-int8.log"
-  MMF_PID=
-  if [ -f "$FP32/manifest.json" ] && [ ! -f "$FP32M/manifest.json" ]; then
-    pin 4-11 python3 models/conv_matmul.py --in "$FP32" --out "$FP32M" > "$WORK/convmm-fp32.log" 2>&1 &
-    MMF_PID=$!
-  fi
-  MMC=${MM_INT8_CONFIGS:-headset,headset+dc3}
-  node_run mm-int8-base --models "$INT8" --memory-compare --steps "$STEPS" --guidance 7 --no-prime --configs "$MMC" \
-    --label headset-int8 --out "$WORK/memory-mm-int8-base.json" --md "$WORK/memory-mm-int8-base.md"
-  [ -f "$INT8M/manifest.json" ] && node_run mm-int8 --models "$INT8M" --memory-compare --steps "$STEPS" --guidance 7 --no-prime \
-    --configs "$MMC" --label headset-int8-convmm --out "$WORK/memory-mm-int8.json" --md "$WORK/memory-mm-int8.md"
-  [ -n "$MMF_PID" ] && { wait "$MMF_PID"; tail -n 3 "$WORK/convmm-fp32.log"; }
-  MFC=${MM_FP32_CONFIGS:-resident}
-  if [ -f "$FP32M/manifest.json" ]; then
-    node_run mm-fp32-base --models "$FP32" --memory-compare --steps "$STEPS" --guidance 7 --no-prime --configs "$MFC" \
-      --label desktop-fp32 --out "$WORK/memory-mm-fp32-base.json" --md "$WORK/memory-mm-fp32-base.md"
-    node_run mm-fp32 --models "$FP32M" --memory-compare --steps "$STEPS" --guidance 7 --no-prime --configs "$MFC" \
-      --label desktop-fp32-convmm --out "$WORK/memory-mm-fp32.json" --md "$WORK/memory-mm-fp32.md"
-  fi
-  if [ -f "$INT8M/manifest.json" ] && [ "$(left)" -gt 60 ]; then
-    node_run mm-profile --models "$INT8M" --steps 2 --warm-runs 0 --guidance 1 --profile --label headset-convmm-profile \
-      --out "$WORK/webgpu-profile-mm.json"
-    if [ -f bench/run-device-opprofile.sh ] && [ "$(left)" -gt 45 ]; then
-      mkdir -p "$WORK/opprofile-mm"
-      MODELS=$INT8M PROFILE=$WORK/webgpu-profile-mm.json OUT=$WORK/opprofile-mm bash bench/run-device-opprofile.sh > "$WORK/opprofile-mm.log" 2>&1
-      say "op profile (convmm) rc=$?"; tail -n 16 "$WORK/opprofile-mm.log"
-    fi
-  fi
-  for x in ${MM_EXTRA:-}; do
-    case $x in
-      nchw) node_run mm-nchw --models "$FP32" --steps "$STEPS" --warm-runs 1 --ep-options '{"preferredLayout":"NCHW"}' \
-        --label desktop-nchw --out "$WORK/webgpu-desktop-nchw.json" ;;
-      nhwc) node_run mm-nhwc --models "$FP32" --steps "$STEPS" --warm-runs 1 --label desktop-nhwc --out "$WORK/webgpu-desktop-nhwc.json" ;;
-    esac
-  done
 fi
 
 # desktop: fp32 resident ------------------------------------------------------------------------------

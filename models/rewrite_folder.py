@@ -1,5 +1,5 @@
-"""Rewrites some graphs of an exported model folder into a new folder: the machinery that
-models/wrap_conv.py and models/conv_matmul.py share (copy the untouched files, load each graph with
+"""Rewrites some graphs of an exported model folder into a new folder: the machinery of
+models/wrap_conv.py, kept apart for the next graph rewrite (copy the untouched files, load each graph with
 its external data, rewrite it, save it with as many data files as before, re-hash the manifest)."""
 from __future__ import annotations
 
