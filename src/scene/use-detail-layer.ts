@@ -16,11 +16,48 @@ export interface DetailLayerEvents {
   shown?(mesh: PanoramaMesh, state: SharpenState): void;
 }
 
-export function useDetailLayer({ mesh: pm, swap }: ViewerMesh, sharpen: SharpenStore, events?: DetailLayerEvents): void {
+/**
+ * Uploads the sharpen store's detail layer to `pm` until the returned function is called: the
+ * whole layer when it changes (after a pending scene swap, if one waits behind the fade), the
+ * written rectangles after each sharpen.
+ */
+export function feedDetailLayer({ mesh: pm, swap }: ViewerMesh, sharpen: SharpenStore, events: () => DetailLayerEvents | undefined): () => void {
+  // The layer the mesh shows; it lags the store's while a scene swap waits behind the VR fade.
+  let shown: SharpenState['layer'] | undefined;
+  let stopped = false;
+  const apply = (s: SharpenState, prev: SharpenState | null): void => {
+    let changed = false;
+    if (s.layer !== shown) {
+      if (swap.pending) {
+        swap.afterSwap = () => {
+          if (!stopped) apply(sharpen.getState(), null);
+        };
+      } else {
+        pm.setDetailLayer(s.layer);
+        shown = s.layer;
+        changed = true;
+      }
+    } else if (s.lastRects !== prev?.lastRects) {
+      pm.updateDetail(s.lastRects);
+      changed = true;
+    }
+    if (changed) events()?.shown?.(pm, s);
+  };
+  apply(sharpen.getState(), null);
+  const unsubscribe = sharpen.subscribe(apply);
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
+}
+
+/** The sharpen store's gaze source for as long as the component lives, and feedDetailLayer. */
+export function useDetailLayer(viewerMesh: ViewerMesh, sharpen: SharpenStore, events?: DetailLayerEvents): void {
   const gl = useThree((s) => s.gl);
   const camera = useThree((s) => s.camera);
   const eventsRef = useRef(events);
   eventsRef.current = events;
+  const pm = viewerMesh.mesh;
   useEffect(() => {
     const dir = new Vector3();
     const right = new Vector3();
@@ -38,33 +75,5 @@ export function useDetailLayer({ mesh: pm, swap }: ViewerMesh, sharpen: SharpenS
     });
     return () => sharpen.getState().setGazeSource(null);
   }, [gl, camera, pm, sharpen]);
-  useEffect(() => {
-    // The layer the mesh shows; it lags the store's while a scene swap waits behind the VR fade.
-    let shown: SharpenState['layer'] | undefined;
-    let stopped = false;
-    const apply = (s: SharpenState, prev: SharpenState | null): void => {
-      let changed = false;
-      if (s.layer !== shown) {
-        if (swap.pending) {
-          swap.afterSwap = () => {
-            if (!stopped) apply(sharpen.getState(), null);
-          };
-        } else {
-          pm.setDetailLayer(s.layer);
-          shown = s.layer;
-          changed = true;
-        }
-      } else if (s.lastRects !== prev?.lastRects) {
-        pm.updateDetail(s.lastRects);
-        changed = true;
-      }
-      if (changed) eventsRef.current?.shown?.(pm, s);
-    };
-    apply(sharpen.getState(), null);
-    const unsubscribe = sharpen.subscribe(apply);
-    return () => {
-      stopped = true;
-      unsubscribe();
-    };
-  }, [pm, swap, sharpen]);
+  useEffect(() => feedDetailLayer(viewerMesh, sharpen, () => eventsRef.current), [viewerMesh, sharpen]);
 }

@@ -32,6 +32,50 @@ export interface ViewerMesh {
   readonly swap: SceneSwap;
 }
 
+/**
+ * Feeds `pm` from the viewer store until the returned function is called: the depth mapping, a
+ * generation's preview, and each new scene, behind the fade while `presenting()` (the headset).
+ */
+export function feedPanoramaMesh(
+  { mesh: pm, swap }: ViewerMesh,
+  sceneStore: SceneStore,
+  fader: FadeMachine | undefined,
+  presenting: () => boolean,
+  events: () => PanoramaMeshEvents | undefined,
+): () => void {
+  const apply = (s: SceneState, prev: SceneState | null): void => {
+    if (s.depthMapping !== prev?.depthMapping) pm.setDepthMapping(s.depthMapping);
+    if (s.preview !== null && s.preview !== prev?.preview) {
+      pm.setPanorama(s.preview); // a generation's preview: no id, no "scene ready"
+    } else if (s.current !== null && (s.current !== prev?.current || (s.preview === null && prev?.preview))) {
+      const current = s.current;
+      const show = (faded: boolean): void => {
+        pm.setPanorama(current.panorama);
+        events()?.shown?.(current, faded);
+      };
+      // In the headset a new scene (generated, opened, imported) comes behind a fade to black.
+      if (fader && presenting() && s.current !== prev?.current) {
+        swap.pending = true;
+        fader.request(() => {
+          show(true);
+          swap.pending = false;
+          const after = swap.afterSwap;
+          swap.afterSwap = null;
+          after?.();
+        });
+      } else show(false);
+    }
+    events()?.changed?.(pm, s);
+  };
+  apply(sceneStore.getState(), null);
+  const unsubscribe = sceneStore.subscribe(apply);
+  return () => {
+    unsubscribe();
+    swap.pending = false;
+    swap.afterSwap = null;
+  };
+}
+
 export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine, events?: PanoramaMeshEvents): ViewerMesh {
   const gl = useThree((s) => s.gl);
   // Read at call time: a new events object from a re-render must not rebuild the subscription.
@@ -47,38 +91,10 @@ export function usePanoramaMesh(sceneStore: SceneStore, fader?: FadeMachine, eve
     [sceneStore, gl],
   );
   useEffect(() => {
-    const { mesh: pm, swap } = viewerMesh;
-    const apply = (s: SceneState, prev: SceneState | null): void => {
-      if (s.depthMapping !== prev?.depthMapping) pm.setDepthMapping(s.depthMapping);
-      if (s.preview !== null && s.preview !== prev?.preview) {
-        pm.setPanorama(s.preview); // a generation's preview: no id, no "scene ready"
-      } else if (s.current !== null && (s.current !== prev?.current || (s.preview === null && prev?.preview))) {
-        const current = s.current;
-        const show = (faded: boolean): void => {
-          pm.setPanorama(current.panorama);
-          eventsRef.current?.shown?.(current, faded);
-        };
-        // In the headset a new scene (generated, opened, imported) comes behind a fade to black.
-        if (fader && gl.xr.isPresenting && s.current !== prev?.current) {
-          swap.pending = true;
-          fader.request(() => {
-            show(true);
-            swap.pending = false;
-            const after = swap.afterSwap;
-            swap.afterSwap = null;
-            after?.();
-          });
-        } else show(false);
-      }
-      eventsRef.current?.changed?.(pm, s);
-    };
-    apply(sceneStore.getState(), null);
-    const unsubscribe = sceneStore.subscribe(apply);
+    const stop = feedPanoramaMesh(viewerMesh, sceneStore, fader, () => gl.xr.isPresenting, () => eventsRef.current);
     return () => {
-      unsubscribe();
-      swap.pending = false;
-      swap.afterSwap = null;
-      pm.dispose();
+      stop();
+      viewerMesh.mesh.dispose();
     };
   }, [viewerMesh, sceneStore, fader, gl]);
   return viewerMesh;
