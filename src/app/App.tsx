@@ -93,6 +93,8 @@ export function App(): ReactNode {
     <>
       <Canvas
         className="viewer"
+        // Frames only when something changes (src/scene/render-on-demand.ts); XR sessions drive their own.
+        frameloop="demand"
         // The panorama supplies its own colours: no tone mapping; output stays sRGB.
         flat
         dpr={[1, 2]}

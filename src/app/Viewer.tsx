@@ -12,6 +12,7 @@ import type { SceneStore } from '../state/viewer';
 import { publishShownDetail } from '../export/shown-detail';
 import { usePanoramaMesh } from '../scene/use-panorama-mesh';
 import { useDetailLayer, type DetailLayerEvents } from '../scene/use-detail-layer';
+import { useRenderOnChange } from '../scene/render-on-demand';
 import { VRComfort } from '../ui/vr/VRComfort';
 import { VRScene } from '../ui/vr/VRScene';
 import { FadeMachine } from '../xr/comfort-fade';
@@ -38,12 +39,14 @@ export function Viewer({ sceneStore, rig, baseMapping }: ViewerProps): ReactNode
     [shownDetail, telemetry],
   );
   useDetailLayer(viewerMesh, sharpen, detailEvents);
+  useRenderOnChange(sceneStore, sharpen);
   const gl = useThree((s) => s.gl);
+  const invalidate = useThree((s) => s.invalidate);
   const inSession = useXR((s) => s.session != null);
 
-  useEffect(() => rig.attachDesktopLook(gl.domElement), [rig, gl]);
+  useEffect(() => rig.attachDesktopLook(gl.domElement, () => invalidate()), [rig, gl, invalidate]);
   useEffect(() => addAfterEffect(() => telemetry.frameRendered(rig.lookAngles)), [telemetry, rig]);
-  useEffect(() => telemetry.renderer(gl.capabilities.maxTextureSize), [telemetry, gl]);
+  useEffect(() => telemetry.renderer(gl.capabilities.maxTextureSize, (count) => invalidate(count)), [telemetry, gl, invalidate]);
 
   useFrame((state, dt, frame?: XRFrame) => {
     rig.update(state.gl, state.camera, dt, frame);

@@ -5,6 +5,11 @@ interface Ldm3dDebugHandle {
   sceneReady: number;
   /** Frames rendered since start (desktop and XR), counted after each render. */
   frames: number;
+  /**
+   * Asks for `count` more frames. The desktop view renders only when something changes
+   * (src/scene/render-on-demand.ts); a test that waits for frames asks for them, as a resize would.
+   */
+  requestFrames?: (count: number) => void;
   /** True while an immersive XR session is running. */
   xrSession: boolean;
   /** Mode of the running session ("immersive-vr"), or null. */

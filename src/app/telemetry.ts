@@ -21,8 +21,8 @@ export interface TelemetrySources {
 export interface Telemetry {
   readonly mesh: Required<PanoramaMeshEvents>;
   readonly detail: Required<DetailLayerEvents>;
-  /** The renderer is up: its texture limit. */
-  renderer(maxTextureSize: number): void;
+  /** The renderer is up: its texture limit, and how to ask it for frames (it renders on demand). */
+  renderer(maxTextureSize: number, requestFrames?: (count: number) => void): void;
   /** After every rendered frame (desktop and XR), with the desktop view direction. */
   frameRendered(look: { readonly yaw: number; readonly pitch: number }): void;
   stop(): void;
@@ -96,8 +96,9 @@ export function startTelemetry(sources: TelemetrySources, handle: Ldm3dDebugHand
           : null;
       },
     },
-    renderer(maxTextureSize) {
+    renderer(maxTextureSize, requestFrames) {
       handle.maxTextureSize = maxTextureSize;
+      if (requestFrames) handle.requestFrames = requestFrames;
     },
     frameRendered(look) {
       handle.frames++;

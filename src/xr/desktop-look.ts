@@ -74,8 +74,12 @@ export class DesktopLook {
   private lastY = 0;
   private readonly cleanups: Array<() => void> = [];
 
-  /** Listens on `surface` for drags and on `keyTarget` (the window) for keys. */
-  constructor(surface: HTMLElement, keyTarget: Window = window) {
+  /**
+   * Listens on `surface` for drags and on `keyTarget` (the window) for keys. `onChange` asks for
+   * a frame: the desktop view renders on demand, so a drag or a held key must request the frames
+   * that show it.
+   */
+  constructor(surface: HTMLElement, keyTarget: Window = window, private readonly onChange: () => void = () => {}) {
     const down = (e: PointerEvent): void => {
       if (e.button !== 0) return;
       this.dragging = e.pointerId;
@@ -88,6 +92,7 @@ export class DesktopLook {
       applyDrag(this.angles, e.clientX - this.lastX, e.clientY - this.lastY);
       this.lastX = e.clientX;
       this.lastY = e.clientY;
+      this.onChange();
     };
     const up = (e: PointerEvent): void => {
       if (this.dragging === e.pointerId) this.dragging = null;
@@ -96,6 +101,7 @@ export class DesktopLook {
       if (!LOOK_KEYS.has(e.code) || isTypingTarget(e.target) || e.altKey || e.ctrlKey || e.metaKey) return;
       this.keys.add(e.code);
       e.preventDefault();
+      this.onChange();
     };
     const keyup = (e: KeyboardEvent): void => {
       this.keys.delete(e.code);
@@ -124,15 +130,17 @@ export class DesktopLook {
     });
   }
 
-  /** Per frame: integrate held keys and orient `camera` (no allocation). */
+  /** Per frame: integrate held keys and orient `camera` (no allocation); a held key asks for the next frame. */
   update(camera: Camera, dt: number): void {
     applyKeys(this.angles, this.keys, dt);
     camera.rotation.set(this.angles.pitch, this.angles.yaw, 0, 'YXZ');
+    if (this.keys.size > 0) this.onChange();
   }
 
   recenter(): void {
     this.angles.yaw = 0;
     this.angles.pitch = 0;
+    this.onChange();
   }
 
   dispose(): void {

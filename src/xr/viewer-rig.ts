@@ -11,6 +11,7 @@ export class ViewerRig {
   /** Parent of everything placed relative to the panorama's centre and front. */
   readonly group = new Group();
   private look: DesktopLook | null = null;
+  private requestFrame: () => void = () => {};
   private recenterPending = false;
   private wasPresenting = false;
   /** The XR reference space whose 'reset' (the headset's own recenter gesture) we listen to. */
@@ -23,13 +24,20 @@ export class ViewerRig {
     this.group.name = 'panorama-rig';
   }
 
-  /** Starts mouse/keyboard look on the canvas; returns the cleanup. */
-  attachDesktopLook(surface: HTMLElement): () => void {
-    const look = new DesktopLook(surface);
+  /**
+   * Starts mouse/keyboard look on the canvas; returns the cleanup. `requestFrame` asks the
+   * renderer for a frame (the desktop view renders on demand): looking around and recenter call it.
+   */
+  attachDesktopLook(surface: HTMLElement, requestFrame: () => void = () => {}): () => void {
+    const look = new DesktopLook(surface, window, requestFrame);
     this.look = look;
+    this.requestFrame = requestFrame;
     return () => {
       look.dispose();
-      if (this.look === look) this.look = null;
+      if (this.look === look) {
+        this.look = null;
+        this.requestFrame = () => {};
+      }
     };
   }
 
@@ -40,6 +48,7 @@ export class ViewerRig {
   /** Recenter at the next frame (it needs the head pose of a frame in XR). */
   requestRecenter(): void {
     this.recenterPending = true;
+    this.requestFrame();
   }
 
   /**

@@ -74,9 +74,17 @@ export async function waitForSceneReady(page: Page, atLeast = 1, timeout = 120_0
   return page.evaluate(() => Number(document.body.dataset.sceneReady));
 }
 
-/** Waits until the app has rendered `count` more frames than now (the render loop is alive). */
+/**
+ * Asks for `count` frames and waits until the app has rendered them (the renderer is alive and
+ * everything changed before this call is drawn). The desktop view renders on demand, so the frames
+ * are requested; in XR the session renders every frame anyway.
+ */
 export async function waitForFrames(page: Page, count: number, timeout = 60_000): Promise<void> {
-  const start = await page.evaluate(() => window.__ldm3d?.frames ?? 0);
+  const start = await page.evaluate((c) => {
+    const handle = window.__ldm3d;
+    handle?.requestFrames?.(c);
+    return handle?.frames ?? 0;
+  }, count);
   await page.waitForFunction(
     ([s, c]) => (window.__ldm3d?.frames ?? 0) >= s + c,
     [start, count] as const,

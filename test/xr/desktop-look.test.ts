@@ -77,4 +77,40 @@ describe('desktop look', () => {
     look.update(cam, 0.04);
     expect(cam.rotation.y).toBe(0);
   });
+
+  it('asks for frames while the view moves and never while it is still (the desktop renders on demand)', () => {
+    const surface = Object.assign(new EventTarget(), { style: { touchAction: '' }, setPointerCapture: () => {} });
+    const win = new EventTarget();
+    let requests = 0;
+    const look = new DesktopLook(surface as unknown as HTMLElement, win as unknown as Window, () => requests++);
+    const cam = new PerspectiveCamera();
+    const pointer = (type: string, x: number, y: number): Event => Object.assign(new Event(type), { button: 0, pointerId: 1, clientX: x, clientY: y });
+    const key = (type: string, code: string): Event => Object.assign(new Event(type), { code });
+
+    look.update(cam, 0.04);
+    expect(requests).toBe(0);
+    // A drag: each move asks for the frame that shows it; a move without a press does not.
+    surface.dispatchEvent(pointer('pointermove', 10, 10));
+    expect(requests).toBe(0);
+    surface.dispatchEvent(pointer('pointerdown', 10, 10));
+    surface.dispatchEvent(pointer('pointermove', 40, 10));
+    surface.dispatchEvent(pointer('pointermove', 60, 20));
+    expect(requests).toBe(2);
+    surface.dispatchEvent(pointer('pointerup', 60, 20));
+    surface.dispatchEvent(pointer('pointermove', 90, 20));
+    expect(requests).toBe(2);
+    // A held key: the press asks for a frame, and every frame while held asks for the next.
+    win.dispatchEvent(key('keydown', 'ArrowLeft'));
+    expect(requests).toBe(3);
+    look.update(cam, 0.04);
+    look.update(cam, 0.04);
+    expect(requests).toBe(5);
+    win.dispatchEvent(key('keyup', 'ArrowLeft'));
+    look.update(cam, 0.04);
+    expect(requests).toBe(5);
+    // Recenter moves the view too.
+    look.recenter();
+    expect(requests).toBe(6);
+    look.dispose();
+  });
 });
