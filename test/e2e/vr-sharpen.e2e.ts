@@ -171,8 +171,9 @@ describe('VR sharpen', () => {
     const log = await page.evaluate(() => window.__ldm3dVR!.sharpenProgressLog);
     console.log(`[vr-sharpen] VR progress: ${JSON.stringify(log)}`);
     expect(log.some((t) => t.startsWith('Preparing the upscaler') || t.startsWith('Loading the upscaler'))).toBe(true);
-    // Labels change at most every PROGRESS_MIN_MS, so a fast step may be skipped, never the last line.
-    expect(log.some((t) => /^Step [12] of 2$/.test(t) || t === 'Placing the sharpened patch')).toBe(true);
+    // Labels change at most every PROGRESS_MIN_MS, so fast steps may be skipped (on WASM both
+    // steps and the placing can fall inside one window); a line from after the steps must show.
+    expect(log.some((t) => /^Step [12] of 2$/.test(t) || t === 'Placing the sharpened patch' || t.startsWith('Saving the sharpened region'))).toBe(true);
     expect(log.every((t) => [...t].every((c) => VR_FONT_CHARSET.includes(c)))).toBe(true);
 
     // The layer changed around the looked-at direction and only there.
@@ -221,11 +222,12 @@ describe('VR sharpen', () => {
 
     // Leave VR mid-sharpen: the run goes on (the direction was taken at the press), a notice says
     // so, and the patch lands; the desktop app stays usable.
-    await page.getByTestId('sharpen-steps').fill('12');
+    // Enough steps on WASM to still be running when the session has ended.
+    await page.getByTestId('sharpen-steps').fill('600');
     await page.waitForFunction(() => typeof window.__ldm3dVR?.sharpen === 'function', undefined, { timeout: 30_000, polling: 50 });
     await page.evaluate(() => void (window.__ldm3dVR!.sharpenProgressLog.length = 0));
     await vr(page, 'sharpen');
-    await page.waitForFunction(() => window.__ldm3dVR!.sharpenProgressLog.some((t) => /^Step \d+ of 12$/.test(t)), undefined, {
+    await page.waitForFunction(() => window.__ldm3dVR!.sharpenProgressLog.some((t) => /^Step \d+ of 600$/.test(t)), undefined, {
       timeout: 300_000,
       polling: 20,
     });
