@@ -3,7 +3,7 @@
  * buffers, 128 MiB bindings) and no 'subgroups' (so no flash attention). The tiny models, float32
  * and int8, give the diffusers goldens under exactly that (Dawn; SwiftShader without a GPU), and the
  * model line says which limits and subgroup setting the device got. Two golden cases per model on
- * one pipeline each (SwiftShader is slow; pipeline.webgpu.test.ts and narrow-weights.webgpu.test.ts
+ * one pipeline each (SwiftShader is slow; pano/pipeline.webgpu.test.ts and narrow-weights.webgpu.test.ts
  * run every case under the 'needed' limits).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** Shared by pipeline-memory.test.ts (WASM) and pipeline-memory.webgpu.test.ts. */
+/** Shared by pano/memory-policy.test.ts (WASM) and pano/memory-policy.webgpu.test.ts. */
 import { expect, vi } from 'vitest';
 import { OrtRuntime, OrtSession } from '../../src/runtime/ort';
 import type { GenerateOptions, GenerateResult, Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';

@@ -2,7 +2,7 @@
  * The pano pipeline's memory decisions, apart from the pipeline that applies them: which sessions
  * stay loaded (chooseMemoryPolicy), how guidance runs the UNet, whether and how the VAE decodes in
  * tiles, and the advice a headset gets for an export too large for it. Plain functions of the
- * manifest and the environment, tested without a GPU (test/pipeline/pipeline-memory.test.ts).
+ * manifest and the environment, tested without a GPU (test/pipeline/pano/memory-policy.test.ts).
  */
 import { PipelineError, reasonOf } from '../../model/errors';
 import type { Manifest } from '../../model/manifest';

@@ -6,12 +6,12 @@
  * step maths against the CPU's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNodeWebGPU } from '../../src/node/webgpu';
-import { isPipelineError, PipelineError } from '../../src/model/errors';
-import { folderSource } from '../../src/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
-import { loadCases, loadNpy } from './goldens';
-import { runCase, TOLERANCE } from './parity';
+import { installNodeWebGPU } from '../../../src/node/webgpu';
+import { isPipelineError, PipelineError } from '../../../src/model/errors';
+import { folderSource } from '../../../src/node/folder-source';
+import { Ldm3dPipeline } from '../../../src/pipeline/pano/pipeline';
+import { loadCases, loadNpy } from '../goldens';
+import { runCase, TOLERANCE } from '../parity';
 
 const MODELS = 'models/tiny/ldm3d-pano';
 

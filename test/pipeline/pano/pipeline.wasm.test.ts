@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/node/webgpu';
-import { folderSource } from '../../src/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
-import { runAllCases, TOLERANCE } from './parity';
+import { preferLiftoff } from '../../../src/node/webgpu';
+import { folderSource } from '../../../src/node/folder-source';
+import { Ldm3dPipeline } from '../../../src/pipeline/pano/pipeline';
+import { runAllCases, TOLERANCE } from '../parity';
 
 const MODELS = 'models/tiny/ldm3d-pano';
 

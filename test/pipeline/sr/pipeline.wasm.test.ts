@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPipelineError } from '../../src/model/errors';
-import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
-import { folderSource } from '../../src/node/folder-source';
-import { preferLiftoff } from '../../src/node/webgpu';
-import { loadSrCases, loadSrNpy, runSrCase, SR_MODELS, TOLERANCE } from './ldm3d-sr-parity';
+import { isPipelineError } from '../../../src/model/errors';
+import { Ldm3dSrPipeline } from '../../../src/pipeline/sr/pipeline';
+import { folderSource } from '../../../src/node/folder-source';
+import { preferLiftoff } from '../../../src/node/webgpu';
+import { loadSrCases, loadSrNpy, runSrCase, SR_MODELS, TOLERANCE } from '../ldm3d-sr-parity';
 
 describe('Ldm3dSrPipeline on wasm vs the community LDM3D-SR pipeline', () => {
   let pipe: Ldm3dSrPipeline;

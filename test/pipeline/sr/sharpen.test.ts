@@ -1,13 +1,13 @@
 /** Sharpen end to end in Node on the tiny SR model (wasm): the layer changes there and only there. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directionToCropPixel, createDetailLayer } from '../../src/panorama/gnomonic';
-import { pixelToDirection } from '../../src/panorama/equirect';
-import { renderSyntheticPanorama } from '../../src/panorama/synthetic';
-import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
-import { folderSource } from '../../src/node/folder-source';
-import { sharpenRegion } from '../../src/pipeline/sr/sharpen';
-import { preferLiftoff } from '../../src/node/webgpu';
-import { SR_MODELS } from './ldm3d-sr-parity';
+import { directionToCropPixel, createDetailLayer } from '../../../src/panorama/gnomonic';
+import { pixelToDirection } from '../../../src/panorama/equirect';
+import { renderSyntheticPanorama } from '../../../src/panorama/synthetic';
+import { Ldm3dSrPipeline } from '../../../src/pipeline/sr/pipeline';
+import { folderSource } from '../../../src/node/folder-source';
+import { sharpenRegion } from '../../../src/pipeline/sr/sharpen';
+import { preferLiftoff } from '../../../src/node/webgpu';
+import { SR_MODELS } from '../ldm3d-sr-parity';
 
 describe('sharpenRegion with the tiny LDM3D-SR (random weights)', () => {
   let sr: Ldm3dSrPipeline;

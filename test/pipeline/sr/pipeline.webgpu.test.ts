@@ -1,9 +1,9 @@
 /** Ldm3dSrPipeline with the UNet and VAEs on WebGPU in Node (Dawn / SwiftShader): every golden case. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ldm3dSrPipeline } from '../../src/pipeline/sr/pipeline';
-import { folderSource } from '../../src/node/folder-source';
-import { installNodeWebGPU } from '../../src/node/webgpu';
-import { loadSrCases, runSrCase, SR_MODELS, TOLERANCE } from './ldm3d-sr-parity';
+import { Ldm3dSrPipeline } from '../../../src/pipeline/sr/pipeline';
+import { folderSource } from '../../../src/node/folder-source';
+import { installNodeWebGPU } from '../../../src/node/webgpu';
+import { loadSrCases, runSrCase, SR_MODELS, TOLERANCE } from '../ldm3d-sr-parity';
 
 const CASE_TIMEOUT = 600_000;
 

@@ -6,13 +6,13 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync, readFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preferLiftoff } from '../../src/node/webgpu';
-import { isPipelineError, PipelineError } from '../../src/model/errors';
-import type { ModelSource } from '../../src/model/manifest';
-import { folderSource } from '../../src/node/folder-source';
-import { Ldm3dPipeline, type StepProgress } from '../../src/pipeline/pano/pipeline';
-import { toPanorama } from '../../src/pipeline/postprocess';
-import { loadCases, loadNpy } from './goldens';
+import { preferLiftoff } from '../../../src/node/webgpu';
+import { isPipelineError, PipelineError } from '../../../src/model/errors';
+import type { ModelSource } from '../../../src/model/manifest';
+import { folderSource } from '../../../src/node/folder-source';
+import { Ldm3dPipeline, type StepProgress } from '../../../src/pipeline/pano/pipeline';
+import { toPanorama } from '../../../src/pipeline/postprocess';
+import { loadCases, loadNpy } from '../goldens';
 
 const MODELS = 'models/tiny/ldm3d-pano';
 

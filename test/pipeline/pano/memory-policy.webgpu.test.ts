@@ -7,15 +7,15 @@
  * both cancel. SwiftShader is slow (a tiny UNet call takes seconds): few, short cases.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { installNodeWebGPU } from '../../src/node/webgpu';
-import { encodeModel } from '../../src/runtime/onnx-proto';
-import { cpuTensor, OrtRuntime } from '../../src/runtime/ort';
-import { isPipelineError } from '../../src/model/errors';
-import { folderSource } from '../../src/node/folder-source';
-import { Ldm3dPipeline, type GenerateResult } from '../../src/pipeline/pano/pipeline';
-import { GpuBufferTracker } from '../../bench/lib/gpu-buffers';
-import { maxAbsDiff } from './goldens';
-import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions } from './memory-helpers';
+import { installNodeWebGPU } from '../../../src/node/webgpu';
+import { encodeModel } from '../../../src/runtime/onnx-proto';
+import { cpuTensor, OrtRuntime } from '../../../src/runtime/ort';
+import { isPipelineError } from '../../../src/model/errors';
+import { folderSource } from '../../../src/node/folder-source';
+import { Ldm3dPipeline, type GenerateResult } from '../../../src/pipeline/pano/pipeline';
+import { GpuBufferTracker } from '../../../bench/lib/gpu-buffers';
+import { maxAbsDiff } from '../goldens';
+import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions } from '../memory-helpers';
 
 const MODELS = 'models/tiny/ldm3d-pano';
 const TIMEOUT = 600_000;

@@ -2,19 +2,19 @@
  * The pipeline's memory policy on WASM (fast): 'staged' gives bit-identical results to 'resident'
  * while creating each session only for its stage and releasing it after; the UNet's static shapes
  * (freeDimensionOverrides) follow the batch; warm-up; the default policy per platform. WebGPU,
- * with ORT's GPU buffers counted: pipeline-memory.webgpu.test.ts.
+ * with ORT's GPU buffers counted: memory-policy.webgpu.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { preferLiftoff } from '../../src/node/webgpu';
-import { isPipelineError } from '../../src/model/errors';
-import type { SessionSpec } from '../../src/model/manifest';
-import { folderSource } from '../../src/node/folder-source';
-import { Ldm3dPipeline } from '../../src/pipeline/pano/pipeline';
-import { chooseMemoryPolicy, lowMemoryAdvice, type MemoryEnvironment } from '../../src/pipeline/pano/memory-policy';
+import { preferLiftoff } from '../../../src/node/webgpu';
+import { isPipelineError } from '../../../src/model/errors';
+import type { SessionSpec } from '../../../src/model/manifest';
+import { folderSource } from '../../../src/node/folder-source';
+import { Ldm3dPipeline } from '../../../src/pipeline/pano/pipeline';
+import { chooseMemoryPolicy, lowMemoryAdvice, type MemoryEnvironment } from '../../../src/pipeline/pano/memory-policy';
 import { readFileSync } from 'node:fs';
-import type { Manifest } from '../../src/model/manifest';
-import { unetDimensionOverrides } from '../../src/pipeline/stages/unet';
-import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions, type SessionSpy } from './memory-helpers';
+import type { Manifest } from '../../../src/model/manifest';
+import { unetDimensionOverrides } from '../../../src/pipeline/stages/unet';
+import { caseOptions, expectGolden, expectIdentical, runtimeOf, spyOnSessions, type SessionSpy } from '../memory-helpers';
 
 const MODELS = 'models/tiny/ldm3d-pano';
 const GiB = 2 ** 30;
