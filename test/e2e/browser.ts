@@ -56,7 +56,13 @@ export async function openApp(browser: Browser, url: string, viewport = { width:
     if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (r) => {
+    const reason = r.failure()?.errorText ?? '';
+    // A gallery thumbnail unmounted while its blob: URL loads (the list re-renders as scenes are
+    // saved) is a cancelled load, not a failure; how often it happens depends only on timing.
+    if (r.url().startsWith('blob:') && reason === 'net::ERR_ABORTED') return;
+    errors.push(`request failed: ${r.url()} ${reason}`);
+  });
   await page.goto(url);
   return { page, errors };
 }
